@@ -1,0 +1,14 @@
+// Package jobs is Starling's durable job queue: the Queue port that engines
+// implement and the Runner that leases jobs from it and hands them to handlers.
+//
+// Delivery is at least once. A claimed job is leased to one consumer until it
+// is completed, retried, buried or its lease runs out; an expired lease makes
+// the job claimable again, so a worker that dies loses nothing. Handlers must
+// therefore be idempotent. A handler may return follow-up jobs; Complete
+// enqueues them in the same atomic step that acknowledges the job, so a crash
+// either keeps the job (and reruns it) or keeps its follow-ups, never neither.
+//
+// Concurrency: Queue implementations are safe for concurrent use by many
+// consumers, in one process or many. A Runner owns its worker goroutines;
+// Run returns after they have finished the jobs they hold.
+package jobs

@@ -1,0 +1,201 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+)
+
+// Handler runs one job. It returns the follow-up jobs to enqueue atomically
+// with the job's acknowledgement. A handler must be idempotent: a job may run
+// more than once.
+type Handler func(ctx context.Context, job Job) (next []NewJob, err error)
+
+// Permanent marks an error that retrying cannot fix (a malformed payload, say):
+// the job goes to the dead letters at once.
+func Permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// RunnerConfig tunes a Runner. Zero values mean the documented defaults.
+type RunnerConfig struct {
+	Workers     int           // worker goroutines; zero means 4
+	Prefetch    int           // unsettled jobs a worker holds at most; zero means 1
+	Lease       time.Duration // zero means 30s
+	MaxAttempts int           // claims before a failing job is buried; zero means 8
+	BackoffBase time.Duration // first retry delay, doubled per attempt; zero means 1s
+	BackoffMax  time.Duration // zero means 5m
+	Wait        time.Duration // how long one Claim blocks; zero means 1s
+	Consumer    string        // consumer name prefix; zero means host-pid
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.Prefetch <= 0 {
+		c.Prefetch = 1
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 5 * time.Minute
+	}
+	if c.Wait <= 0 {
+		c.Wait = time.Second
+	}
+	if c.Consumer == "" {
+		host, _ := os.Hostname()
+		c.Consumer = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	return c
+}
+
+// Runner leases jobs from a Queue and runs their handlers.
+type Runner struct {
+	queue Queue
+	cfg   RunnerConfig
+	log   *slog.Logger
+
+	mu       sync.RWMutex // guards handlers
+	handlers map[string]Handler
+}
+
+// NewRunner returns a runner over q. Register handlers before Run.
+func NewRunner(q Queue, cfg RunnerConfig, log *slog.Logger) *Runner {
+	return &Runner{queue: q, cfg: cfg.withDefaults(), log: log, handlers: make(map[string]Handler)}
+}
+
+// Handle registers the handler for jobs of the given kind.
+func (r *Runner) Handle(kind string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[kind] = h
+}
+
+// Run starts the workers and blocks until ctx is done and every worker has
+// settled the jobs it held.
+func (r *Runner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range r.cfg.Workers {
+		consumer := fmt.Sprintf("%s-%d", r.cfg.Consumer, i)
+		wg.Go(func() { r.work(ctx, consumer) })
+	}
+	wg.Wait()
+}
+
+func (r *Runner) work(ctx context.Context, consumer string) {
+	failures := 0
+	for ctx.Err() == nil {
+		batch, err := r.queue.Claim(ctx, Claim{Consumer: consumer, Max: r.cfg.Prefetch, Lease: r.cfg.Lease, Wait: r.cfg.Wait})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			r.log.Warn("jobs: claim failed", "consumer", consumer, "err", err)
+			sleep(ctx, backoff(failures, 100*time.Millisecond, 5*time.Second))
+			continue
+		}
+		failures = 0
+		// Jobs already leased are finished even when ctx ends: their work is
+		// short and settling them spares a rerun after the lease.
+		for _, job := range batch {
+			r.runOne(context.WithoutCancel(ctx), job)
+		}
+	}
+}
+
+// Drain runs jobs on the calling goroutine until none is runnable now. It is
+// for tests and one-shot tools; servers use Run.
+func (r *Runner) Drain(ctx context.Context) error {
+	for {
+		batch, err := r.queue.Claim(ctx, Claim{Consumer: r.cfg.Consumer + "-drain", Max: r.cfg.Prefetch, Lease: r.cfg.Lease})
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, job := range batch {
+			r.runOne(ctx, job)
+		}
+	}
+}
+
+func (r *Runner) runOne(ctx context.Context, job Job) {
+	r.mu.RLock()
+	h, ok := r.handlers[job.Kind]
+	r.mu.RUnlock()
+	if !ok {
+		r.settle(ctx, job, r.queue.Bury(ctx, job, "no handler for kind "+job.Kind))
+		return
+	}
+	next, err := r.call(ctx, h, job)
+	switch {
+	case err == nil:
+		r.settle(ctx, job, r.queue.Complete(ctx, job, next...))
+	case errors.As(err, new(permanentError)) || job.Attempts >= r.cfg.MaxAttempts:
+		r.log.Error("jobs: job buried", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "err", err)
+		r.settle(ctx, job, r.queue.Bury(ctx, job, err.Error()))
+	default:
+		at := time.Now().Add(backoff(job.Attempts, r.cfg.BackoffBase, r.cfg.BackoffMax))
+		r.log.Warn("jobs: job failed, will retry", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "retry_at", at, "err", err)
+		r.settle(ctx, job, r.queue.Retry(ctx, job, at, err.Error()))
+	}
+}
+
+// call runs h, turning a panic into an error so one bad job cannot take the
+// worker down.
+func (r *Runner) call(ctx context.Context, h Handler, job Job) (next []NewJob, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("jobs: handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, job)
+}
+
+func (r *Runner) settle(ctx context.Context, job Job, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrLeaseLost):
+		r.log.Info("jobs: lease lost before settling; another consumer owns the job", "kind", job.Kind, "id", job.ID)
+	default:
+		// The job stays leased and is offered again when the lease runs out.
+		r.log.Warn("jobs: settling failed", "kind", job.Kind, "id", job.ID, "err", err)
+	}
+}
+
+// backoff is exponential in attempt with full jitter, capped at max.
+func backoff(attempt int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

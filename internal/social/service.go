@@ -1,0 +1,385 @@
+package social
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"starling/internal/jobs"
+)
+
+// Config tunes a Service. Zero values mean the documented defaults.
+type Config struct {
+	TimelineSize   int            // entries kept in home and list timelines; zero means 1000
+	FanoutChunk    int            // recipients per fan-out job; zero means 1000
+	MaxStatusLen   int            // characters in a status after trimming; zero means 280
+	MaxLists       int            // lists one user may own; zero means 100
+	MaxListMembers int            // members of one list; zero means 5000
+	TokenTTL       time.Duration  // lifetime of a session token; zero means 30 days
+	Password       PasswordParams // argon2id cost; zero means the defaults
+	Now            func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.TimelineSize <= 0 {
+		c.TimelineSize = 1000
+	}
+	if c.FanoutChunk <= 0 {
+		c.FanoutChunk = 1000
+	}
+	if c.MaxStatusLen <= 0 {
+		c.MaxStatusLen = 280
+	}
+	if c.MaxLists <= 0 {
+		c.MaxLists = 100
+	}
+	if c.MaxListMembers <= 0 {
+		c.MaxListMembers = 5000
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = 30 * 24 * time.Hour
+	}
+	c.Password = c.Password.withDefaults()
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Service carries out the social use cases over a Store.
+type Service struct {
+	store Store
+	cfg   Config
+	log   *slog.Logger
+	// dummyHash is checked against when a login names no user, so that a
+	// wrong login costs the same time as a wrong password.
+	dummyHash string
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	dummy, err := HashPassword("not a real password", cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, cfg: cfg, log: log, dummyHash: dummy}, nil
+}
+
+// Config returns the service's configuration with defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Ping reports whether the store can serve requests.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// Register creates a user.
+func (s *Service) Register(ctx context.Context, login, name, password string) (User, error) {
+	if err := validateLogin(login); err != nil {
+		return User{}, err
+	}
+	name, err := cleanText("name", name, MaxNameLen, false)
+	if err != nil {
+		return User{}, err
+	}
+	if err := validatePassword(password); err != nil {
+		return User{}, err
+	}
+	// Spare the slow hash when the login is visibly taken; the store still
+	// decides races.
+	if _, err := s.store.UserByLogin(ctx, login); err == nil {
+		return User{}, ErrLoginTaken
+	} else if !errors.Is(err, ErrUserNotFound) {
+		return User{}, err
+	}
+	hash, err := HashPassword(password, s.cfg.Password)
+	if err != nil {
+		return User{}, err
+	}
+	return s.store.CreateUser(ctx, NewUser{Login: login, Name: name, PasswordHash: hash, Signup: s.now()})
+}
+
+// Login checks a login and password and issues a session token.
+func (s *Service) Login(ctx context.Context, login, password string) (string, User, error) {
+	if !ValidLogin(login) || len(password) > 4*MaxPasswordLen {
+		CheckPassword(s.dummyHash, password)
+		return "", User{}, ErrInvalidCredentials
+	}
+	u, err := s.store.UserByLogin(ctx, login)
+	if errors.Is(err, ErrUserNotFound) {
+		CheckPassword(s.dummyHash, password)
+		return "", User{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", User{}, err
+	}
+	hash, err := s.store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return "", User{}, err
+	}
+	if !CheckPassword(hash, password) {
+		return "", User{}, ErrInvalidCredentials
+	}
+	token, tokenHash, err := newToken()
+	if err != nil {
+		return "", User{}, err
+	}
+	now := s.now()
+	if err := s.store.CreateToken(ctx, Token{Hash: tokenHash, UID: u.ID, Created: now, Expires: now.Add(s.cfg.TokenTTL)}); err != nil {
+		return "", User{}, err
+	}
+	return token, u, nil
+}
+
+// Authenticate returns the user a session token belongs to.
+func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
+	if token == "" || len(token) > 256 {
+		return User{}, ErrInvalidToken
+	}
+	t, err := s.store.TokenByHash(ctx, hashToken(token), s.now())
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.store.User(ctx, t.UID)
+	if errors.Is(err, ErrUserNotFound) {
+		return User{}, ErrInvalidToken
+	}
+	return u, err
+}
+
+// Logout revokes a session token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.DeleteToken(ctx, hashToken(token))
+}
+
+// User returns the user with the given login.
+func (s *Service) User(ctx context.Context, login string) (User, error) {
+	if !ValidLogin(login) {
+		return User{}, ErrUserNotFound
+	}
+	return s.store.UserByLogin(ctx, login)
+}
+
+// UserByID returns user id.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	return s.store.User(ctx, id)
+}
+
+// Post creates a status by user uid and starts its fan-out.
+func (s *Service) Post(ctx context.Context, author User, message string, loc *Location) (Status, error) {
+	message, err := cleanText("message", message, s.cfg.MaxStatusLen, true)
+	if err != nil {
+		return Status{}, err
+	}
+	if err := validateLocation(loc); err != nil {
+		return Status{}, err
+	}
+	st := NewStatus{UID: author.ID, Login: author.Login, Message: message, Posted: s.now(), Location: loc}
+	return s.store.CreateStatus(ctx, st, s.cfg.TimelineSize, func(st Status) jobs.NewJob {
+		return newJob(kindFanout, spreadPayload{Status: st.ID, Author: st.UID})
+	})
+}
+
+// Status returns status id.
+func (s *Service) Status(ctx context.Context, id int64) (Status, error) {
+	if id <= 0 {
+		return Status{}, ErrStatusNotFound
+	}
+	sts, err := s.store.Statuses(ctx, []int64{id})
+	if err != nil {
+		return Status{}, err
+	}
+	if len(sts) == 0 {
+		return Status{}, ErrStatusNotFound
+	}
+	return sts[0], nil
+}
+
+// DeleteStatus deletes status id on behalf of user uid, its author.
+func (s *Service) DeleteStatus(ctx context.Context, uid, id int64) error {
+	if id <= 0 {
+		return ErrStatusNotFound
+	}
+	_, err := s.store.DeleteStatus(ctx, id, uid, func(st Status) jobs.NewJob {
+		return newJob(kindCleanup, spreadPayload{Status: st.ID, Author: st.UID})
+	})
+	return err
+}
+
+// Timeline returns a page of a timeline's statuses, newest first. Deleted
+// statuses are skipped after paging, so a page may come back short.
+func (s *Service) Timeline(ctx context.Context, tl Timeline, p Page) ([]Status, error) {
+	p, err := p.Normalize(true)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.store.TimelineIDs(ctx, tl, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Statuses(ctx, ids)
+}
+
+// ProfileTimeline returns a page of the statuses posted by login.
+func (s *Service) ProfileTimeline(ctx context.Context, login string, p Page) ([]Status, error) {
+	u, err := s.User(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	return s.Timeline(ctx, ProfileOf(u.ID), p)
+}
+
+// Follow makes user uid follow the user with the given login.
+func (s *Service) Follow(ctx context.Context, uid int64, login string) error {
+	target, err := s.User(ctx, login)
+	if err != nil {
+		return err
+	}
+	if target.ID == uid {
+		return ErrFollowSelf
+	}
+	_, err = s.store.Follow(ctx, uid, target.ID, s.now(), s.cfg.TimelineSize)
+	return err
+}
+
+// Unfollow makes user uid stop following the user with the given login.
+func (s *Service) Unfollow(ctx context.Context, uid int64, login string) error {
+	target, err := s.User(ctx, login)
+	if err != nil {
+		return err
+	}
+	if target.ID == uid {
+		return ErrFollowSelf
+	}
+	_, err = s.store.Unfollow(ctx, uid, target.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: Home, ID: uid}))
+	return err
+}
+
+// Followers returns a page of login's followers, most recent first.
+func (s *Service) Followers(ctx context.Context, login string, p Page) ([]User, error) {
+	return s.userPage(ctx, login, p, s.store.Followers)
+}
+
+// Following returns a page of the users login follows, most recent first.
+func (s *Service) Following(ctx context.Context, login string, p Page) ([]User, error) {
+	return s.userPage(ctx, login, p, s.store.Following)
+}
+
+func (s *Service) userPage(ctx context.Context, login string, p Page, ids func(context.Context, int64, Page) ([]int64, error)) ([]User, error) {
+	p, err := p.Normalize(false)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.User(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	page, err := ids(ctx, u.ID, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Users(ctx, page)
+}
+
+// CreateList creates a list owned by owner.
+func (s *Service) CreateList(ctx context.Context, owner User, name string) (List, error) {
+	name, err := cleanText("name", name, MaxListNameLen, false)
+	if err != nil {
+		return List{}, err
+	}
+	return s.store.CreateList(ctx, NewList{UID: owner.ID, Login: owner.Login, Name: name, Created: s.now()}, s.cfg.MaxLists)
+}
+
+// List returns list id.
+func (s *Service) List(ctx context.Context, id int64) (List, error) {
+	if id <= 0 {
+		return List{}, ErrListNotFound
+	}
+	return s.store.List(ctx, id)
+}
+
+// ListsOf returns the lists owned by login.
+func (s *Service) ListsOf(ctx context.Context, login string) ([]List, error) {
+	u, err := s.User(ctx, login)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListsOf(ctx, u.ID)
+}
+
+// DeleteList deletes list id on behalf of uid, its owner.
+func (s *Service) DeleteList(ctx context.Context, uid, id int64) error {
+	if _, err := s.ownedList(ctx, uid, id); err != nil {
+		return err
+	}
+	return s.store.DeleteList(ctx, id)
+}
+
+// AddListMember adds the user with the given login to list id, owned by uid.
+func (s *Service) AddListMember(ctx context.Context, uid, id int64, login string) error {
+	if _, err := s.ownedList(ctx, uid, id); err != nil {
+		return err
+	}
+	member, err := s.User(ctx, login)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.AddListMember(ctx, id, member.ID, s.now(), s.cfg.TimelineSize, s.cfg.MaxListMembers)
+	return err
+}
+
+// RemoveListMember removes the user with the given login from list id,
+// owned by uid.
+func (s *Service) RemoveListMember(ctx context.Context, uid, id int64, login string) error {
+	if _, err := s.ownedList(ctx, uid, id); err != nil {
+		return err
+	}
+	member, err := s.User(ctx, login)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.RemoveListMember(ctx, id, member.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: ListTimeline, ID: id}))
+	return err
+}
+
+// ListMembers returns a page of list id's members, most recently added first.
+func (s *Service) ListMembers(ctx context.Context, id int64, p Page) ([]User, error) {
+	p, err := p.Normalize(false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.List(ctx, id); err != nil {
+		return nil, err
+	}
+	ids, err := s.store.ListMembers(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Users(ctx, ids)
+}
+
+// ListTimeline returns a page of list id's statuses.
+func (s *Service) ListTimeline(ctx context.Context, id int64, p Page) ([]Status, error) {
+	if _, err := s.List(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.Timeline(ctx, ListOf(id), p)
+}
+
+func (s *Service) ownedList(ctx context.Context, uid, id int64) (List, error) {
+	l, err := s.List(ctx, id)
+	if err != nil {
+		return List{}, err
+	}
+	if l.UID != uid {
+		return List{}, ErrForbidden
+	}
+	return l, nil
+}
+
+// EqualLogins reports whether two logins name the same user.
+func EqualLogins(a, b string) bool { return strings.EqualFold(a, b) }
+

@@ -1,0 +1,139 @@
+package social
+
+import "time"
+
+// User is a public profile. It carries nothing private: the password hash
+// lives in a separate record that only the Store and the Service see.
+type User struct {
+	ID        int64
+	Login     string // as typed at signup; unique case-insensitively
+	Name      string
+	Followers int64 // always equal to the size of the followers set
+	Following int64 // always equal to the size of the following set
+	Posts     int64
+	Signup    time.Time
+}
+
+// NewUser is a user to create.
+type NewUser struct {
+	Login        string
+	Name         string
+	PasswordHash string
+	Signup       time.Time
+}
+
+// Location is a point on Earth in degrees.
+type Location struct {
+	Lat float64
+	Lon float64
+}
+
+// Status is a posted message.
+type Status struct {
+	ID       int64 // strictly increasing with creation order across the deployment
+	UID      int64
+	Login    string
+	Message  string
+	Posted   time.Time
+	Location *Location // nil when the author gave none
+}
+
+// NewStatus is a status to create; the Store assigns its ID.
+type NewStatus struct {
+	UID      int64
+	Login    string
+	Message  string
+	Posted   time.Time
+	Location *Location
+}
+
+// List is a user's curated timeline of other users' statuses.
+type List struct {
+	ID      int64
+	UID     int64 // the owner
+	Login   string
+	Name    string
+	Members int64 // always equal to the size of the member set
+	Created time.Time
+}
+
+// NewList is a list to create; the Store assigns its ID.
+type NewList struct {
+	UID     int64
+	Login   string
+	Name    string
+	Created time.Time
+}
+
+// Token is a session credential. Only its hash is stored.
+type Token struct {
+	Hash    []byte
+	UID     int64
+	Created time.Time
+	Expires time.Time
+}
+
+// TimelineKind tells whose statuses a timeline gathers.
+type TimelineKind uint8
+
+const (
+	// Home is a user's own statuses and those of everyone they follow,
+	// capped at the timeline size.
+	Home TimelineKind = iota + 1
+	// Profile is every status a user posted; never capped.
+	Profile
+	// ListTimeline is the statuses of a list's members, capped at the
+	// timeline size.
+	ListTimeline
+)
+
+func (k TimelineKind) String() string {
+	switch k {
+	case Home:
+		return "home"
+	case Profile:
+		return "profile"
+	case ListTimeline:
+		return "list"
+	}
+	return "unknown"
+}
+
+// Timeline names one timeline: the home or profile of user ID, or list ID.
+type Timeline struct {
+	Kind TimelineKind
+	ID   int64
+}
+
+// HomeOf returns user uid's home timeline.
+func HomeOf(uid int64) Timeline { return Timeline{Home, uid} }
+
+// ProfileOf returns user uid's profile timeline.
+func ProfileOf(uid int64) Timeline { return Timeline{Profile, uid} }
+
+// ListOf returns list id's timeline.
+func ListOf(id int64) Timeline { return Timeline{ListTimeline, id} }
+
+// Page selects a slice of a newest-first sequence: Count entries, either the
+// Page-th group of Count (1-based) or, when MaxID is set, the newest Count
+// entries whose id is below MaxID.
+type Page struct {
+	Count int
+	Page  int
+	MaxID int64
+}
+
+// Offset is how many entries the page skips from the newest (zero with MaxID).
+func (p Page) Offset() int {
+	if p.MaxID > 0 || p.Page < 1 {
+		return 0
+	}
+	return (p.Page - 1) * p.Count
+}
+
+// NeedsRefill reports whether a capped timeline holding size entries is short
+// enough, after a removal, to be refilled from its sources: below 3/4 of the
+// timeline size.
+func NeedsRefill(size int64, timelineSize int) bool {
+	return size*4 < int64(timelineSize)*3
+}

@@ -1,0 +1,125 @@
+package social
+
+import (
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the domain rules (DESIGN.md §3).
+const (
+	MaxLoginLen    = 32
+	MaxNameLen     = 64
+	MinPasswordLen = 8
+	MaxPasswordLen = 128
+	MaxListNameLen = 64
+	MaxPageCount   = 200
+	DefaultCount   = 30
+	// MaxPage bounds page numbers so that page*count stays far from
+	// overflow and deep scans stay cheap.
+	MaxPage = 100_000
+)
+
+// ValidLogin reports whether login is 1–32 of [A-Za-z0-9_].
+func ValidLogin(login string) bool {
+	if len(login) < 1 || len(login) > MaxLoginLen {
+		return false
+	}
+	for i := 0; i < len(login); i++ {
+		c := login[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validateLogin(login string) error {
+	if !ValidLogin(login) {
+		return &ValidationError{"login", "must be 1–32 letters, digits or underscores"}
+	}
+	return nil
+}
+
+// cleanText trims white space and checks that s is valid UTF-8 of 1–max
+// characters without control characters (other than newlines and tabs when
+// multiline).
+func cleanText(field, s string, max int, multiline bool) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", &ValidationError{field, "must be valid UTF-8"}
+	}
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n < 1 || n > max {
+		return "", &ValidationError{field, lengthReason(1, max)}
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+			return "", &ValidationError{field, "must not contain control characters"}
+		}
+	}
+	return s, nil
+}
+
+func lengthReason(min, max int) string {
+	return "must be " + itoa(min) + "–" + itoa(max) + " characters"
+}
+
+func validatePassword(pw string) error {
+	n := utf8.RuneCountInString(pw)
+	if !utf8.ValidString(pw) || n < MinPasswordLen || n > MaxPasswordLen {
+		return &ValidationError{"password", lengthReason(MinPasswordLen, MaxPasswordLen)}
+	}
+	return nil
+}
+
+func validateLocation(loc *Location) error {
+	if loc == nil {
+		return nil
+	}
+	if math.IsNaN(loc.Lat) || loc.Lat < -90 || loc.Lat > 90 {
+		return &ValidationError{"location", "lat must be within [-90, 90]"}
+	}
+	if math.IsNaN(loc.Lon) || loc.Lon < -180 || loc.Lon > 180 {
+		return &ValidationError{"location", "lon must be within [-180, 180]"}
+	}
+	return nil
+}
+
+// Normalize checks a page and fills in its default count. allowMaxID is
+// false for sequences that page only by number (followers, members).
+func (p Page) Normalize(allowMaxID bool) (Page, error) {
+	if p.Count == 0 {
+		p.Count = DefaultCount
+	}
+	if p.Count < 1 || p.Count > MaxPageCount {
+		return p, &PageError{"count", "must be 1–200"}
+	}
+	if p.Page < 0 || p.Page > MaxPage {
+		return p, &PageError{"page", "must be 1–" + itoa(MaxPage)}
+	}
+	if p.MaxID < 0 || p.MaxID > 0 && !allowMaxID {
+		return p, &PageError{"max_id", "must be a positive status id"}
+	}
+	if p.MaxID > 0 && p.Page > 0 {
+		return p, &PageError{"page", "cannot be combined with max_id"}
+	}
+	if p.Page == 0 {
+		p.Page = 1
+	}
+	return p, nil
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"starling/internal/events"
 	"starling/internal/jobs"
 )
 
@@ -20,6 +21,8 @@ type Config struct {
 	TokenTTL       time.Duration  // lifetime of a session token; zero means 30 days
 	Password       PasswordParams // argon2id cost; zero means the defaults
 	Now            func() time.Time
+	// Bus receives the events of the social core; nil publishes none.
+	Bus events.Bus
 }
 
 func (c Config) withDefaults() Config {
@@ -53,6 +56,7 @@ type Service struct {
 	store Store
 	cfg   Config
 	log   *slog.Logger
+	bus   events.Bus
 	// dummyHash is checked against when a login names no user, so that a
 	// wrong login costs the same time as a wrong password.
 	dummyHash string
@@ -65,7 +69,7 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, cfg: cfg, log: log, dummyHash: dummy}, nil
+	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy}, nil
 }
 
 // Config returns the service's configuration with defaults filled in.
@@ -178,9 +182,14 @@ func (s *Service) Post(ctx context.Context, author User, message string, loc *Lo
 		return Status{}, err
 	}
 	st := NewStatus{UID: author.ID, Login: author.Login, Message: message, Posted: s.now(), Location: loc}
-	return s.store.CreateStatus(ctx, st, s.cfg.TimelineSize, func(st Status) jobs.NewJob {
+	created, err := s.store.CreateStatus(ctx, st, s.cfg.TimelineSize, func(st Status) jobs.NewJob {
 		return newJob(kindFanout, spreadPayload{Status: st.ID, Author: st.UID})
 	})
+	if err != nil {
+		return Status{}, err
+	}
+	s.publish(ctx, events.StatusCreated, statusEvent(created))
+	return created, nil
 }
 
 // Status returns status id.
@@ -203,10 +212,14 @@ func (s *Service) DeleteStatus(ctx context.Context, uid, id int64) error {
 	if id <= 0 {
 		return ErrStatusNotFound
 	}
-	_, err := s.store.DeleteStatus(ctx, id, uid, func(st Status) jobs.NewJob {
+	deleted, err := s.store.DeleteStatus(ctx, id, uid, func(st Status) jobs.NewJob {
 		return newJob(kindCleanup, spreadPayload{Status: st.ID, Author: st.UID})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, events.StatusDeleted, statusEvent(deleted))
+	return nil
 }
 
 // Timeline returns a page of a timeline's statuses, newest first. Deleted
@@ -241,7 +254,10 @@ func (s *Service) Follow(ctx context.Context, uid int64, login string) error {
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
-	_, err = s.store.Follow(ctx, uid, target.ID, s.now(), s.cfg.TimelineSize)
+	changed, err := s.store.Follow(ctx, uid, target.ID, s.now(), s.cfg.TimelineSize)
+	if changed {
+		s.publish(ctx, events.UserFollowed, FollowEvent{Follower: uid, Followee: target.ID})
+	}
 	return err
 }
 
@@ -254,7 +270,10 @@ func (s *Service) Unfollow(ctx context.Context, uid int64, login string) error {
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
-	_, err = s.store.Unfollow(ctx, uid, target.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: Home, ID: uid}))
+	changed, err := s.store.Unfollow(ctx, uid, target.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: Home, ID: uid}))
+	if changed {
+		s.publish(ctx, events.UserUnfollowed, FollowEvent{Follower: uid, Followee: target.ID})
+	}
 	return err
 }
 
@@ -382,4 +401,3 @@ func (s *Service) ownedList(ctx context.Context, uid, id int64) (List, error) {
 
 // EqualLogins reports whether two logins name the same user.
 func EqualLogins(a, b string) bool { return strings.EqualFold(a, b) }
-

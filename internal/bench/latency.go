@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// maxSamples bounds the memory a recorder uses; past it, samples are kept by
+// reservoir sampling so percentiles stay unbiased.
+const maxSamples = 2_000_000
+
+// recorder collects latencies from many goroutines.
+type recorder struct {
+	mu      sync.Mutex // guards the fields below
+	samples []time.Duration
+	seen    int64
+	errors  int64
+	rng     uint64
+}
+
+func (r *recorder) add(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen++
+	if len(r.samples) < maxSamples {
+		r.samples = append(r.samples, d)
+		return
+	}
+	r.rng = r.rng*6364136223846793005 + 1442695040888963407
+	if i := int64(r.rng>>1) % r.seen; i < maxSamples {
+		r.samples[i] = d
+	}
+}
+
+func (r *recorder) fail() {
+	r.mu.Lock()
+	r.errors++
+	r.mu.Unlock()
+}
+
+func (r *recorder) counts() (ok, failed int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen, r.errors
+}
+
+// Latency summarizes a latency distribution in milliseconds.
+type Latency struct {
+	P50  float64 `json:"p50_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+}
+
+func (r *recorder) summary() Latency {
+	r.mu.Lock()
+	s := slices.Clone(r.samples)
+	r.mu.Unlock()
+	if len(s) == 0 {
+		return Latency{}
+	}
+	slices.Sort(s)
+	at := func(q float64) float64 {
+		i := int(q * float64(len(s)-1))
+		return ms(s[i])
+	}
+	return Latency{P50: at(0.50), P99: at(0.99), P999: at(0.999), Max: ms(s[len(s)-1])}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

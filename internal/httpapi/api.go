@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+// Config wires an API. Service is required; the rest may be left zero.
+type Config struct {
+	Service *social.Service
+	// Queue serves the admin job endpoints and the job counts in /readyz;
+	// when nil those endpoints answer 503 and /readyz omits the counts.
+	Queue jobs.Queue
+	// Admins are the logins (any letter case) allowed to call the admin
+	// endpoints.
+	Admins []string
+	// Logger receives request logs (debug), store trouble (warn) and the
+	// causes of internal errors (error); nil discards them.
+	Logger *slog.Logger
+}
+
+// API is the JSON HTTP API v1. It implements http.Handler.
+type API struct {
+	svc    *social.Service
+	queue  jobs.Queue
+	admins map[string]bool // lower-cased logins; read-only after New
+	log    *slog.Logger
+	mux    *http.ServeMux
+	// tokenSources are tried in order; the first that finds a token in a
+	// request decides who the caller is.
+	tokenSources []tokenSource
+}
+
+// New returns an API over cfg.Service.
+func New(cfg Config) *API {
+	if cfg.Service == nil {
+		panic("httpapi: Config.Service is nil")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &API{
+		svc:          cfg.Service,
+		queue:        cfg.Queue,
+		admins:       make(map[string]bool, len(cfg.Admins)),
+		log:          log,
+		mux:          http.NewServeMux(),
+		tokenSources: []tokenSource{bearerToken},
+	}
+	for _, login := range cfg.Admins {
+		a.admins[strings.ToLower(login)] = true
+	}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	a.handle("POST /api/v1/users", a.register)
+	a.handle("GET /api/v1/users/{login}", a.user)
+	a.handle("GET /api/v1/users/{login}/statuses", a.profileTimeline)
+	a.handle("GET /api/v1/users/{login}/followers", a.followers)
+	a.handle("GET /api/v1/users/{login}/following", a.following)
+	a.handle("GET /api/v1/users/{login}/lists", a.usersLists)
+
+	a.handle("POST /api/v1/tokens", a.createToken)
+	a.handle("DELETE /api/v1/tokens/current", a.authed(a.deleteToken))
+
+	a.handle("GET /api/v1/me", a.authed(a.me))
+	a.handle("PUT /api/v1/me/following/{login}", a.authed(a.follow))
+	a.handle("DELETE /api/v1/me/following/{login}", a.authed(a.unfollow))
+
+	a.handle("GET /api/v1/timelines/home", a.authed(a.homeTimeline))
+
+	a.handle("POST /api/v1/statuses", a.authed(a.postStatus))
+	a.handle("GET /api/v1/statuses/{id}", a.status)
+	a.handle("DELETE /api/v1/statuses/{id}", a.authed(a.deleteStatus))
+
+	a.handle("POST /api/v1/lists", a.authed(a.createList))
+	a.handle("GET /api/v1/lists/{id}", a.list)
+	a.handle("DELETE /api/v1/lists/{id}", a.authed(a.deleteList))
+	a.handle("GET /api/v1/lists/{id}/members", a.listMembers)
+	a.handle("PUT /api/v1/lists/{id}/members/{login}", a.authed(a.addListMember))
+	a.handle("DELETE /api/v1/lists/{id}/members/{login}", a.authed(a.removeListMember))
+	a.handle("GET /api/v1/lists/{id}/statuses", a.listTimeline)
+
+	a.handle("GET /api/v1/admin/jobs/dead", a.admin(a.deadJobs))
+	a.handle("GET /api/v1/admin/jobs/stats", a.admin(a.jobStats))
+
+	a.handle("GET /healthz", a.healthz)
+	a.handle("GET /readyz", a.readyz)
+}
+
+// handlerFunc is an endpoint. It writes its success answer itself and
+// returns any failure, which writeError alone turns into an answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *API) handle(pattern string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP sets the headers every answer carries, bounds the request body,
+// recovers from panics and answers unknown routes and wrong methods in JSON.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &responseRecorder{ResponseWriter: w}
+	h := rec.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Answers carry tokens and per-user timelines; no cache may keep them.
+	h.Set("Cache-Control", "no-store")
+
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.log.ErrorContext(r.Context(), "httpapi: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wroteHeader {
+				a.writeError(rec, r, errInternal)
+			}
+		}
+		a.log.DebugContext(r.Context(), "httpapi: request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "bytes", rec.written, "duration", time.Since(start))
+	}()
+
+	// Refuse a declared oversized body before reading any of it; the
+	// MaxBytesReader catches bodies that do not declare their length.
+	if r.ContentLength > maxBodyBytes {
+		a.writeError(rec, r, errBodyTooLarge)
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
+	}
+
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		a.noRoute(rec, r)
+		return
+	}
+	a.mux.ServeHTTP(rec, r)
+}
+
+// noRoute answers a request no pattern matched. ServeMux knows whether the
+// path matched with another method (405 and the Allow list) but answers in
+// plain text, so its answer is captured and re-rendered as JSON.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	probe := &probeWriter{header: make(http.Header)}
+	a.mux.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		a.writeError(w, r, errNotFound)
+		return
+	}
+	allow := probe.header.Get("Allow")
+	w.Header().Set("Allow", allow)
+	a.writeError(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed",
+		"this endpoint does not take " + r.Method + "; it takes " + allow})
+}
+
+// probeWriter records the status and headers of ServeMux's own not-found
+// and method-not-allowed answers and discards their bodies.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probeWriter) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}
+
+// responseRecorder remembers the status and size of an answer for the
+// request log and for the panic handler, which must not write twice.
+type responseRecorder struct {
+	http.ResponseWriter
+	status      int
+	written     int64
+	wroteHeader bool
+}
+
+func (rw *responseRecorder) WriteHeader(status int) {
+	if !rw.wroteHeader {
+		rw.status = status
+		rw.wroteHeader = true
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *responseRecorder) Write(b []byte) (int, error) {
+	if !rw.wroteHeader {
+		rw.WriteHeader(http.StatusOK)
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.written += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's Flusher and
+// deadlines, which streaming endpoints need.
+func (rw *responseRecorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }

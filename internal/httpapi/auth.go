@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"starling/internal/social"
+)
+
+// session is an authenticated caller and the token it presented, which
+// DELETE /api/v1/tokens/current revokes.
+type session struct {
+	user  social.User
+	token string
+}
+
+// tokenSource finds the session token a request presents one way. found is
+// false when the request presents none this way; err refuses a request that
+// presents one improperly. The web UI's cookie source will live beside
+// bearerToken and use err to refuse a state-changing request whose CSRF
+// token does not match.
+type tokenSource func(r *http.Request) (token string, found bool, err error)
+
+// bearerToken reads "Authorization: Bearer <token>" (RFC 6750). Another
+// scheme counts as no token, so that the answer tells the client which
+// scheme to use.
+func bearerToken(r *http.Request) (string, bool, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return "", false, nil
+	}
+	if len(values) > 1 {
+		return "", true, social.ErrInvalidToken
+	}
+	scheme, token, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", false, nil
+	}
+	return strings.TrimSpace(token), true, nil
+}
+
+// authenticate returns the caller of r: 401 unauthorized when r presents no
+// token, 401 invalid_token when the token is unknown, expired or revoked.
+func (a *API) authenticate(r *http.Request) (session, error) {
+	for _, source := range a.tokenSources {
+		token, found, err := source(r)
+		if err != nil {
+			return session{}, err
+		}
+		if !found {
+			continue
+		}
+		u, err := a.svc.Authenticate(r.Context(), token)
+		if err != nil {
+			return session{}, err
+		}
+		return session{user: u, token: token}, nil
+	}
+	return session{}, errUnauthorized
+}
+
+// authedFunc is an endpoint that needs a caller.
+type authedFunc func(w http.ResponseWriter, r *http.Request, s session) error
+
+func (a *API) authed(h authedFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		s, err := a.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, s)
+	}
+}
+
+var errNotAdmin = &apiError{http.StatusForbidden, "forbidden", "only administrators may do this"}
+
+// admin is authed restricted to Config.Admins: anyone else gets 403.
+func (a *API) admin(h authedFunc) handlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, s session) error {
+		if !a.admins[strings.ToLower(s.user.Login)] {
+			return errNotAdmin
+		}
+		return h(w, r, s)
+	})
+}

@@ -1,0 +1,22 @@
+// Package httpapi is Starling's JSON HTTP API v1 (DESIGN.md §6): routing,
+// authentication, strict request decoding, the presentation of users,
+// statuses and lists, and the one mapping from errors to HTTP answers.
+//
+// Every answer is JSON, including 404 and 405 for unknown routes and wrong
+// methods, and carries Content-Type "application/json; charset=utf-8" and
+// "X-Content-Type-Options: nosniff". Errors have the shape
+//
+//	{"error": {"code": "snake_case", "message": "human text"}}
+//
+// and are produced only by errors.go: handlers return errors and never write
+// error answers themselves, so that one table decides every status code and
+// the cause of an internal error is logged, never sent.
+//
+// The API is a thin layer over social.Service: it parses and checks the
+// shape of requests (types, unknown fields, sizes, paging syntax) and leaves
+// every domain rule (lengths, ranges, ownership) to the Service, whose errors
+// it translates.
+//
+// Concurrency: an API is safe for concurrent use once New returns; it holds
+// no mutable state.
+package httpapi

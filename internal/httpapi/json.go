@@ -1,0 +1,372 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+const (
+	contentTypeJSON = "application/json; charset=utf-8"
+	// maxBodyBytes bounds every request body (DESIGN.md §6).
+	maxBodyBytes = 64 << 10
+	// timeLayout is RFC 3339 in UTC with exactly three fractional digits,
+	// so that times sort as strings and clients need not guess precision.
+	timeLayout = "2006-01-02T15:04:05.000Z"
+)
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// Presentation types. Field order is the order clients see.
+
+type userJSON struct {
+	ID        int64  `json:"id"`
+	Login     string `json:"login"`
+	Name      string `json:"name"`
+	Followers int64  `json:"followers"`
+	Following int64  `json:"following"`
+	Posts     int64  `json:"posts"`
+	Signup    string `json:"signup"`
+}
+
+func presentUser(u social.User) userJSON {
+	return userJSON{
+		ID: u.ID, Login: u.Login, Name: u.Name,
+		Followers: u.Followers, Following: u.Following, Posts: u.Posts,
+		Signup: formatTime(u.Signup),
+	}
+}
+
+func presentUsers(us []social.User) []userJSON {
+	out := make([]userJSON, 0, len(us))
+	for _, u := range us {
+		out = append(out, presentUser(u))
+	}
+	return out
+}
+
+type locationJSON struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+type statusJSON struct {
+	ID       int64         `json:"id"`
+	UID      int64         `json:"uid"`
+	Login    string        `json:"login"`
+	Message  string        `json:"message"`
+	Posted   string        `json:"posted"`
+	Location *locationJSON `json:"location"` // null when the author gave none
+}
+
+func presentStatus(s social.Status) statusJSON {
+	out := statusJSON{ID: s.ID, UID: s.UID, Login: s.Login, Message: s.Message, Posted: formatTime(s.Posted)}
+	if s.Location != nil {
+		out.Location = &locationJSON{Lat: s.Location.Lat, Lon: s.Location.Lon}
+	}
+	return out
+}
+
+func presentStatuses(ss []social.Status) []statusJSON {
+	out := make([]statusJSON, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, presentStatus(s))
+	}
+	return out
+}
+
+type listJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	UID       int64  `json:"uid"`
+	Login     string `json:"login"`
+	Following int64  `json:"following"` // the member count, named as in DESIGN.md §3
+	Created   string `json:"created"`
+}
+
+func presentList(l social.List) listJSON {
+	return listJSON{ID: l.ID, Name: l.Name, UID: l.UID, Login: l.Login, Following: l.Members, Created: formatTime(l.Created)}
+}
+
+func presentLists(ls []social.List) []listJSON {
+	out := make([]listJSON, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, presentList(l))
+	}
+	return out
+}
+
+type tokenJSON struct {
+	Token string   `json:"token"`
+	User  userJSON `json:"user"`
+}
+
+type statusOK struct {
+	Status string     `json:"status"`
+	Jobs   *statsJSON `json:"jobs,omitempty"`
+}
+
+type deadJobJSON struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Attempts int    `json:"attempts"`
+	Reason   string `json:"reason"`
+	Died     string `json:"died"`
+	// Payload is embedded as JSON when it is JSON (as every job of the
+	// social core's is); any other payload comes base64-encoded instead.
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	PayloadBase64 []byte          `json:"payload_base64,omitempty"`
+}
+
+func presentDeadJob(j jobs.DeadJob) deadJobJSON {
+	out := deadJobJSON{ID: j.ID, Kind: j.Kind, Attempts: j.Attempts, Reason: j.Reason, Died: formatTime(j.Died)}
+	if json.Valid(j.Payload) {
+		out.Payload = j.Payload
+	} else {
+		out.PayloadBase64 = j.Payload
+	}
+	return out
+}
+
+type statsJSON struct {
+	Ready   int64 `json:"ready"`
+	Delayed int64 `json:"delayed"`
+	Leased  int64 `json:"leased"`
+	Dead    int64 `json:"dead"`
+}
+
+func presentStats(s jobs.Stats) *statsJSON {
+	return &statsJSON{Ready: s.Ready, Delayed: s.Delayed, Leased: s.Leased, Dead: s.Dead}
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type errorJSON struct {
+	Error errorDetail `json:"error"`
+}
+
+// Request bodies.
+
+type registerRequest struct {
+	Login    string `json:"login"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type loginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+type postRequest struct {
+	Message  string           `json:"message"`
+	Location *locationRequest `json:"location"`
+}
+
+// locationRequest uses pointers so that a missing coordinate is told apart
+// from 0, which is a valid latitude and longitude.
+type locationRequest struct {
+	Lat *float64 `json:"lat"`
+	Lon *float64 `json:"lon"`
+}
+
+type listRequest struct {
+	Name string `json:"name"`
+}
+
+// writeJSON sends v with the given status. The body is encoded in full
+// before anything is written, so that an encoding failure still gets a
+// clean 500 instead of a truncated answer.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(errorJSON{Error: errorDetail{Code: errInternal.code, Message: errInternal.message}})
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body) //nolint:errcheck // the client hung up; nothing left to tell it
+}
+
+// writeNoContent answers 204.
+func writeNoContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decodeJSON reads a request body into dst, which must be a pointer to one
+// of the request structs above. It is strict: the body must be one JSON
+// object with no unknown or repeated fields, fields of the right JSON types
+// and nothing after it, sent as application/json. Each failure is a 400 with
+// its own code, so clients can tell a typo from a type mistake.
+func decodeJSON(r *http.Request, dst any) error {
+	if r.ContentLength != 0 {
+		if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+			return err
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBodyTooLarge
+		}
+		return badJSON("the request body could not be read")
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return badJSON("the request body is empty; expected a JSON object")
+	}
+	if !json.Valid(trimmed) {
+		return badJSON("the request body is not valid JSON, or has data after the JSON value")
+	}
+	if trimmed[0] != '{' {
+		return badJSON("the request body must be a JSON object")
+	}
+	if key, found := duplicateKey(trimmed); found {
+		return badJSON(fmt.Sprintf("the field %q appears more than once", key))
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func badJSON(message string) *apiError {
+	return &apiError{http.StatusBadRequest, "invalid_json", message}
+}
+
+// checkJSONContentType accepts application/json and application/*+json
+// with no charset or UTF-8. Refusing other types also keeps a plain HTML
+// form (which cannot send JSON) from reaching state-changing endpoints.
+func checkJSONContentType(header string) error {
+	bad := &apiError{http.StatusBadRequest, "invalid_content_type", "the request body must be sent as Content-Type: application/json"}
+	if header == "" {
+		return bad
+	}
+	mediaType, params, err := mime.ParseMediaType(header)
+	if err != nil {
+		return bad
+	}
+	if mediaType != "application/json" && !(strings.HasPrefix(mediaType, "application/") && strings.HasSuffix(mediaType, "+json")) {
+		return bad
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return &apiError{http.StatusBadRequest, "invalid_content_type", "the request body must be UTF-8"}
+	}
+	return nil
+}
+
+// decodeError turns an error from a json.Decoder that was given valid JSON
+// into an answer: a field of the wrong type or a field the endpoint does
+// not take.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return badJSON("the request body must be a JSON object")
+		}
+		return &apiError{http.StatusBadRequest, "wrong_type", fmt.Sprintf("%s must be %s, not %s", te.Field, jsonTypeName(te.Type), te.Value)}
+	}
+	// encoding/json reports unknown fields only in the text of its error.
+	const unknownPrefix = "json: unknown field "
+	if msg := err.Error(); strings.HasPrefix(msg, unknownPrefix) {
+		return &apiError{http.StatusBadRequest, "unknown_field", "unknown field " + strings.TrimPrefix(msg, unknownPrefix)}
+	}
+	return badJSON("the request body could not be decoded")
+}
+
+// jsonTypeName names a Go type the way a JSON client thinks of it.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "of another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Float64, reflect.Float32, reflect.Int, reflect.Int64:
+		return "a number"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "of another type"
+}
+
+// duplicateKey reports the first key that appears twice in one object of
+// data, which must be valid JSON. encoding/json keeps the last of repeated
+// keys silently; refusing them keeps every reader of a body (proxies, logs,
+// this server) agreeing on what it says.
+func duplicateKey(data []byte) (string, bool) {
+	type object struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// stack holds one entry per open container; nil marks an array.
+	var stack []*object
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1] != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			// io.EOF, or an error json.Valid already ruled out.
+			return "", false
+		}
+		var top *object
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, &object{keys: make(map[string]bool), expectKey: true})
+			case '[':
+				stack = append(stack, nil)
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if top != nil && top.expectKey {
+				if top.keys[t] {
+					return t, true
+				}
+				top.keys[t] = true
+				top.expectKey = false
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}

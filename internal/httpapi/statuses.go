@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"starling/internal/social"
+)
+
+// postStatus: POST /api/v1/statuses {message, location?} → 201 status.
+func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) error {
+	var req postRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var loc *social.Location
+	if req.Location != nil {
+		// Ranges are the Service's rule; only the shape is checked here.
+		if req.Location.Lat == nil || req.Location.Lon == nil {
+			return &social.ValidationError{Field: "location", Reason: "must have both lat and lon, or be null"}
+		}
+		loc = &social.Location{Lat: *req.Location.Lat, Lon: *req.Location.Lon}
+	}
+	st, err := a.svc.Post(r.Context(), s.user, req.Message, loc)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/statuses/"+strconv.FormatInt(st.ID, 10))
+	writeJSON(w, http.StatusCreated, presentStatus(st))
+	return nil
+}
+
+// status: GET /api/v1/statuses/{id} → 200 status.
+func (a *API) status(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r)
+	if !ok {
+		return social.ErrStatusNotFound
+	}
+	st, err := a.svc.Status(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentStatus(st))
+	return nil
+}
+
+// deleteStatus: DELETE /api/v1/statuses/{id} → 204; only the author may.
+func (a *API) deleteStatus(w http.ResponseWriter, r *http.Request, s session) error {
+	id, ok := pathID(r)
+	if !ok {
+		return social.ErrStatusNotFound
+	}
+	if err := a.svc.DeleteStatus(r.Context(), s.user.ID, id); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// pathID parses the {id} of a path. Only the canonical decimal form of a
+// positive int64 names a status or list; anything else ("abc", "0", "-1",
+// "007", "+7") names nothing, so callers answer 404 as for an id that was
+// never used, rather than 400: the path is the resource's name, and a name
+// that cannot exist is simply not found.
+func pathID(r *http.Request) (int64, bool) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != raw {
+		return 0, false
+	}
+	return id, true
+}

@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"starling/internal/social"
+)
+
+// register: POST /api/v1/users {login, name, password} → 201 user.
+func (a *API) register(w http.ResponseWriter, r *http.Request) error {
+	var req registerRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	u, err := a.svc.Register(r.Context(), req.Login, req.Name, req.Password)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/users/"+url.PathEscape(u.Login))
+	writeJSON(w, http.StatusCreated, presentUser(u))
+	return nil
+}
+
+// createToken: POST /api/v1/tokens {login, password} → 201 {token, user}.
+func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
+	var req loginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	token, u, err := a.svc.Login(r.Context(), req.Login, req.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tokenJSON{Token: token, User: presentUser(u)})
+	return nil
+}
+
+// deleteToken: DELETE /api/v1/tokens/current → 204; the presented token
+// stops working at once.
+func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.svc.Logout(r.Context(), s.token); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// user: GET /api/v1/users/{login} → 200 user.
+func (a *API) user(w http.ResponseWriter, r *http.Request) error {
+	u, err := a.svc.User(r.Context(), r.PathValue("login"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentUser(u))
+	return nil
+}
+
+// me: GET /api/v1/me → 200 user, the caller's current profile.
+func (a *API) me(w http.ResponseWriter, r *http.Request, s session) error {
+	writeJSON(w, http.StatusOK, presentUser(s.user))
+	return nil
+}
+
+// follow: PUT /api/v1/me/following/{login} → 204, also when already
+// following.
+func (a *API) follow(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.svc.Follow(r.Context(), s.user.ID, r.PathValue("login")); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// unfollow: DELETE /api/v1/me/following/{login} → 204, also when not
+// following.
+func (a *API) unfollow(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.svc.Unfollow(r.Context(), s.user.ID, r.PathValue("login")); err != nil {
+		return err
+	}
+	writeNoContent(w)
+	return nil
+}
+
+// followers: GET /api/v1/users/{login}/followers?count&page → 200 [user],
+// most recent follower first.
+func (a *API) followers(w http.ResponseWriter, r *http.Request) error {
+	return a.userPage(w, r, a.svc.Followers)
+}
+
+// following: GET /api/v1/users/{login}/following?count&page → 200 [user],
+// most recently followed first.
+func (a *API) following(w http.ResponseWriter, r *http.Request) error {
+	return a.userPage(w, r, a.svc.Following)
+}
+
+func (a *API) userPage(w http.ResponseWriter, r *http.Request, page func(ctx context.Context, login string, p social.Page) ([]social.User, error)) error {
+	p, err := parsePage(r)
+	if err != nil {
+		return err
+	}
+	users, err := page(r.Context(), r.PathValue("login"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentUsers(users))
+	return nil
+}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"starling/internal/engine/redis"
+	"starling/internal/engine/sqlite"
+	"starling/internal/httpapi"
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+// engine is what an engine provides to a Starling process.
+type engine interface {
+	social.Store
+	jobs.Queue
+	io.Closer
+}
+
+func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, error) {
+	if cfg.RedisURL != "" {
+		e, err := redis.Open(ctx, cfg.RedisURL, redis.Options{}, log)
+		if err != nil {
+			return nil, fmt.Errorf("server: opening redis engine: %w", err)
+		}
+		return redisEngine{e}, nil
+	}
+	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{}, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: opening embedded engine: %w", err)
+	}
+	return db, nil
+}
+
+// redisEngine adapts the Redis engine's Close, which cannot fail, to
+// io.Closer.
+type redisEngine struct{ *redis.Engine }
+
+func (e redisEngine) Close() error {
+	e.Engine.Close()
+	return nil
+}
+
+// Server is a running Starling process: engine, service, workers and,
+// unless it is a worker-only process, the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  engine
+	service *social.Service
+	runner  *jobs.Runner
+	http    *http.Server
+	ln      net.Listener
+}
+
+// New opens the engine and builds a server; it listens only when Serve or
+// Run is called. listen is false for worker-only processes.
+func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Server, error) {
+	cfg = cfg.withDefaults()
+	eng, err := openEngine(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := social.NewService(eng, cfg.social(), log)
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, engine: eng, service: svc}
+	if cfg.Workers >= 0 {
+		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: cfg.Workers, Prefetch: cfg.Prefetch, Lease: cfg.JobLease}, log)
+		svc.RegisterJobs(s.runner)
+	}
+	if listen {
+		s.ln, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			eng.Close()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		api := httpapi.New(httpapi.Config{Service: svc, Queue: eng, Admins: cfg.Admins, Logger: log})
+		s.http = &http.Server{
+			Handler:           api,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on, or nil for a worker-only one.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Service returns the social service, for tools built on the server.
+func (s *Server) Service() *social.Service { return s.service }
+
+// Run serves until ctx ends, then stops accepting requests, waits for those
+// in flight (up to the shutdown timeout), lets the workers settle the jobs
+// they hold, and closes the engine.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	if s.runner != nil {
+		wg.Go(func() { s.runner.Run(workCtx) })
+	}
+	errc := make(chan error, 1)
+	if s.http != nil {
+		s.log.Info("starling: serving", "addr", s.ln.Addr().String(), "engine", s.engineName())
+		go func() { errc <- s.http.Serve(s.ln) }()
+	} else {
+		s.log.Info("starling: running workers only", "engine", s.engineName())
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("server: %w", err)
+	}
+	if s.http != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if serr := s.http.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+			err = errors.Join(err, serr)
+		}
+		cancel()
+	}
+	stopWork()
+	wg.Wait()
+	if cerr := s.engine.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) engineName() string {
+	if s.cfg.RedisURL != "" {
+		return "redis"
+	}
+	return "sqlite"
+}

@@ -31,22 +31,13 @@ func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, erro
 		if err != nil {
 			return nil, fmt.Errorf("server: opening redis engine: %w", err)
 		}
-		return redisEngine{e}, nil
+		return e, nil
 	}
 	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{}, log)
 	if err != nil {
 		return nil, fmt.Errorf("server: opening embedded engine: %w", err)
 	}
 	return db, nil
-}
-
-// redisEngine adapts the Redis engine's Close, which cannot fail, to
-// io.Closer.
-type redisEngine struct{ *redis.Engine }
-
-func (e redisEngine) Close() error {
-	e.Engine.Close()
-	return nil
 }
 
 // Server is a running Starling process: engine, service, workers and,

@@ -1,0 +1,100 @@
+// Package redis is Starling's Redis engine: it implements social.Store and
+// jobs.Queue over one Redis server (6.2 or newer; 7.x is tested) so that any
+// number of `starling serve` and `starling worker` processes share one
+// state. Open takes a redis:// URL, database number included.
+//
+// # Key layout
+//
+// Every key starts with Options.Prefix (default "starling:"). <uid>, <id>
+// are decimal ids.
+//
+//	users:               hash   lower(login) → uid; the login's owner
+//	user:id:             string counter of user ids
+//	user:<uid>           hash   login, name, followers, following, posts, signup (ms)
+//	user:<uid>:auth      string the password hash; never read by User or Users
+//	token:<hex sha256>   string "uid created-ms expires-ms", expiring with the token
+//	status:id:           string counter of status ids, for the whole deployment
+//	status:<id>          hash   uid, login, message, posted (ms), lat and lon (when located)
+//	profile:<uid>        zset   every status of uid; member = score = status id
+//	home:<uid>           zset   uid's home timeline, newest h kept; member = score = status id
+//	followers:<uid>      zset   who follows uid; score = follow time in ms
+//	following:<uid>      zset   whom uid follows; score = follow time in ms
+//	list:id:             string counter of list ids
+//	lists:<uid>          zset   the lists uid owns; member = score = list id
+//	list:<id>            hash   uid (owner), login, name, members (count), created (ms)
+//	list:in:<id>         zset   the members of list id; score = time added in ms
+//	list:out:<uid>       zset   the lists that have uid as a member; member = score = list id
+//	list:statuses:<id>   zset   list id's timeline, newest h kept; member = score = status id
+//	jobs                 stream runnable jobs, read through the consumer group "starling";
+//	                            fields jid, kind, payload, attempts
+//	jobs:delayed         zset   jobs not yet due; score = run time in ms; member = msgpack
+//	                            of (jid, kind, payload, attempts)
+//	jobs:leases          zset   delivered stream entries; score = the lease's end in ms
+//	jobs:dead            stream buried jobs: jid, kind, payload, attempts, reason, died (ms)
+//
+// DESIGN.md names list:in:<id> and list:out:<uid> without saying which way
+// they point; here "in" holds what is in a list (its members) and "out" what
+// points out from a user to lists.
+//
+// # Atomic steps
+//
+// Each Store method is one atomic step. Single-key steps are single
+// commands; every multi-key step is one Lua script (lua/*.lua, each behind a
+// shared prelude), which Redis runs without interleaving any other command.
+// Ids come from INCR on a counter before the script runs, so an id taken by
+// a call that then fails (a login lost to a concurrent registration, a
+// missing author) is skipped: ids only ever grow, but may have gaps. Every
+// key a script touches is passed in KEYS, never built inside the script.
+// Where a step needs keys that depend on data (DeleteList needs each
+// member's list:out key), the caller reads the data first and the script
+// refuses to run if it changed meanwhile, and the caller reads again.
+//
+// Methods that enqueue a job (CreateStatus, DeleteStatus, Unfollow,
+// RemoveListMember) write it into the jobs stream, or jobs:delayed, inside
+// the same script, so the job and the change it finishes cannot be parted.
+//
+// # Jobs
+//
+// Claim runs one script that moves due delayed jobs into the stream,
+// reclaims entries whose lease has run out (XCLAIM), reads new entries
+// (XREADGROUP) and records each lease's end in jobs:leases. Recording
+// deadlines, instead of reclaiming entries idle for longer than the
+// claimer's own lease (XAUTOCLAIM's min-idle-time), honours each claim's
+// lease whatever lease the next claimer asks for, and delivering and
+// recording in one script means no entry is ever pending without a
+// deadline. When nothing is ready, Claim waits in XREAD BLOCK from the
+// stream's last id (a blocking command, so rueidis runs it on a pooled
+// connection of its own rather than the pipelined one) until an entry
+// arrives, a delayed job falls due or a lease runs out, then runs the script
+// again; the wake-up delivers nothing, so waiting claimers never hold
+// entries. A lease names the entry, its delivery count at the claim and
+// the consumer; Complete, Retry and Bury check them against XPENDING in
+// their script, so a job reclaimed by anyone (the same consumer included,
+// as the count rises) cannot be settled with the old lease. Retry and Bury
+// re-add the job with attempts = earlier attempts + this entry's deliveries,
+// which is how Attempts survives a retry. Settled entries are deleted from
+// the stream, so XLEN counts only ready and leased jobs.
+//
+// # Errors
+//
+// Connection failures, timeouts (Options.IOTimeout) and replies of a server
+// that cannot serve now (LOADING, BUSY, OOM, READONLY, ...) are returned
+// wrapped around social.ErrUnavailable; missing records become the social
+// package's sentinels. Read-only commands are retried twice after a reset
+// connection, never after a timeout.
+//
+// # Redis Cluster
+//
+// Not yet: the scripts of Follow, Unfollow, AddToTimelines and others span
+// several users' keys, which one cluster slot cannot hold without hash tags
+// that the key names above do not carry. Open therefore talks to a single
+// server (or a sentinel-managed primary). The scripts already declare every
+// key, so a cluster layout needs new key names and a split of the
+// cross-user steps, not new scripts.
+//
+// # Concurrency
+//
+// An Engine is safe for concurrent use. rueidis pipelines the commands of
+// concurrent callers onto a few shared connections, which is where most of
+// the throughput comes from; callers need no pool of their own.
+package redis

@@ -1,0 +1,370 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+var (
+	_ social.Store = (*Engine)(nil)
+	_ jobs.Queue   = (*Engine)(nil)
+)
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "starling:"
+
+// consumerGroup is the jobs stream's consumer group. Every worker of every
+// process is a consumer in it, so each entry goes to one of them.
+const consumerGroup = "starling"
+
+// Options tunes an Engine. Zero values mean the documented defaults.
+type Options struct {
+	// Prefix is put in front of every key; zero means DefaultPrefix. Two
+	// deployments (or two tests) with different prefixes share one Redis
+	// without seeing each other.
+	Prefix string
+	// DialTimeout bounds connecting to Redis; zero means 5s.
+	DialTimeout time.Duration
+	// IOTimeout is how long a command may wait for its reply before the
+	// connection is deemed dead and the call fails with
+	// social.ErrUnavailable; zero means 10s. On a connection busy with
+	// pipelined traffic rueidis notices a hung server through its periodic
+	// PING, which can add up to a couple of seconds.
+	IOTimeout time.Duration
+	// BlockingPoolSize caps the connections used by Claim calls that wait
+	// for jobs, kept apart from the pipelined connection so that a waiting
+	// worker never delays other traffic; zero means rueidis' default.
+	BlockingPoolSize int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.IOTimeout <= 0 {
+		o.IOTimeout = 10 * time.Second
+	}
+	return o
+}
+
+// readRetries is how many times a read-only command is resent after a
+// connection error before the call fails. rueidis would otherwise retry
+// them until the context ends, and callers without a deadline would hang
+// for the whole of an outage instead of getting ErrUnavailable.
+const readRetries = 2
+
+// retryDelay decides whether rueidis resends a read-only command after a
+// connection error. A reset connection (a restarted server, a failover) is
+// worth a quick retry; a timeout is not, since the retry would wait out the
+// same IOTimeout again.
+func retryDelay(attempts int, _ rueidis.Completed, err error) time.Duration {
+	var nerr net.Error
+	if attempts > readRetries || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout() {
+		return -1
+	}
+	return time.Duration(attempts) * 50 * time.Millisecond
+}
+
+// Engine is the Redis engine: a social.Store and a jobs.Queue over one
+// Redis server, shared by any number of processes.
+type Engine struct {
+	client rueidis.Client
+	opts   Options
+	log    *slog.Logger
+	lua    *scripts
+}
+
+// Open connects to the Redis server named by a redis:// (or rediss://) URL,
+// e.g. redis://user:password@127.0.0.1:6379/0, and prepares the job
+// stream's consumer group. It fails with social.ErrUnavailable when the
+// server cannot be reached.
+func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts = opts.withDefaults()
+	// url.Parse errors quote the whole URL, password included; report only
+	// what was wrong.
+	if _, err := url.Parse(rawURL); err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("redis: malformed URL: %w", err)
+	}
+	copt, err := rueidis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis: bad URL: %w", err)
+	}
+	// The scripts span several users' keys, which Redis Cluster would
+	// reject; until the keys carry hash tags the engine speaks to one
+	// server (or a sentinel-managed primary) only.
+	copt.ForceSingleClient = copt.Sentinel.MasterSet == ""
+	copt.Dialer.Timeout = opts.DialTimeout
+	copt.ConnWriteTimeout = opts.IOTimeout
+	copt.BlockingPoolSize = opts.BlockingPoolSize
+	if copt.ClientName == "" {
+		copt.ClientName = "starling"
+	}
+	copt.RetryDelay = retryDelay
+	client, err := rueidis.NewClient(copt)
+	if err != nil {
+		return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
+	}
+	e := &Engine{client: client, opts: opts, log: log, lua: loadedScripts}
+	if err := e.checkServer(ctx); err != nil {
+		client.Close()
+		return nil, err
+	}
+	if err := e.createGroup(ctx); err != nil {
+		client.Close()
+		return nil, err
+	}
+	log.Debug("redis: engine open", "addr", copt.InitAddress, "db", copt.SelectDB, "prefix", opts.Prefix)
+	return e, nil
+}
+
+// minServerVersion is the oldest Redis with every command the engine uses
+// (ZRANGE ... BYSCORE REV LIMIT, XPENDING with a range, XCLAIM replies
+// without deleted entries).
+var minServerVersion = [2]int{6, 2}
+
+func (e *Engine) checkServer(ctx context.Context) error {
+	info, err := e.client.Do(ctx, e.client.B().Info().Section("server").Build()).ToString()
+	if err != nil {
+		return e.fail("reading server info", err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
+		if !ok {
+			continue
+		}
+		major, rest, _ := strings.Cut(v, ".")
+		minor, _, _ := strings.Cut(rest, ".")
+		maj, err1 := strconv.Atoi(major)
+		mnr, err2 := strconv.Atoi(minor)
+		if err1 == nil && err2 == nil && (maj < minServerVersion[0] || maj == minServerVersion[0] && mnr < minServerVersion[1]) {
+			return fmt.Errorf("redis: server version %s is older than %d.%d", v, minServerVersion[0], minServerVersion[1])
+		}
+		return nil
+	}
+	return nil // a server that hides its version gets the benefit of the doubt
+}
+
+// Close closes the connections. Calls in flight fail with ErrUnavailable.
+func (e *Engine) Close() error {
+	e.client.Close()
+	return nil
+}
+
+// Prefix returns the prefix of every key the engine uses.
+func (e *Engine) Prefix() string { return e.opts.Prefix }
+
+// Ping reports whether Redis answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	if err := e.client.Do(ctx, e.client.B().Ping().Build()).Error(); err != nil {
+		return e.fail("ping", err)
+	}
+	return nil
+}
+
+// Keys. Each function names one key of the layout in doc.go.
+
+func id10(id int64) string { return strconv.FormatInt(id, 10) }
+
+func (e *Engine) key(parts ...string) string {
+	return e.opts.Prefix + strings.Join(parts, "")
+}
+
+func (e *Engine) loginIndexKey() string           { return e.key("users:") }
+func (e *Engine) userIDCounterKey() string        { return e.key("user:id:") }
+func (e *Engine) userKey(uid int64) string        { return e.key("user:", id10(uid)) }
+func (e *Engine) authKey(uid int64) string        { return e.key("user:", id10(uid), ":auth") }
+func (e *Engine) tokenKey(hash []byte) string     { return e.key("token:", fmt.Sprintf("%x", hash)) }
+func (e *Engine) statusIDCounterKey() string      { return e.key("status:id:") }
+func (e *Engine) statusKey(id int64) string       { return e.key("status:", id10(id)) }
+func (e *Engine) profileKey(uid int64) string     { return e.key("profile:", id10(uid)) }
+func (e *Engine) homeKey(uid int64) string        { return e.key("home:", id10(uid)) }
+func (e *Engine) followersKey(uid int64) string   { return e.key("followers:", id10(uid)) }
+func (e *Engine) followingKey(uid int64) string   { return e.key("following:", id10(uid)) }
+func (e *Engine) listIDCounterKey() string        { return e.key("list:id:") }
+func (e *Engine) listsOfKey(uid int64) string     { return e.key("lists:", id10(uid)) }
+func (e *Engine) listKey(id int64) string         { return e.key("list:", id10(id)) }
+func (e *Engine) listMembersKey(id int64) string  { return e.key("list:in:", id10(id)) }
+func (e *Engine) listsWithKey(uid int64) string   { return e.key("list:out:", id10(uid)) }
+func (e *Engine) listTimelineKey(id int64) string { return e.key("list:statuses:", id10(id)) }
+func (e *Engine) jobStreamKey() string            { return e.key("jobs") }
+func (e *Engine) delayedJobsKey() string          { return e.key("jobs:delayed") }
+func (e *Engine) jobLeasesKey() string            { return e.key("jobs:leases") }
+func (e *Engine) deadJobsKey() string             { return e.key("jobs:dead") }
+
+// timelineKey returns the sorted set of a timeline.
+func (e *Engine) timelineKey(tl social.Timeline) (string, error) {
+	switch tl.Kind {
+	case social.Home:
+		return e.homeKey(tl.ID), nil
+	case social.Profile:
+		return e.profileKey(tl.ID), nil
+	case social.ListTimeline:
+		return e.listTimelineKey(tl.ID), nil
+	}
+	return "", fmt.Errorf("redis: unknown timeline kind %d", tl.Kind)
+}
+
+// Errors.
+
+// Script status codes; the prelude of lua/ defines the same numbers.
+const (
+	codeDone       = 1
+	codeUnchanged  = 0
+	codeNoUser     = -1
+	codeNoStatus   = -2
+	codeForbidden  = -3
+	codeLoginTaken = -4
+	codeNoList     = -5
+	codeLimit      = -6
+	codeIDTaken    = -7
+	codeStale      = -8
+)
+
+// codeErrors maps the scripts' refusals to the social package's errors.
+var codeErrors = map[int64]error{
+	codeNoUser:     social.ErrUserNotFound,
+	codeNoStatus:   social.ErrStatusNotFound,
+	codeForbidden:  social.ErrForbidden,
+	codeLoginTaken: social.ErrLoginTaken,
+	codeNoList:     social.ErrListNotFound,
+	codeLimit:      social.ErrLimitReached,
+}
+
+// runScript runs a script that answers with a status code and returns the
+// code, or the social error it stands for.
+func (e *Engine) runScript(ctx context.Context, op string, s *rueidis.Lua, keys, args []string) (int64, error) {
+	code, err := s.Exec(ctx, e.client, keys, args).AsInt64()
+	if err != nil {
+		return 0, e.fail(op, err)
+	}
+	if err, ok := codeErrors[code]; ok {
+		return code, err
+	}
+	return code, nil
+}
+
+// transientReplies are the error replies of a server that cannot serve now
+// but may soon: loading its data set, busy with a script, a replica without
+// its primary, out of memory or unable to persist.
+var transientReplies = []string{"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MISCONF", "OOM", "NOREPLICAS"}
+
+// transientReply reports whether an error reply is one of transientReplies.
+// The error code is the reply's first word: BUSY is transient, BUSYGROUP and
+// BUSYKEY are not.
+func transientReply(msg string) bool {
+	code, _, _ := strings.Cut(msg, " ")
+	return slices.Contains(transientReplies, code)
+}
+
+// fail wraps an error of operation op. Connection failures, timeouts and a
+// closed client become social.ErrUnavailable (the original stays in the
+// chain); error replies stay errors of their own, since retrying them
+// cannot help.
+func (e *Engine) fail(op string, err error) error {
+	if rerr, ok := rueidis.IsRedisErr(err); ok {
+		if transientReply(rerr.Error()) {
+			return fmt.Errorf("redis: %s: %w: %w", op, social.ErrUnavailable, err)
+		}
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return fmt.Errorf("redis: %s: %w: %w", op, social.ErrUnavailable, err)
+}
+
+// Small reply helpers.
+
+func parseInt(op, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("redis: %s: malformed number %q", op, s)
+	}
+	return n, nil
+}
+
+// parseIDs parses sorted-set members that are decimal ids.
+func parseIDs(op string, members []string) ([]int64, error) {
+	ids := make([]int64, len(members))
+	for i, m := range members {
+		n, err := parseInt(op, m)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = n
+	}
+	return ids, nil
+}
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func fromMS(op, s string) (time.Time, error) {
+	n, err := parseInt(op, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+// hmget turns the reply of HMGET into strings, with ok false when the first
+// field (one every record has) is missing, that is when there is no record.
+func hmget(res rueidis.RedisResult) (vals []string, ok bool, err error) {
+	arr, err := res.ToArray()
+	if err != nil {
+		return nil, false, err
+	}
+	vals = make([]string, len(arr))
+	for i, m := range arr {
+		if m.IsNil() {
+			if i == 0 {
+				return nil, false, nil
+			}
+			continue
+		}
+		if vals[i], err = m.ToString(); err != nil {
+			return nil, false, err
+		}
+	}
+	return vals, true, nil
+}
+
+// pageRange returns the first and last rank (inclusive) of a page of a
+// newest-first sequence paged by number. The Service normalizes pages; a
+// zero count still means the default here so that a direct caller gets a
+// page rather than everything.
+func pageRange(p social.Page) (first, last int64) {
+	if p.Count <= 0 {
+		p.Count = social.DefaultCount
+	}
+	first = int64(p.Offset())
+	return first, first + int64(p.Count) - 1
+}
+
+// checkTimelineSize refuses a timeline size the scripts cannot honour.
+func checkTimelineSize(h int) error {
+	if h <= 0 {
+		return fmt.Errorf("redis: timeline size must be positive, got %d", h)
+	}
+	return nil
+}

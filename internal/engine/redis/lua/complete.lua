@@ -1,0 +1,14 @@
+-- KEYS: jobs stream, jobs delayed, jobs leases
+-- ARGV: group, entry id, consumer, delivery count, jobs...
+--
+-- The acknowledgement and the follow-up jobs are one step: a crash keeps
+-- either the job (which then runs again) or its follow-ups.
+local stream, id = KEYS[1], ARGV[2]
+if not lease_held(stream, ARGV[1], id, ARGV[3], ARGV[4]) then
+  return UNCHANGED
+end
+redis.call('XACK', stream, ARGV[1], id)
+redis.call('XDEL', stream, id)
+redis.call('ZREM', KEYS[3], id)
+enqueue_jobs(stream, KEYS[2], 5)
+return DONE

@@ -1,0 +1,21 @@
+-- KEYS: user:a, user:b, following:a, followers:b, home:a, profile:b,
+--       jobs stream, jobs delayed
+-- ARGV: a, b, h, jobs...
+--
+-- Follow's inverse; the refill job is enqueued in the same step as the
+-- removal that left the home short, so it cannot be lost.
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then
+  return NO_USER
+end
+if not redis.call('ZSCORE', KEYS[3], ARGV[2]) then
+  return UNCHANGED
+end
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[1], 'following', redis.call('ZCARD', KEYS[3]))
+redis.call('HSET', KEYS[2], 'followers', redis.call('ZCARD', KEYS[4]))
+purge(KEYS[5], KEYS[6])
+if needs_refill(KEYS[5], tonumber(ARGV[3])) then
+  enqueue_jobs(KEYS[7], KEYS[8], 4)
+end
+return DONE

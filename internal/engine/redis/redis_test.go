@@ -1,0 +1,53 @@
+package redis
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+
+	"starling/internal/engine/redis/redistest"
+	"starling/internal/jobs"
+	"starling/internal/jobs/jobstest"
+	"starling/internal/social"
+	"starling/internal/social/socialtest"
+)
+
+// Every test of the package shares one redis-server; each engine gets a key
+// prefix of its own, so tests run in parallel without seeing each other.
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+// openTest opens an engine on the shared server under a fresh prefix.
+func openTest(t testing.TB) *Engine {
+	t.Helper()
+	return openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t)})
+}
+
+func openAt(t testing.TB, url string, opts Options) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), url, opts, testLogger(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func TestSocialConformance(t *testing.T) {
+	t.Parallel()
+	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
+		e := openTest(t)
+		return e, e
+	})
+}
+
+func TestJobsConformance(t *testing.T) {
+	t.Parallel()
+	jobstest.Run(t, func(t *testing.T) jobs.Queue {
+		return openTest(t)
+	})
+}

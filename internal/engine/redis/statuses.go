@@ -1,0 +1,135 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+// statusFields are the fields of a status:<id> hash, in the order
+// parseStatus reads them. lat and lon are absent when the status has no
+// location.
+var statusFields = []string{"uid", "login", "message", "posted", "lat", "lon"}
+
+// CreateStatus takes the next id from status:id: and then, in one script
+// (lua/create_status.lua), stores the status, counts it in the author's
+// posts, adds it to the author's profile and home and enqueues the fan-out
+// job. Ids come from one counter for the whole deployment, so they grow
+// with creation order across every process. An id taken for an author that
+// turns out not to exist is skipped.
+func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+	if err := checkTimelineSize(h); err != nil {
+		return social.Status{}, err
+	}
+	id, err := e.client.Do(ctx, e.client.B().Incr().Key(e.statusIDCounterKey()).Build()).AsInt64()
+	if err != nil {
+		return social.Status{}, e.fail("taking a status id", err)
+	}
+	st := social.Status{
+		ID:       id,
+		UID:      s.UID,
+		Login:    s.Login,
+		Message:  s.Message,
+		Posted:   s.Posted.UTC().Truncate(time.Millisecond),
+		Location: s.Location,
+	}
+	lat, lon := "", ""
+	if s.Location != nil {
+		lat = strconv.FormatFloat(s.Location.Lat, 'g', -1, 64)
+		lon = strconv.FormatFloat(s.Location.Lon, 'g', -1, 64)
+	}
+	keys := []string{e.userKey(s.UID), e.statusKey(id), e.profileKey(s.UID), e.homeKey(s.UID), e.jobStreamKey(), e.delayedJobsKey()}
+	args := []string{id10(id), strconv.Itoa(h), id10(s.UID), s.Login, s.Message, ms(s.Posted), lat, lon}
+	args, err = appendJobs(args, fanout(st))
+	if err != nil {
+		return social.Status{}, err
+	}
+	code, err := e.runScript(ctx, "creating a status", e.lua.createStatus, keys, args)
+	if err != nil {
+		return social.Status{}, err
+	}
+	if code == codeIDTaken {
+		return social.Status{}, errors.New("redis: creating a status: id " + id10(id) + " is taken; was status:id: reset?")
+	}
+	return st, nil
+}
+
+// Statuses reads the statuses in one pipelined round trip.
+func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+	if len(ids) == 0 {
+		return []social.Status{}, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = e.client.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Build()
+	}
+	out := make([]social.Status, 0, len(ids))
+	for i, res := range e.client.DoMulti(ctx, cmds...) {
+		vals, ok, err := hmget(res)
+		if err != nil {
+			return nil, e.fail("reading statuses", err)
+		}
+		if !ok {
+			continue
+		}
+		st, err := parseStatus(ids[i], vals)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func parseStatus(id int64, v []string) (social.Status, error) {
+	const op = "reading a status"
+	st := social.Status{ID: id, Login: v[1], Message: v[2]}
+	var err error
+	if st.UID, err = parseInt(op, v[0]); err != nil {
+		return social.Status{}, err
+	}
+	if st.Posted, err = fromMS(op, v[3]); err != nil {
+		return social.Status{}, err
+	}
+	if v[4] != "" {
+		lat, err1 := strconv.ParseFloat(v[4], 64)
+		lon, err2 := strconv.ParseFloat(v[5], 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return social.Status{}, errors.New("redis: reading a status: malformed location")
+		}
+		st.Location = &social.Location{Lat: lat, Lon: lon}
+	}
+	return st, nil
+}
+
+// DeleteStatus reads the status to build its cleanup job, then removes it
+// in one script (lua/delete_status.lua) that checks again that it exists
+// and is uid's, so two concurrent deletes cannot both succeed.
+func (e *Engine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+	sts, err := e.Statuses(ctx, []int64{id})
+	if err != nil {
+		return social.Status{}, err
+	}
+	if len(sts) == 0 {
+		return social.Status{}, social.ErrStatusNotFound
+	}
+	st := sts[0]
+	if st.UID != uid {
+		return social.Status{}, social.ErrForbidden
+	}
+	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
+	args, err := appendJobs([]string{id10(id), id10(uid)}, cleanup(st))
+	if err != nil {
+		return social.Status{}, err
+	}
+	if _, err := e.runScript(ctx, "deleting a status", e.lua.deleteStatus, keys, args); err != nil {
+		return social.Status{}, err
+	}
+	return st, nil
+}

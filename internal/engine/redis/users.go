@@ -1,0 +1,169 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"starling/internal/social"
+)
+
+// userFields are the fields of a user:<uid> hash that make a social.User,
+// in the order parseUser reads them. The password hash is not among them:
+// it lives in user:<uid>:auth, which only PasswordHash reads.
+var userFields = []string{"login", "name", "followers", "following", "posts", "signup"}
+
+// CreateUser takes the next user id and claims the login in one script
+// (lua/create_user.lua). An id taken by a registration that then loses the
+// race for its login is not reused, so ids may skip; they still only grow.
+func (e *Engine) CreateUser(ctx context.Context, u social.NewUser) (social.User, error) {
+	uid, err := e.client.Do(ctx, e.client.B().Incr().Key(e.userIDCounterKey()).Build()).AsInt64()
+	if err != nil {
+		return social.User{}, e.fail("taking a user id", err)
+	}
+	keys := []string{e.loginIndexKey(), e.userKey(uid), e.authKey(uid)}
+	args := []string{strings.ToLower(u.Login), id10(uid), u.Login, u.Name, ms(u.Signup), u.PasswordHash}
+	if _, err := e.runScript(ctx, "creating a user", e.lua.createUser, keys, args); err != nil {
+		return social.User{}, err
+	}
+	return social.User{ID: uid, Login: u.Login, Name: u.Name, Signup: u.Signup.UTC().Truncate(time.Millisecond)}, nil
+}
+
+// User returns user id.
+func (e *Engine) User(ctx context.Context, id int64) (social.User, error) {
+	users, err := e.Users(ctx, []int64{id})
+	if err != nil {
+		return social.User{}, err
+	}
+	if len(users) == 0 {
+		return social.User{}, social.ErrUserNotFound
+	}
+	return users[0], nil
+}
+
+// UserByLogin looks the login up in the users: index, then reads the user.
+func (e *Engine) UserByLogin(ctx context.Context, login string) (social.User, error) {
+	uid, err := e.client.Do(ctx, e.client.B().Hget().Key(e.loginIndexKey()).Field(strings.ToLower(login)).Build()).AsInt64()
+	if rueidis.IsRedisNil(err) {
+		return social.User{}, social.ErrUserNotFound
+	}
+	if err != nil {
+		return social.User{}, e.fail("looking up a login", err)
+	}
+	return e.User(ctx, uid)
+}
+
+// Users reads the users in one pipelined round trip.
+func (e *Engine) Users(ctx context.Context, ids []int64) ([]social.User, error) {
+	if len(ids) == 0 {
+		return []social.User{}, nil
+	}
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = e.client.B().Hmget().Key(e.userKey(id)).Field(userFields...).Build()
+	}
+	users := make([]social.User, 0, len(ids))
+	for i, res := range e.client.DoMulti(ctx, cmds...) {
+		vals, ok, err := hmget(res)
+		if err != nil {
+			return nil, e.fail("reading users", err)
+		}
+		if !ok {
+			continue
+		}
+		u, err := parseUser(ids[i], vals)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+func parseUser(id int64, v []string) (social.User, error) {
+	const op = "reading a user"
+	u := social.User{ID: id, Login: v[0], Name: v[1]}
+	var err error
+	for i, dst := range []*int64{&u.Followers, &u.Following, &u.Posts} {
+		if *dst, err = parseInt(op, v[2+i]); err != nil {
+			return social.User{}, err
+		}
+	}
+	if u.Signup, err = fromMS(op, v[5]); err != nil {
+		return social.User{}, err
+	}
+	return u, nil
+}
+
+// PasswordHash reads user:<uid>:auth.
+func (e *Engine) PasswordHash(ctx context.Context, id int64) (string, error) {
+	hash, err := e.client.Do(ctx, e.client.B().Get().Key(e.authKey(id)).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", social.ErrUserNotFound
+	}
+	if err != nil {
+		return "", e.fail("reading a password hash", err)
+	}
+	return hash, nil
+}
+
+// CreateToken stores a token as "uid created-ms expires-ms" under
+// token:<hex hash>, expiring with it so that Redis forgets stale sessions.
+// A zero Expires (stored as 0) never expires.
+func (e *Engine) CreateToken(ctx context.Context, t social.Token) error {
+	var expires int64
+	if !t.Expires.IsZero() {
+		expires = t.Expires.UnixMilli()
+	}
+	value := fmt.Sprintf("%d %d %d", t.UID, t.Created.UnixMilli(), expires)
+	set := e.client.B().Set().Key(e.tokenKey(t.Hash)).Value(value)
+	var cmd rueidis.Completed
+	if t.Expires.IsZero() {
+		cmd = set.Build()
+	} else {
+		cmd = set.Pxat(t.Expires).Build()
+	}
+	if err := e.client.Do(ctx, cmd).Error(); err != nil {
+		return e.fail("storing a token", err)
+	}
+	return nil
+}
+
+// TokenByHash returns a token that has not expired by now. The key's own
+// expiry only tidies up; now decides.
+func (e *Engine) TokenByHash(ctx context.Context, hash []byte, now time.Time) (social.Token, error) {
+	value, err := e.client.Do(ctx, e.client.B().Get().Key(e.tokenKey(hash)).Build()).ToString()
+	if rueidis.IsRedisNil(err) {
+		return social.Token{}, social.ErrInvalidToken
+	}
+	if err != nil {
+		return social.Token{}, e.fail("reading a token", err)
+	}
+	var uid, created, expires int64
+	if _, err := fmt.Sscanf(value, "%d %d %d", &uid, &created, &expires); err != nil {
+		return social.Token{}, fmt.Errorf("redis: reading a token: malformed record: %w", err)
+	}
+	t := social.Token{
+		Hash:    append([]byte(nil), hash...),
+		UID:     uid,
+		Created: time.UnixMilli(created).UTC(),
+	}
+	if expires != 0 {
+		t.Expires = time.UnixMilli(expires).UTC()
+	}
+	if !t.Expires.IsZero() && !now.Before(t.Expires) {
+		return social.Token{}, social.ErrInvalidToken
+	}
+	return t, nil
+}
+
+// DeleteToken removes a token.
+func (e *Engine) DeleteToken(ctx context.Context, hash []byte) error {
+	if err := e.client.Do(ctx, e.client.B().Del().Key(e.tokenKey(hash)).Build()).Error(); err != nil {
+		return e.fail("deleting a token", err)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+// Package sqlite is Starling's embedded engine: one SQLite database file
+// (modernc.org/sqlite, pure Go) that implements the social.Store and
+// jobs.Queue ports, for deployments where one machine is enough.
+//
+// Files by concern: db.go opens the database (pragmas, connection pools,
+// prepared statements, error mapping), migrations.go holds the schema as
+// numbered steps tracked by PRAGMA user_version, users.go users, passwords
+// and tokens, statuses.go and timelines.go statuses and the timelines built
+// from them, follows.go and lists.go the social graph, jobs.go the durable
+// job queue.
+//
+// # Durability
+//
+// The database runs in WAL mode with synchronous=NORMAL. A transaction is
+// committed once its frames are in the WAL file, which the operating system
+// keeps even when the process is killed (kill -9, a panic, an OOM kill), so
+// a crashed process loses no committed transaction; on the next open SQLite
+// replays the WAL. Only a power loss or kernel crash can roll back the last
+// transactions before a checkpoint (never corrupt the file); Options.FullSync
+// (synchronous=FULL) closes that gap at the cost of an fsync per commit.
+// Every port method is one transaction, and jobs a method enqueues are part
+// of it, so what a call acknowledged survives together with the work it
+// started.
+//
+// # Concurrency
+//
+// A DB is safe for concurrent use. Writes go through a pool of exactly one
+// connection, so database/sql queues the writers of this process in turn,
+// and each write transaction starts with BEGIN IMMEDIATE, taking SQLite's
+// write lock before it reads anything: the checks a method makes (does the
+// user exist, is the login free, is the lease still ours) and the changes
+// that depend on them can never be interleaved with another writer's.
+// Reads go through a separate pool of query_only connections; in WAL mode
+// each read sees the latest committed state as one consistent snapshot and
+// neither blocks the writer nor is blocked by it.
+//
+// Other processes may open the same file (say, a `starling worker` beside
+// `starling serve`): SQLite's file locks serialize their writers with this
+// one, and a writer waits up to Options.BusyTimeout for the lock before a
+// call fails with an error that wraps social.ErrUnavailable.
+//
+// A Claim that finds no runnable job waits for one. Work enqueued through
+// this DB wakes it at once; delayed jobs coming due, expired leases and
+// jobs enqueued by other processes are found by looking again every
+// Options.JobPoll, on a reader connection so that idle workers do not
+// contend for the write lock. Close releases waiting Claims.
+//
+// # Timelines
+//
+// Home and list timelines are rows (kind, owner, status id) whose count per
+// timeline is kept by triggers in timeline_sizes. Keeping a timeline at its
+// newest h entries after an insert therefore costs one lookup of the count
+// and, when over, one index seek to the oldest entry, whatever h is. The
+// profile timeline is the statuses table itself, read through its
+// (uid, id) index. Deleting a status deletes its row, so every read skips
+// it at once; entries left in other timelines are purged by the cleanup
+// jobs and are skipped by reads until then.
+package sqlite

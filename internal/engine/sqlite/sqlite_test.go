@@ -1,0 +1,23 @@
+package sqlite
+
+import (
+	"testing"
+
+	"starling/internal/jobs"
+	"starling/internal/jobs/jobstest"
+	"starling/internal/social"
+	"starling/internal/social/socialtest"
+)
+
+func TestSocialConformance(t *testing.T) {
+	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
+		db := openDir(t, t.TempDir())
+		return db, db
+	})
+}
+
+func TestJobsConformance(t *testing.T) {
+	jobstest.Run(t, func(t *testing.T) jobs.Queue {
+		return openDir(t, t.TempDir())
+	})
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+)
+
+const statusColumns = `id, uid, login, message, posted, lat, lon`
+
+var (
+	// The author's login comes from the users row, the one record of how
+	// it was typed, and the same statement proves the author exists.
+	qCountPost    = writeQuery(`UPDATE users SET posts = posts + 1 WHERE id = ? RETURNING login`)
+	qUncountPost  = writeQuery(`UPDATE users SET posts = posts - 1 WHERE id = ?`)
+	qInsertStatus = writeQuery(`
+INSERT INTO statuses (uid, login, message, posted, lat, lon) VALUES (?, ?, ?, ?, ?, ?)
+RETURNING id`)
+	qStatusForDelete = writeQuery(`SELECT ` + statusColumns + ` FROM statuses WHERE id = ?`)
+	qDeleteStatus    = writeQuery(`DELETE FROM statuses WHERE id = ?`)
+
+	qStatuses = readQuery(`SELECT ` + statusColumns + ` FROM statuses WHERE id IN (SELECT value FROM json_each(?))`)
+)
+
+// CreateStatus stores a status with the next status id, increments the
+// author's posts, puts it at the head of the author's profile and home
+// timelines, and enqueues fanout(status) in the same transaction.
+func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+	if err := checkTimelineSize(h); err != nil {
+		return social.Status{}, err
+	}
+	st := social.Status{UID: s.UID, Message: s.Message, Posted: fromMillis(millis(s.Posted))}
+	var lat, lon sql.NullFloat64
+	if s.Location != nil {
+		loc := *s.Location
+		st.Location = &loc
+		lat = sql.NullFloat64{Float64: loc.Lat, Valid: true}
+		lon = sql.NullFloat64{Float64: loc.Lon, Valid: true}
+	}
+	err := db.write(ctx, "create status", func(tx *wtx) error {
+		err := tx.queryRow(qCountPost, s.UID).Scan(&st.Login)
+		if errors.Is(err, sql.ErrNoRows) {
+			return social.ErrUserNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.queryRow(qInsertStatus, s.UID, st.Login, s.Message, millis(s.Posted), lat, lon).Scan(&st.ID); err != nil {
+			return err
+		}
+		// The profile timeline is the statuses table itself.
+		if err := tx.addToTimeline(storedHome, s.UID, st.ID, h); err != nil {
+			return err
+		}
+		if fanout != nil {
+			return tx.enqueue(fanout(st))
+		}
+		return nil
+	})
+	if err != nil {
+		return social.Status{}, err
+	}
+	return st, nil
+}
+
+// Statuses returns the statuses with the given ids in that order, skipping
+// ids that name no status.
+func (db *DB) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+	if len(ids) == 0 {
+		return []social.Status{}, nil
+	}
+	rows, err := db.readRows(ctx, qStatuses, jsonIDs(ids))
+	if err != nil {
+		return nil, db.fail("statuses", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]social.Status, len(ids))
+	for rows.Next() {
+		st, err := scanStatus(rows)
+		if err != nil {
+			return nil, db.fail("statuses", err)
+		}
+		byID[st.ID] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.fail("statuses", err)
+	}
+	sts := make([]social.Status, 0, len(ids))
+	for _, id := range ids {
+		if st, ok := byID[id]; ok {
+			sts = append(sts, st)
+		}
+	}
+	return sts, nil
+}
+
+// DeleteStatus removes status id, posted by uid: the record (which is also
+// its place in the profile timeline), its entry in the author's home
+// timeline and one from the author's posts, and enqueues cleanup(status)
+// for the other timelines in the same transaction.
+func (db *DB) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+	var st social.Status
+	err := db.write(ctx, "delete status", func(tx *wtx) error {
+		var err error
+		st, err = scanStatus(tx.queryRow(qStatusForDelete, id))
+		if err != nil {
+			return err
+		}
+		if st.UID != uid {
+			return social.ErrForbidden
+		}
+		if _, err := tx.exec(qDeleteStatus, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(qUncountPost, uid); err != nil {
+			return err
+		}
+		if _, err := tx.exec(qRemoveEntry, storedHome, uid, id); err != nil {
+			return err
+		}
+		if cleanup != nil {
+			return tx.enqueue(cleanup(st))
+		}
+		return nil
+	})
+	if err != nil {
+		return social.Status{}, err
+	}
+	return st, nil
+}
+
+func scanStatus(s scanner) (social.Status, error) {
+	var st social.Status
+	var posted int64
+	var lat, lon sql.NullFloat64
+	err := s.Scan(&st.ID, &st.UID, &st.Login, &st.Message, &posted, &lat, &lon)
+	if errors.Is(err, sql.ErrNoRows) {
+		return social.Status{}, social.ErrStatusNotFound
+	}
+	if err != nil {
+		return social.Status{}, err
+	}
+	st.Posted = fromMillis(posted)
+	if lat.Valid && lon.Valid {
+		st.Location = &social.Location{Lat: lat.Float64, Lon: lon.Float64}
+	}
+	return st, nil
+}

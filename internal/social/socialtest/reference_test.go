@@ -1,0 +1,612 @@
+package socialtest_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"starling/internal/jobs"
+	"starling/internal/social"
+	"starling/internal/social/socialtest"
+)
+
+// TestReference runs the suite against a minimal in-memory engine, so that
+// the suite itself is checked without any real engine: a suite that fails
+// here is wrong, not the engine under test.
+func TestReference(t *testing.T) {
+	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
+		m := newMemEngine()
+		return m, m
+	})
+}
+
+type memUser struct {
+	user social.User
+	hash string
+}
+
+type memJob struct {
+	job      jobs.Job
+	runAt    time.Time
+	leaseEnd time.Time // zero when not leased
+	seq      int
+}
+
+// memEngine implements both ports over maps under one mutex, which makes
+// every method one atomic step, job enqueues included.
+type memEngine struct {
+	mu        sync.Mutex // guards every field below
+	seq       int
+	users     map[int64]*memUser
+	byLogin   map[string]int64
+	tokens    map[string]social.Token
+	statuses  map[int64]social.Status
+	timelines map[social.Timeline][]int64 // newest first
+	followers map[int64]map[int64]time.Time
+	following map[int64]map[int64]time.Time
+	lists     map[int64]*social.List
+	members   map[int64]map[int64]time.Time
+	jobs      map[string]*memJob
+	dead      []jobs.DeadJob
+	arrived   chan struct{} // closed and replaced when a job is enqueued
+}
+
+var (
+	_ social.Store = (*memEngine)(nil)
+	_ jobs.Queue   = (*memEngine)(nil)
+)
+
+func newMemEngine() *memEngine {
+	return &memEngine{
+		users: map[int64]*memUser{}, byLogin: map[string]int64{}, tokens: map[string]social.Token{},
+		statuses: map[int64]social.Status{}, timelines: map[social.Timeline][]int64{},
+		followers: map[int64]map[int64]time.Time{}, following: map[int64]map[int64]time.Time{},
+		lists: map[int64]*social.List{}, members: map[int64]map[int64]time.Time{},
+		jobs: map[string]*memJob{}, arrived: make(chan struct{}),
+	}
+}
+
+func (m *memEngine) next() int64 { m.seq++; return int64(m.seq) }
+
+func (m *memEngine) Ping(ctx context.Context) error { return nil }
+
+func (m *memEngine) CreateUser(ctx context.Context, u social.NewUser) (social.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byLogin[strings.ToLower(u.Login)]; ok {
+		return social.User{}, social.ErrLoginTaken
+	}
+	id := int64(len(m.users) + 1)
+	m.users[id] = &memUser{user: social.User{ID: id, Login: u.Login, Name: u.Name, Signup: u.Signup}, hash: u.PasswordHash}
+	m.byLogin[strings.ToLower(u.Login)] = id
+	return m.users[id].user, nil
+}
+
+func (m *memEngine) User(ctx context.Context, id int64) (social.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return social.User{}, social.ErrUserNotFound
+	}
+	return u.user, nil
+}
+
+func (m *memEngine) UserByLogin(ctx context.Context, login string) (social.User, error) {
+	m.mu.Lock()
+	id, ok := m.byLogin[strings.ToLower(login)]
+	m.mu.Unlock()
+	if !ok {
+		return social.User{}, social.ErrUserNotFound
+	}
+	return m.User(ctx, id)
+}
+
+func (m *memEngine) Users(ctx context.Context, ids []int64) ([]social.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []social.User
+	for _, id := range ids {
+		if u, ok := m.users[id]; ok {
+			out = append(out, u.user)
+		}
+	}
+	return out, nil
+}
+
+func (m *memEngine) PasswordHash(ctx context.Context, id int64) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return "", social.ErrUserNotFound
+	}
+	return u.hash, nil
+}
+
+func (m *memEngine) CreateToken(ctx context.Context, t social.Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokens[string(t.Hash)] = t
+	return nil
+}
+
+func (m *memEngine) TokenByHash(ctx context.Context, hash []byte, now time.Time) (social.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[string(hash)]
+	if !ok || !now.Before(t.Expires) {
+		return social.Token{}, social.ErrInvalidToken
+	}
+	return t, nil
+}
+
+func (m *memEngine) DeleteToken(ctx context.Context, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.tokens, string(hash))
+	return nil
+}
+
+// addTo puts id into a timeline, keeping it newest first, without
+// duplicates, and at most h long when h > 0.
+func (m *memEngine) addTo(tl social.Timeline, h int, ids ...int64) {
+	cur := append(slices.Clone(m.timelines[tl]), ids...)
+	slices.Sort(cur)
+	cur = slices.Compact(cur)
+	slices.Reverse(cur)
+	if h > 0 && len(cur) > h {
+		cur = cur[:h]
+	}
+	m.timelines[tl] = cur
+}
+
+func (m *memEngine) removeFrom(tl social.Timeline, drop func(id int64) bool) {
+	m.timelines[tl] = slices.DeleteFunc(m.timelines[tl], drop)
+}
+
+func (m *memEngine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[s.UID]
+	if !ok {
+		return social.Status{}, social.ErrUserNotFound
+	}
+	st := social.Status{ID: m.next(), UID: s.UID, Login: s.Login, Message: s.Message, Posted: s.Posted, Location: s.Location}
+	m.statuses[st.ID] = st
+	u.user.Posts++
+	m.addTo(social.ProfileOf(s.UID), 0, st.ID)
+	m.addTo(social.HomeOf(s.UID), h, st.ID)
+	m.enqueue(fanout(st))
+	return st, nil
+}
+
+func (m *memEngine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []social.Status
+	for _, id := range ids {
+		if s, ok := m.statuses[id]; ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (m *memEngine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.statuses[id]
+	if !ok {
+		return social.Status{}, social.ErrStatusNotFound
+	}
+	if st.UID != uid {
+		return social.Status{}, social.ErrForbidden
+	}
+	delete(m.statuses, id)
+	m.users[uid].user.Posts--
+	is := func(x int64) bool { return x == id }
+	m.removeFrom(social.ProfileOf(uid), is)
+	m.removeFrom(social.HomeOf(uid), is)
+	m.enqueue(cleanup(st))
+	return st, nil
+}
+
+func (m *memEngine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := m.timelines[tl]
+	if p.MaxID > 0 {
+		i := slices.IndexFunc(ids, func(id int64) bool { return id < p.MaxID })
+		if i < 0 {
+			return nil, nil
+		}
+		ids = ids[i:]
+	}
+	off := min(p.Offset(), len(ids))
+	return slices.Clone(ids[off:min(off+p.Count, len(ids))]), nil
+}
+
+func (m *memEngine) exists(tl social.Timeline) bool {
+	if tl.Kind == social.ListTimeline {
+		return m.lists[tl.ID] != nil
+	}
+	return m.users[tl.ID] != nil
+}
+
+func (m *memEngine) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.statuses[id]; !ok {
+		return nil
+	}
+	for _, tl := range tls {
+		if m.exists(tl) {
+			m.addTo(tl, h, id)
+		}
+	}
+	return nil
+}
+
+func (m *memEngine) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Timeline) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, tl := range tls {
+		m.removeFrom(tl, func(x int64) bool { return x == id })
+	}
+	return nil
+}
+
+func (m *memEngine) RefillTimeline(ctx context.Context, tl social.Timeline, h int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var sources []int64
+	switch tl.Kind {
+	case social.Home:
+		sources = append(sources, tl.ID)
+		for uid := range m.following[tl.ID] {
+			sources = append(sources, uid)
+		}
+	case social.ListTimeline:
+		for uid := range m.members[tl.ID] {
+			sources = append(sources, uid)
+		}
+	}
+	for _, uid := range sources {
+		m.addTo(tl, h, m.timelines[social.ProfileOf(uid)]...)
+	}
+	return nil
+}
+
+func (m *memEngine) Follow(ctx context.Context, a, b int64, at time.Time, h int) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.users[a] == nil || m.users[b] == nil {
+		return false, social.ErrUserNotFound
+	}
+	if _, ok := m.following[a][b]; ok {
+		return false, nil
+	}
+	setAdd(m.following, a, b, at)
+	setAdd(m.followers, b, a, at)
+	m.users[a].user.Following = int64(len(m.following[a]))
+	m.users[b].user.Followers = int64(len(m.followers[b]))
+	profile := m.timelines[social.ProfileOf(b)]
+	m.addTo(social.HomeOf(a), h, profile[:min(h, len(profile))]...)
+	return true, nil
+}
+
+func (m *memEngine) Unfollow(ctx context.Context, a, b int64, h int, refill jobs.NewJob) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.following[a][b]; !ok {
+		return false, nil
+	}
+	delete(m.following[a], b)
+	delete(m.followers[b], a)
+	m.users[a].user.Following = int64(len(m.following[a]))
+	m.users[b].user.Followers = int64(len(m.followers[b]))
+	m.removeFrom(social.HomeOf(a), func(id int64) bool { return m.statuses[id].UID == b })
+	if social.NeedsRefill(int64(len(m.timelines[social.HomeOf(a)])), h) {
+		m.enqueue(refill)
+	}
+	return true, nil
+}
+
+func setAdd(sets map[int64]map[int64]time.Time, key, member int64, at time.Time) {
+	if sets[key] == nil {
+		sets[key] = map[int64]time.Time{}
+	}
+	sets[key][member] = at
+}
+
+// page orders a set by time, newest first, and cuts a page from it.
+func page(set map[int64]time.Time, p social.Page) []int64 {
+	ids := make([]int64, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int64) int {
+		return cmp.Or(set[b].Compare(set[a]), cmp.Compare(b, a))
+	})
+	off := min(p.Offset(), len(ids))
+	return ids[off:min(off+p.Count, len(ids))]
+}
+
+func (m *memEngine) Followers(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return page(m.followers[uid], p), nil
+}
+
+func (m *memEngine) Following(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return page(m.following[uid], p), nil
+}
+
+func (m *memEngine) FollowerChunk(ctx context.Context, uid int64, cursor string, limit int) ([]int64, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	after, _ := strconv.ParseInt(cursor, 10, 64)
+	var ids []int64
+	for id := range m.followers[uid] {
+		if id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) <= limit {
+		return ids, "", nil
+	}
+	ids = ids[:limit]
+	return ids, strconv.FormatInt(ids[limit-1], 10), nil
+}
+
+func (m *memEngine) CreateList(ctx context.Context, l social.NewList, maxLists int) (social.List, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.lists {
+		if x.UID == l.UID {
+			n++
+		}
+	}
+	if n >= maxLists {
+		return social.List{}, social.ErrLimitReached
+	}
+	nl := &social.List{ID: m.next(), UID: l.UID, Login: l.Login, Name: l.Name, Created: l.Created}
+	m.lists[nl.ID] = nl
+	return *nl, nil
+}
+
+func (m *memEngine) List(ctx context.Context, id int64) (social.List, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.lists[id]
+	if !ok {
+		return social.List{}, social.ErrListNotFound
+	}
+	return *l, nil
+}
+
+func (m *memEngine) ListsOf(ctx context.Context, uid int64) ([]social.List, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []social.List
+	for _, l := range m.lists {
+		if l.UID == uid {
+			out = append(out, *l)
+		}
+	}
+	slices.SortFunc(out, func(a, b social.List) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (m *memEngine) ListsContaining(ctx context.Context, uid int64) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []int64
+	for id, set := range m.members {
+		if _, ok := set[uid]; ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (m *memEngine) DeleteList(ctx context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lists[id] == nil {
+		return social.ErrListNotFound
+	}
+	delete(m.lists, id)
+	delete(m.members, id)
+	delete(m.timelines, social.ListOf(id))
+	return nil
+}
+
+func (m *memEngine) AddListMember(ctx context.Context, id, uid int64, at time.Time, h, maxMembers int) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.lists[id]
+	if l == nil {
+		return false, social.ErrListNotFound
+	}
+	if m.users[uid] == nil {
+		return false, social.ErrUserNotFound
+	}
+	if _, ok := m.members[id][uid]; ok {
+		return false, nil
+	}
+	if len(m.members[id]) >= maxMembers {
+		return false, social.ErrLimitReached
+	}
+	setAdd(m.members, id, uid, at)
+	l.Members = int64(len(m.members[id]))
+	profile := m.timelines[social.ProfileOf(uid)]
+	m.addTo(social.ListOf(id), h, profile[:min(h, len(profile))]...)
+	return true, nil
+}
+
+func (m *memEngine) RemoveListMember(ctx context.Context, id, uid int64, h int, refill jobs.NewJob) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.lists[id]
+	if l == nil {
+		return false, social.ErrListNotFound
+	}
+	if _, ok := m.members[id][uid]; !ok {
+		return false, nil
+	}
+	delete(m.members[id], uid)
+	l.Members = int64(len(m.members[id]))
+	m.removeFrom(social.ListOf(id), func(x int64) bool { return m.statuses[x].UID == uid })
+	if social.NeedsRefill(int64(len(m.timelines[social.ListOf(id)])), h) {
+		m.enqueue(refill)
+	}
+	return true, nil
+}
+
+func (m *memEngine) ListMembers(ctx context.Context, id int64, p social.Page) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return page(m.members[id], p), nil
+}
+
+// The queue half.
+
+func (m *memEngine) enqueue(js ...jobs.NewJob) {
+	for _, nj := range js {
+		id := strconv.FormatInt(m.next(), 10)
+		m.jobs[id] = &memJob{job: jobs.Job{ID: id, Kind: nj.Kind, Payload: bytes.Clone(nj.Payload)}, runAt: nj.RunAt, seq: m.seq}
+	}
+	if len(js) > 0 {
+		close(m.arrived)
+		m.arrived = make(chan struct{})
+	}
+}
+
+func (m *memEngine) Enqueue(ctx context.Context, js ...jobs.NewJob) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.enqueue(js...)
+	return nil
+}
+
+func (m *memEngine) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
+	deadline := time.Now().Add(c.Wait)
+	for {
+		m.mu.Lock()
+		got := m.claimNow(c)
+		arrived := m.arrived
+		m.mu.Unlock()
+		wait := time.Until(deadline)
+		if len(got) > 0 || wait <= 0 {
+			return got, nil
+		}
+		timer := time.NewTimer(min(wait, 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		case <-arrived:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (m *memEngine) claimNow(c jobs.Claim) []jobs.Job {
+	now := time.Now()
+	var runnable []*memJob
+	for _, j := range m.jobs {
+		if !j.runAt.After(now) && !j.leaseEnd.After(now) {
+			runnable = append(runnable, j)
+		}
+	}
+	slices.SortFunc(runnable, func(a, b *memJob) int { return a.seq - b.seq })
+	var out []jobs.Job
+	for _, j := range runnable[:min(len(runnable), c.Max)] {
+		j.job.Attempts++
+		j.job.Lease = strconv.FormatInt(m.next(), 10)
+		j.leaseEnd = now.Add(c.Lease)
+		out = append(out, j.job)
+	}
+	return out
+}
+
+func (m *memEngine) held(job jobs.Job) (*memJob, error) {
+	j, ok := m.jobs[job.ID]
+	if !ok || j.job.Lease != job.Lease || j.leaseEnd.IsZero() {
+		return nil, jobs.ErrLeaseLost
+	}
+	return j, nil
+}
+
+func (m *memEngine) Complete(ctx context.Context, job jobs.Job, next ...jobs.NewJob) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.held(job); err != nil {
+		return err
+	}
+	delete(m.jobs, job.ID)
+	m.enqueue(next...)
+	return nil
+}
+
+func (m *memEngine) Retry(ctx context.Context, job jobs.Job, at time.Time, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, err := m.held(job)
+	if err != nil {
+		return err
+	}
+	j.leaseEnd, j.runAt, j.job.Lease = time.Time{}, at, ""
+	return nil
+}
+
+func (m *memEngine) Bury(ctx context.Context, job jobs.Job, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, err := m.held(job)
+	if err != nil {
+		return err
+	}
+	delete(m.jobs, job.ID)
+	m.dead = append(m.dead, jobs.DeadJob{ID: j.job.ID, Kind: j.job.Kind, Payload: j.job.Payload, Attempts: j.job.Attempts, Reason: reason, Died: time.Now()})
+	return nil
+}
+
+func (m *memEngine) Dead(ctx context.Context, limit int) ([]jobs.DeadJob, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.dead)
+	slices.Reverse(out)
+	return out[:min(len(out), limit)], nil
+}
+
+func (m *memEngine) Stats(ctx context.Context) (jobs.Stats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	s := jobs.Stats{Dead: int64(len(m.dead))}
+	for _, j := range m.jobs {
+		switch {
+		case !j.leaseEnd.IsZero():
+			s.Leased++
+		case j.runAt.After(now):
+			s.Delayed++
+		default:
+			s.Ready++
+		}
+	}
+	return s, nil
+}

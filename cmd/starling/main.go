@@ -32,6 +32,7 @@ const usage = `Starling: a real-time social backend.
 Usage:
   starling serve  [flags]   serve the API and run job workers
   starling worker [flags]   run job workers only (to scale out on Redis)
+  starling bench SCENARIO   drive a running server and measure it
 
 Run 'starling <command> -h' for the flags of a command.
 `
@@ -58,6 +59,8 @@ func run(args []string, stderr io.Writer) error {
 		return serve(ctx, args, stderr, true)
 	case "worker":
 		return serve(ctx, args, stderr, false)
+	case "bench":
+		return runBench(ctx, args, os.Stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return nil

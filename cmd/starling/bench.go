@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"starling/internal/bench"
+)
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: starling bench SCENARIO --url URL [flags]\n\nScenarios: %s\n\nFlags:\n", strings.Join(bench.Scenarios, ", "))
+		fs.PrintDefaults()
+	}
+	var o bench.Options
+	var asJSON, quiet bool
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the Starling server to drive")
+	fs.IntVar(&o.Clients, "clients", 0, "concurrent clients (0: the scenario's default: timeline 64, post 16, fanout 16 pollers)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "bound on the measured phase")
+	fs.IntVar(&o.Followers, "followers", 100, "post: followers of each author")
+	fs.StringVar(&o.Manifest, "manifest", "seed.json", "fanout: the manifest `starling seed` wrote")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	fs.BoolVar(&quiet, "quiet", false, "no progress output")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fs.Usage()
+		return fmt.Errorf("bench: no scenario given")
+	}
+	scenario := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	if o.Duration <= 0 || o.Duration > 24*time.Hour {
+		return fmt.Errorf("bench: --duration must be within (0, 24h]")
+	}
+	if o.Clients < 0 || o.Clients > 10_000 {
+		return fmt.Errorf("bench: --clients must be within [0, 10000]")
+	}
+	if !quiet {
+		o.Progress = stderr
+	}
+	r, err := bench.Run(ctx, scenario, o)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return r.WriteJSON(stdout)
+	}
+	return r.WriteTable(stdout)
+}

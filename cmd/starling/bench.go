@@ -15,7 +15,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: starling bench SCENARIO --url URL [flags]\n\nScenarios: %s\n\nFlags:\n", strings.Join(bench.Scenarios, ", "))
+		fmt.Fprintf(stderr, "Usage: starling bench SCENARIO --url URL [flags]\n"+
+			"       starling bench serve-static --addr ADDR --bytes N   (the baseline for the static scenario)\n\n"+
+			"Scenarios: %s\n\nFlags:\n", strings.Join(bench.Scenarios, ", "))
 		fs.PrintDefaults()
 	}
 	var o bench.Options
@@ -32,6 +34,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: no scenario given")
 	}
 	scenario := args[0]
+	if scenario == "serve-static" {
+		return serveStatic(ctx, args[1:], stderr)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -55,4 +60,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return r.WriteJSON(stdout)
 	}
 	return r.WriteTable(stdout)
+}
+
+// serveStatic runs the minimal net/http handler that the static scenario
+// measures, as the ceiling to compare the timeline scenario with.
+func serveStatic(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench serve-static", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+	size := fs.Int("bytes", 7000, "approximate size of the JSON body (a page of 30 statuses is about 7 KB)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *size < 1 || *size > 10<<20 {
+		return fmt.Errorf("bench serve-static: --bytes must be within [1, 10 MiB]")
+	}
+	body := bench.StaticBody(*size)
+	fmt.Fprintf(stderr, "serving a static %d-byte JSON body on %s\n", len(body), *addr)
+	return bench.ServeStatic(ctx, *addr, body)
 }

@@ -41,7 +41,7 @@ type Result struct {
 }
 
 // Scenarios lists the scenario names Run accepts.
-var Scenarios = []string{"fanout", "timeline", "post"}
+var Scenarios = []string{"fanout", "timeline", "post", "static"}
 
 // Run runs the named scenario.
 func Run(ctx context.Context, scenario string, o Options) (Result, error) {
@@ -58,6 +58,8 @@ func Run(ctx context.Context, scenario string, o Options) (Result, error) {
 		return post(ctx, o)
 	case "fanout":
 		return fanout(ctx, o)
+	case "static":
+		return static(ctx, o)
 	}
 	return Result{}, fmt.Errorf("bench: unknown scenario %q (want one of %v)", scenario, Scenarios)
 }

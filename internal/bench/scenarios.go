@@ -39,8 +39,12 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	if err := c.follow(ctx, readers, authors); err != nil {
 		return Result{}, err
 	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", "/api/v1/timelines/home?count=30", readers[0].Token, nil, &raw); err != nil {
+		return Result{}, err
+	}
 	var page []json.RawMessage
-	if err := c.do(ctx, "GET", "/api/v1/timelines/home?count=30", readers[0].Token, nil, &page); err != nil {
+	if err := json.Unmarshal(raw, &page); err != nil {
 		return Result{}, err
 	}
 	rec := &recorder{}
@@ -56,6 +60,7 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	})
 	r := finish("timeline", o, clients, elapsed, rec)
 	r.Extra["statuses_per_page"] = float64(len(page))
+	r.Extra["page_bytes"] = float64(len(raw))
 	return r, nil
 }
 

@@ -1,0 +1,73 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The baseline is the ceiling the timeline scenario is compared with: a
+// minimal net/http handler writing a static JSON body of the same size as a
+// page of home timeline, driven by the same load loop.
+
+// StaticBody returns a JSON array of about size bytes shaped like a page of
+// statuses.
+func StaticBody(size int) []byte {
+	const status = `{"id":1234567,"uid":4242,"login":"baseline","message":"%s","posted":"2026-01-01T00:00:00.000Z","location":null}`
+	per := len(status) + 20
+	n := max(1, size/per)
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, status, strings.Repeat("x", 20-2)+"…")
+	}
+	b.WriteByte(']')
+	return []byte(b.String())
+}
+
+// ServeStatic serves body as application/json on every path of addr until
+// ctx ends.
+func ServeStatic(ctx context.Context, addr string, body []byte) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write(body)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// static drives a static server (see ServeStatic) with the timeline
+// scenario's request: the same path, header and client.
+func static(ctx context.Context, o Options) (Result, error) {
+	clients := o.Clients
+	if clients <= 0 {
+		clients = 64
+	}
+	c := newClient(o.URL, clients)
+	rec := &recorder{}
+	elapsed := hammer(ctx, o, "static", clients, rec, func(ctx context.Context, _ int, _ *rand.Rand) error {
+		return c.do(ctx, "GET", "/api/v1/timelines/home?count=30", "static-baseline-token", nil, nil)
+	})
+	return finish("static", o, clients, elapsed, rec), nil
+}

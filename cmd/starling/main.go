@@ -17,12 +17,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
+	"starling/internal/ratelimit"
 	"starling/internal/server"
 	"starling/internal/social"
 )
@@ -81,6 +83,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "HTTP listen address")
 	fs.StringVar(&cfg.DataDir, "data", "./data", "directory of the embedded engine's data")
 	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis URL (redis://host:port/db); empty runs the embedded engine")
+	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", "starling:", "prefix of every Redis key and channel")
+	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 3*time.Second, "how long a Redis command or connection attempt may wait before the call fails")
 	fs.IntVar(&cfg.TimelineSize, "timeline-size", 1000, "entries kept in home and list timelines")
 	fs.IntVar(&cfg.FanoutChunk, "fanout-chunk", 1000, "recipients per fan-out job")
 	fs.IntVar(&cfg.MaxStatusLen, "max-status-len", 280, "characters in a status")
@@ -89,11 +93,29 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a claimed job stays leased before another worker may run it")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of session tokens")
 	var argonTime, argonMemory, argonThreads uint
-	fs.UintVar(&argonTime, "argon2-time", 2, "argon2id passes over memory when hashing passwords")
+	fs.UintVar(&argonTime, "argon2-time", 4, "argon2id passes over memory when hashing passwords")
 	fs.UintVar(&argonMemory, "argon2-memory", 32*1024, "argon2id memory in KiB when hashing passwords")
 	fs.UintVar(&argonThreads, "argon2-threads", 2, "argon2id lanes when hashing passwords")
 	fs.StringVar(&admins, "admins", "", "comma-separated logins allowed to use the admin endpoints")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	cfg.RateLimits = ratelimit.DefaultPolicies()
+	for _, f := range []struct {
+		limit       *ratelimit.Limit
+		name, usage string
+	}{
+		{&cfg.RateLimits.Register, "rate-register", "registrations per client address"},
+		{&cfg.RateLimits.Login, "rate-login", "logins (tokens and sessions) per client address"},
+		{&cfg.RateLimits.LoginTarget, "rate-login-target", "logins per login tried, from any address"},
+		{&cfg.RateLimits.Post, "rate-post", "statuses posted per user"},
+		{&cfg.RateLimits.Follow, "rate-follow", "follows, unfollows and list member changes per user"},
+		{&cfg.RateLimits.Chat, "rate-chat", "chat messages per user (per client address when anonymous)"},
+		{&cfg.RateLimits.Stream, "rate-stream", "stream connections per identifier or user, and per client address"},
+	} {
+		fs.Var(f.limit, f.name, f.usage+`: "N/PERIOD,BURST" (N per PERIOD, BURST at once) or "off"`)
+	}
+	var trustedProxies string
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -115,6 +137,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 			cfg.Admins = append(cfg.Admins, a)
 		}
 	}
+	proxies, err := parseTrustedProxies(trustedProxies)
+	if err != nil {
+		return fmt.Errorf("%s: -trusted-proxies: %w", name, err)
+	}
+	cfg.TrustedProxies = proxies
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("%s: -log-level: %w", name, err)
@@ -146,8 +173,37 @@ func checkConfig(cfg server.Config, listen bool) error {
 		return errors.New("-job-lease must be positive")
 	case cfg.TokenTTL <= 0:
 		return errors.New("-token-ttl must be positive")
+	case cfg.RedisPrefix == "":
+		return errors.New("-redis-prefix must not be empty")
+	case cfg.RedisTimeout <= 0:
+		return errors.New("-redis-timeout must be positive")
 	}
 	return nil
+}
+
+// parseTrustedProxies reads a comma-separated list of CIDR prefixes or
+// single addresses. IPv4 is given as IPv4: client addresses are compared
+// in their unmapped form.
+func parseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for entry := range strings.SplitSeq(s, ",") {
+		if entry = strings.TrimSpace(entry); entry == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(entry)
+		if err != nil {
+			a, aerr := netip.ParseAddr(entry)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is neither a CIDR prefix nor an IP address", entry)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() {
+			return nil, fmt.Errorf("%q: give IPv4 proxies in IPv4 form", entry)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // parseWithEnv sets each flag from its STARLING_ environment variable, then

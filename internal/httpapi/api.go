@@ -3,11 +3,13 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"starling/internal/jobs"
+	"starling/internal/ratelimit"
 	"starling/internal/social"
 )
 
@@ -23,6 +25,20 @@ type Config struct {
 	// Logger receives request logs (debug), store trouble (warn) and the
 	// causes of internal errors (error); nil discards them.
 	Logger *slog.Logger
+	// Limiter enforces RateLimits; nil turns rate limiting off.
+	Limiter ratelimit.Limiter
+	// RateLimits are the limits of each kind of request; zero fields mean
+	// ratelimit.DefaultPolicies.
+	RateLimits ratelimit.Policies
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed. Empty means none: the client
+	// is whoever opened the connection.
+	TrustedProxies []netip.Prefix
+	// SecureCookies marks session cookies Secure on every answer, for
+	// deployments whose TLS ends at a proxy that does not send
+	// X-Forwarded-Proto. Requests that came over TLS get Secure cookies
+	// anyway.
+	SecureCookies bool
 }
 
 // API is the JSON HTTP API v1. It implements http.Handler.
@@ -35,6 +51,12 @@ type API struct {
 	// tokenSources are tried in order; the first that finds a token in a
 	// request decides who the caller is.
 	tokenSources []tokenSource
+
+	limiter        ratelimit.Limiter // nil: no rate limiting
+	limits         ratelimit.Policies
+	trustedProxies []netip.Prefix
+	secureCookies  bool
+	patterns       []string // every route, for tests
 }
 
 // New returns an API over cfg.Service.
@@ -47,12 +69,18 @@ func New(cfg Config) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{
-		svc:          cfg.Service,
-		queue:        cfg.Queue,
-		admins:       make(map[string]bool, len(cfg.Admins)),
-		log:          log,
-		mux:          http.NewServeMux(),
-		tokenSources: []tokenSource{bearerToken},
+		svc:    cfg.Service,
+		queue:  cfg.Queue,
+		admins: make(map[string]bool, len(cfg.Admins)),
+		log:    log,
+		mux:    http.NewServeMux(),
+		// A bearer token wins over a cookie: it is what API clients send,
+		// and a request carrying one was not made by a browser on its own.
+		tokenSources:   []tokenSource{bearerToken, sessionCookie},
+		limiter:        cfg.Limiter,
+		limits:         cfg.RateLimits.WithDefaults(),
+		trustedProxies: cfg.TrustedProxies,
+		secureCookies:  cfg.SecureCookies,
 	}
 	for _, login := range cfg.Admins {
 		a.admins[strings.ToLower(login)] = true
@@ -71,6 +99,8 @@ func (a *API) routes() {
 
 	a.handle("POST /api/v1/tokens", a.createToken)
 	a.handle("DELETE /api/v1/tokens/current", a.authed(a.deleteToken))
+	a.handle("POST /api/v1/sessions", a.createSession)
+	a.handle("DELETE /api/v1/sessions/current", a.authed(a.deleteSession))
 
 	a.handle("GET /api/v1/me", a.authed(a.me))
 	a.handle("PUT /api/v1/me/following/{login}", a.authed(a.follow))
@@ -102,6 +132,7 @@ func (a *API) routes() {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (a *API) handle(pattern string, h handlerFunc) {
+	a.patterns = append(a.patterns, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
@@ -116,7 +147,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &responseRecorder{ResponseWriter: w}
 	h := rec.Header()
 	h.Set("Content-Type", contentTypeJSON)
-	h.Set("X-Content-Type-Options", "nosniff")
+	SetSecurityHeaders(h)
 	// Answers carry tokens and per-user timelines; no cache may keep them.
 	h.Set("Cache-Control", "no-store")
 

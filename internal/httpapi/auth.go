@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // session is an authenticated caller and the token it presented, which
-// DELETE /api/v1/tokens/current revokes.
+// DELETE /api/v1/tokens/current and /api/v1/sessions/current revoke.
 type session struct {
 	user  social.User
 	token string
@@ -16,9 +17,8 @@ type session struct {
 
 // tokenSource finds the session token a request presents one way. found is
 // false when the request presents none this way; err refuses a request that
-// presents one improperly. The web UI's cookie source will live beside
-// bearerToken and use err to refuse a state-changing request whose CSRF
-// token does not match.
+// presents one improperly (sessionCookie refuses a state-changing request
+// whose CSRF token does not match).
 type tokenSource func(r *http.Request) (token string, found bool, err error)
 
 // bearerToken reads "Authorization: Bearer <token>" (RFC 6750). Another
@@ -66,6 +66,13 @@ func (a *API) authed(h authedFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		s, err := a.authenticate(r)
 		if err != nil {
+			// A browser cannot drop an HttpOnly cookie itself: tell it to
+			// when the session it holds has expired or was revoked.
+			if errors.Is(err, social.ErrInvalidToken) && len(r.Header.Values("Authorization")) == 0 {
+				if _, found, _ := sessionCookie(r); found {
+					a.clearSessionCookies(w, r)
+				}
+			}
 			return err
 		}
 		return h(w, r, s)

@@ -4,7 +4,8 @@
 //
 // Every answer is JSON, including 404 and 405 for unknown routes and wrong
 // methods, and carries Content-Type "application/json; charset=utf-8" and
-// "X-Content-Type-Options: nosniff". Errors have the shape
+// the security headers of SetSecurityHeaders (CSP, nosniff, no referrer, no
+// framing). Errors have the shape
 //
 //	{"error": {"code": "snake_case", "message": "human text"}}
 //
@@ -17,6 +18,12 @@
 // every domain rule (lengths, ranges, ownership) to the Service, whose errors
 // it translates.
 //
-// Concurrency: an API is safe for concurrent use once New returns; it holds
-// no mutable state.
+// Callers are authenticated by a bearer token or, for browsers, by the
+// session cookie with a CSRF token on state-changing requests (security.go).
+// Requests that cost the server or other users something are rate limited
+// per client address or per user through a ratelimit.Limiter (ratelimit.go);
+// the policies, keys and failure modes are in docs/SECURITY.md.
+//
+// Concurrency: an API is safe for concurrent use once New returns; its only
+// mutable state is in the Limiter, which is safe for concurrent use.
 package httpapi

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"starling/internal/social"
 )
@@ -21,7 +22,7 @@ func (e *apiError) Error() string { return "httpapi: " + e.code + ": " + e.messa
 
 // Fixed answers, shared by every request that gets them.
 var (
-	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "this endpoint needs an Authorization: Bearer token"}
+	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "this endpoint needs an Authorization: Bearer token or a session cookie"}
 	errNotFound     = &apiError{http.StatusNotFound, "not_found", "no such endpoint"}
 	errBodyTooLarge = &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 64 KiB"}
 	errInternal     = &apiError{http.StatusInternalServerError, "internal", "something went wrong on our side; it has been logged"}
@@ -71,6 +72,9 @@ func classify(err error) *apiError {
 	if errors.As(err, &mbe) {
 		return errBodyTooLarge
 	}
+	if _, ok := isRateLimited(err); ok {
+		return errRateLimited
+	}
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {
 			return d.answer
@@ -96,6 +100,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		} else {
 			a.log.WarnContext(r.Context(), "httpapi: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
+	}
+	if rl, ok := isRateLimited(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(rl.retryAfterSeconds(), 10))
 	}
 	if answer.status == http.StatusUnauthorized {
 		challenge := `Bearer realm="starling"`

@@ -34,6 +34,7 @@ type stack struct {
 	db     *sqlite.DB
 	svc    *social.Service
 	runner *jobs.Runner
+	api    *httpapi.API
 	srv    *httptest.Server
 	logs   *lockedBuffer
 
@@ -42,6 +43,13 @@ type stack struct {
 }
 
 func newStack(t *testing.T) *stack {
+	t.Helper()
+	return newStackWith(t, nil)
+}
+
+// newStackWith is newStack with a chance to change the API's
+// configuration (rate limits, proxies, cookies) before it is built.
+func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	logs := &lockedBuffer{}
@@ -61,9 +69,13 @@ func newStack(t *testing.T) *stack {
 	}
 	runner := jobs.NewRunner(db, jobs.RunnerConfig{Workers: 1, BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond, MaxAttempts: 3}, logger)
 	svc.RegisterJobs(runner)
-	api := httpapi.New(httpapi.Config{Service: svc, Queue: db, Admins: []string{strings.ToUpper(adminLogin)}, Logger: logger})
+	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []string{strings.ToUpper(adminLogin)}, Logger: logger}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
-	s := &stack{t: t, db: db, svc: svc, runner: runner, srv: srv, logs: logs}
+	s := &stack{t: t, db: db, svc: svc, runner: runner, api: api, srv: srv, logs: logs}
 	t.Cleanup(func() {
 		srv.Close()
 		db.Close()
@@ -135,11 +147,17 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// client speaks to the stack's server, with a token once logged in.
+// client speaks to the stack's server, with a token once logged in. A
+// browser-like client sends cookies instead: the session cookie, the CSRF
+// cookie and the X-CSRF-Token header, each when set.
 type client struct {
 	s     *stack
 	login string
 	token string
+
+	sessionCookie string
+	csrfCookie    string
+	csrfHeader    string
 }
 
 func (s *stack) anonymous() *client { return &client{s: s} }
@@ -203,6 +221,15 @@ func (c *client) doWith(method, path string, body any, header http.Header) respo
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if c.sessionCookie != "" {
+		req.AddCookie(&http.Cookie{Name: "starling_session", Value: c.sessionCookie})
+	}
+	if c.csrfCookie != "" {
+		req.AddCookie(&http.Cookie{Name: "starling_csrf", Value: c.csrfCookie})
+	}
+	if c.csrfHeader != "" {
+		req.Header.Set("X-CSRF-Token", c.csrfHeader)
+	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
@@ -219,8 +246,10 @@ func (c *client) doWith(method, path string, body any, header http.Header) respo
 	if got := res.Header.Get("Content-Type"); got != "application/json; charset=utf-8" {
 		t.Errorf("%s %s: Content-Type %q, want application/json; charset=utf-8", method, path, got)
 	}
-	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-		t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", method, path, got)
+	for name, want := range securityHeaders {
+		if got := res.Header.Get(name); got != want {
+			t.Errorf("%s %s: %s %q, want %q", method, path, name, got, want)
+		}
 	}
 	switch {
 	case r.status == http.StatusNoContent:
@@ -238,6 +267,15 @@ func (c *client) doWith(method, path string, body any, header http.Header) respo
 		}
 	}
 	return r
+}
+
+// securityHeaders are on every answer (docs/SECURITY.md).
+var securityHeaders = map[string]string{
+	"Content-Security-Policy": "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+	"X-Content-Type-Options":  "nosniff",
+	"Referrer-Policy":         "no-referrer",
+	"X-Frame-Options":         "DENY",
+	"Cache-Control":           "no-store",
 }
 
 func strictDecode(data []byte, v any) error {

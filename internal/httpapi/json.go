@@ -21,6 +21,13 @@ const (
 	contentTypeJSON = "application/json; charset=utf-8"
 	// maxBodyBytes bounds every request body (DESIGN.md §6).
 	maxBodyBytes = 64 << 10
+	// maxJSONDepth bounds the nesting of a request body. No endpoint takes
+	// more than two levels; refusing deeper bodies before parsing them
+	// keeps a 64 KiB body of brackets from costing anything.
+	maxJSONDepth = 8
+	// bodyReadTimeout bounds how long reading a request body may take, so
+	// that a client trickling its body cannot hold a request open.
+	bodyReadTimeout = 10 * time.Second
 	// timeLayout is RFC 3339 in UTC with exactly three fractional digits,
 	// so that times sort as strings and clients need not guess precision.
 	timeLayout = "2006-01-02T15:04:05.000Z"
@@ -212,14 +219,23 @@ func writeNoContent(w http.ResponseWriter) {
 
 // decodeJSON reads a request body into dst, which must be a pointer to one
 // of the request structs above. It is strict: the body must be one JSON
-// object with no unknown or repeated fields, fields of the right JSON types
-// and nothing after it, sent as application/json. Each failure is a 400 with
-// its own code, so clients can tell a typo from a type mistake.
-func decodeJSON(r *http.Request, dst any) error {
+// object, nested at most maxJSONDepth deep, with no unknown or repeated
+// fields, fields of the right JSON types and nothing after it, sent as
+// application/json. Each failure is a 400 with its own code, so clients can
+// tell a typo from a type mistake.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if r.ContentLength != 0 {
 		if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 			return err
 		}
+	}
+	// The deadline is lifted once the body is read: streaming endpoints
+	// keep the connection long after, and an expired read deadline would
+	// end their request. Writers that cannot set deadlines (tests'
+	// recorders) simply go without.
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
+		defer rc.SetReadDeadline(time.Time{})
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -232,6 +248,9 @@ func decodeJSON(r *http.Request, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return badJSON("the request body is empty; expected a JSON object")
+	}
+	if jsonDepth(trimmed) > maxJSONDepth {
+		return errJSONTooDeep
 	}
 	if !json.Valid(trimmed) {
 		return badJSON("the request body is not valid JSON, or has data after the JSON value")
@@ -248,6 +267,41 @@ func decodeJSON(r *http.Request, dst any) error {
 		return decodeError(err)
 	}
 	return nil
+}
+
+var errJSONTooDeep = &apiError{http.StatusBadRequest, "json_too_deep", fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth)}
+
+// jsonDepth returns how deep objects and arrays nest in data, which need
+// not be valid JSON: brackets inside strings do not count. It stops
+// counting once the depth is over maxJSONDepth.
+func jsonDepth(data []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > deepest {
+				deepest = depth
+				if deepest > maxJSONDepth {
+					return deepest
+				}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 func badJSON(message string) *apiError {

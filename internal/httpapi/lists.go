@@ -10,7 +10,7 @@ import (
 // createList: POST /api/v1/lists {name} → 201 list.
 func (a *API) createList(w http.ResponseWriter, r *http.Request, s session) error {
 	var req listRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	l, err := a.svc.CreateList(r.Context(), s.user, req.Name)
@@ -71,6 +71,9 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 // addListMember: PUT /api/v1/lists/{id}/members/{login} → 204, also when
 // already a member; only the owner may.
 func (a *API) addListMember(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
+		return err
+	}
 	id, ok := pathID(r)
 	if !ok {
 		return social.ErrListNotFound
@@ -85,6 +88,9 @@ func (a *API) addListMember(w http.ResponseWriter, r *http.Request, s session) e
 // removeListMember: DELETE /api/v1/lists/{id}/members/{login} → 204, also
 // when not a member; only the owner may.
 func (a *API) removeListMember(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
+		return err
+	}
 	id, ok := pathID(r)
 	if !ok {
 		return social.ErrListNotFound

@@ -9,17 +9,16 @@ import (
 
 // postStatus: POST /api/v1/statuses {message, location?} → 201 status.
 func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) error {
-	var req postRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := a.allowUser(r, "post", a.limits.Post, s.user.ID); err != nil {
 		return err
 	}
-	var loc *social.Location
-	if req.Location != nil {
-		// Ranges are the Service's rule; only the shape is checked here.
-		if req.Location.Lat == nil || req.Location.Lon == nil {
-			return &social.ValidationError{Field: "location", Reason: "must have both lat and lon, or be null"}
-		}
-		loc = &social.Location{Lat: *req.Location.Lat, Lon: *req.Location.Lon}
+	var req postRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	loc, err := req.Location.location()
+	if err != nil {
+		return err
 	}
 	st, err := a.svc.Post(r.Context(), s.user, req.Message, loc)
 	if err != nil {
@@ -28,6 +27,19 @@ func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) erro
 	w.Header().Set("Location", "/api/v1/statuses/"+strconv.FormatInt(st.ID, 10))
 	writeJSON(w, http.StatusCreated, presentStatus(st))
 	return nil
+}
+
+// location turns a decoded location into the domain's. Ranges are the
+// Service's rule; only the shape is checked here: both coordinates, or no
+// location at all.
+func (l *locationRequest) location() (*social.Location, error) {
+	if l == nil {
+		return nil, nil
+	}
+	if l.Lat == nil || l.Lon == nil {
+		return nil, &social.ValidationError{Field: "location", Reason: "must have both lat and lon, or be null"}
+	}
+	return &social.Location{Lat: *l.Lat, Lon: *l.Lon}, nil
 }
 
 // status: GET /api/v1/statuses/{id} → 200 status.

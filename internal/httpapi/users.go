@@ -10,8 +10,11 @@ import (
 
 // register: POST /api/v1/users {login, name, password} → 201 user.
 func (a *API) register(w http.ResponseWriter, r *http.Request) error {
+	if err := a.allowIP(r, "register", a.limits.Register, failClosed); err != nil {
+		return err
+	}
 	var req registerRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
 	u, err := a.svc.Register(r.Context(), req.Login, req.Name, req.Password)
@@ -25,16 +28,29 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 
 // createToken: POST /api/v1/tokens {login, password} → 201 {token, user}.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
-	var req loginRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	token, u, err := a.svc.Login(r.Context(), req.Login, req.Password)
+	token, u, err := a.login(w, r)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, tokenJSON{Token: token, User: presentUser(u)})
 	return nil
+}
+
+// login checks the {login, password} body of a token or session request
+// and issues a token, within the login rate limits: per client address
+// before the body is read, per login tried once it is known.
+func (a *API) login(w http.ResponseWriter, r *http.Request) (string, social.User, error) {
+	if err := a.allowIP(r, "login", a.limits.Login, failClosed); err != nil {
+		return "", social.User{}, err
+	}
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return "", social.User{}, err
+	}
+	if err := a.allowLoginAttempt(r, req.Login); err != nil {
+		return "", social.User{}, err
+	}
+	return a.svc.Login(r.Context(), req.Login, req.Password)
 }
 
 // deleteToken: DELETE /api/v1/tokens/current → 204; the presented token
@@ -66,6 +82,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, s session) error {
 // follow: PUT /api/v1/me/following/{login} → 204, also when already
 // following.
 func (a *API) follow(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
+		return err
+	}
 	if err := a.svc.Follow(r.Context(), s.user.ID, r.PathValue("login")); err != nil {
 		return err
 	}
@@ -76,6 +95,9 @@ func (a *API) follow(w http.ResponseWriter, r *http.Request, s session) error {
 // unfollow: DELETE /api/v1/me/following/{login} → 204, also when not
 // following.
 func (a *API) unfollow(w http.ResponseWriter, r *http.Request, s session) error {
+	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
+		return err
+	}
 	if err := a.svc.Unfollow(r.Context(), s.user.ID, r.PathValue("login")); err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"net/netip"
 	"time"
 
+	"starling/internal/ratelimit"
 	"starling/internal/social"
 )
 
@@ -13,6 +15,15 @@ type Config struct {
 	Addr     string // HTTP listen address; zero means ":8080"
 	DataDir  string // embedded engine's directory; zero means "./data"
 	RedisURL string // empty selects the embedded engine
+	// RedisPrefix starts every Redis key and channel name; zero means
+	// "starling:". Deployments with different prefixes share one Redis
+	// without seeing each other.
+	RedisPrefix string
+	// RedisTimeout bounds how long a Redis command waits for its reply, and
+	// a connection for its handshake, before the call fails (an API call
+	// then answers 503); zero means 3s. Waiting for jobs is not bounded
+	// by it.
+	RedisTimeout time.Duration
 
 	TimelineSize int           // zero means 1000
 	FanoutChunk  int           // zero means 1000
@@ -25,6 +36,18 @@ type Config struct {
 	JobLease time.Duration // zero means 30s
 
 	Admins []string // logins allowed to use the admin endpoints
+
+	// RateLimits are the per-address and per-user limits; zero fields
+	// mean ratelimit.DefaultPolicies and ratelimit.Unlimited turns one
+	// off. They are kept in Redis when RedisURL is set (shared by every
+	// process), else in the process's memory.
+	RateLimits ratelimit.Policies
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; empty means none.
+	TrustedProxies []netip.Prefix
+	// SecureCookies marks session cookies Secure even on requests that
+	// reached the process over plain HTTP (TLS ended at a proxy).
+	SecureCookies bool
 
 	// ShutdownTimeout bounds how long a stopping server waits for
 	// requests in flight; zero means 10s.
@@ -40,6 +63,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.RedisTimeout <= 0 {
+		// Well above any healthy command or handshake, even across a
+		// data centre, and short enough that a hung or unreachable Redis
+		// turns into prompt 503s rather than requests piling up. (The
+		// engine's own default suits batch tools better than an API.)
+		c.RedisTimeout = 3 * time.Second
 	}
 	return c
 }

@@ -13,8 +13,10 @@ import (
 
 	"starling/internal/engine/redis"
 	"starling/internal/engine/sqlite"
+	"starling/internal/events"
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
+	"starling/internal/ratelimit"
 	"starling/internal/social"
 )
 
@@ -25,19 +27,30 @@ type engine interface {
 	io.Closer
 }
 
-func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, error) {
+// eventBus is the events bus of a process, closed after the engine's users
+// stop and before the engine.
+type eventBus interface {
+	events.Bus
+	io.Closer
+}
+
+// openEngine opens the configured engine and the events bus that goes with
+// it: the in-process bus for the embedded engine, which serves one process;
+// Redis pub/sub for the Redis engine, so that events reach every process.
+func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, eventBus, error) {
 	if cfg.RedisURL != "" {
-		e, err := redis.Open(ctx, cfg.RedisURL, redis.Options{}, log)
+		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout}
+		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {
-			return nil, fmt.Errorf("server: opening redis engine: %w", err)
+			return nil, nil, fmt.Errorf("server: opening redis engine: %w", err)
 		}
-		return e, nil
+		return e, redis.NewBus(e, redis.BusOptions{}), nil
 	}
 	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{}, log)
 	if err != nil {
-		return nil, fmt.Errorf("server: opening embedded engine: %w", err)
+		return nil, nil, fmt.Errorf("server: opening embedded engine: %w", err)
 	}
-	return db, nil
+	return db, events.NewMemory(), nil
 }
 
 // Server is a running Starling process: engine, service, workers and,
@@ -46,6 +59,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  engine
+	bus     eventBus
 	service *social.Service
 	runner  *jobs.Runner
 	http    *http.Server
@@ -56,16 +70,22 @@ type Server struct {
 // Run is called. listen is false for worker-only processes.
 func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Server, error) {
 	cfg = cfg.withDefaults()
-	eng, err := openEngine(ctx, cfg, log)
+	eng, bus, err := openEngine(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.NewService(eng, cfg.social(), log)
-	if err != nil {
+	closeAll := func() {
+		bus.Close()
 		eng.Close()
+	}
+	scfg := cfg.social()
+	scfg.Bus = bus
+	svc, err := social.NewService(eng, scfg, log)
+	if err != nil {
+		closeAll()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, engine: eng, service: svc}
+	s := &Server{cfg: cfg, log: log, engine: eng, bus: bus, service: svc}
 	if cfg.Workers >= 0 {
 		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: cfg.Workers, Prefetch: cfg.Prefetch, Lease: cfg.JobLease}, log)
 		svc.RegisterJobs(s.runner)
@@ -73,18 +93,35 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	if listen {
 		s.ln, err = net.Listen("tcp", cfg.Addr)
 		if err != nil {
-			eng.Close()
+			closeAll()
 			return nil, fmt.Errorf("server: %w", err)
 		}
-		api := httpapi.New(httpapi.Config{Service: svc, Queue: eng, Admins: cfg.Admins, Logger: log})
+		api := httpapi.New(httpapi.Config{
+			Service: svc, Queue: eng, Admins: cfg.Admins, Logger: log,
+			Limiter: newLimiter(eng), RateLimits: cfg.RateLimits,
+			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
+		})
 		s.http = &http.Server{
 			Handler:           api,
 			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			// Request line and headers; no client of the API needs more,
+			// and the default (1 MB) is memory an attacker gets for free.
+			MaxHeaderBytes: 64 << 10,
+			IdleTimeout:    2 * time.Minute,
+			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 	}
 	return s, nil
+}
+
+// newLimiter picks where rate limits are counted: in Redis when the
+// deployment runs on it, so that every process shares one budget per key,
+// else in this process's memory (the embedded engine serves one process).
+func newLimiter(eng engine) ratelimit.Limiter {
+	if e, ok := eng.(*redis.Engine); ok {
+		return e.RateLimiter()
+	}
+	return ratelimit.NewMemory(ratelimit.MemoryOptions{})
 }
 
 // Addr is the address the server listens on, or nil for a worker-only one.
@@ -100,7 +137,7 @@ func (s *Server) Service() *social.Service { return s.service }
 
 // Run serves until ctx ends, then stops accepting requests, waits for those
 // in flight (up to the shutdown timeout), lets the workers settle the jobs
-// they hold, and closes the engine.
+// they hold, and closes the events bus and then the engine.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -131,6 +168,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopWork()
 	wg.Wait()
+	if cerr := s.bus.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	if cerr := s.engine.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

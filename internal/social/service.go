@@ -60,6 +60,12 @@ type Service struct {
 	// dummyHash is checked against when a login names no user, so that a
 	// wrong login costs the same time as a wrong password.
 	dummyHash string
+	// checkPassword is CheckPassword; tests replace it to count that every
+	// failed login pays for one hash.
+	checkPassword func(hash, pw string) bool
+	// hashSlots bounds the password hashes running at once (see
+	// withHashSlot).
+	hashSlots chan struct{}
 }
 
 // NewService returns a Service over store.
@@ -69,7 +75,8 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy}, nil
+	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy, checkPassword: CheckPassword,
+		hashSlots: make(chan struct{}, hashConcurrency())}, nil
 }
 
 // Config returns the service's configuration with defaults filled in.
@@ -99,22 +106,31 @@ func (s *Service) Register(ctx context.Context, login, name, password string) (U
 	} else if !errors.Is(err, ErrUserNotFound) {
 		return User{}, err
 	}
-	hash, err := HashPassword(password, s.cfg.Password)
-	if err != nil {
+	var hash string
+	var hashErr error
+	if err := s.withHashSlot(ctx, func() { hash, hashErr = HashPassword(password, s.cfg.Password) }); err != nil {
 		return User{}, err
+	}
+	if hashErr != nil {
+		return User{}, hashErr
 	}
 	return s.store.CreateUser(ctx, NewUser{Login: login, Name: name, PasswordHash: hash, Signup: s.now()})
 }
 
-// Login checks a login and password and issues a session token.
+// Login checks a login and password and issues a session token. Every
+// failure runs exactly one password hash of the configured cost, against a
+// dummy hash when there is no user to check, so that the time an answer
+// takes does not tell an unknown login from a wrong password.
 func (s *Service) Login(ctx context.Context, login, password string) (string, User, error) {
 	if !ValidLogin(login) || len(password) > 4*MaxPasswordLen {
-		CheckPassword(s.dummyHash, password)
+		// A password longer than any valid one is cut before hashing:
+		// argon2 reads all of it, and it can never match anyway.
+		s.passwordMatches(ctx, s.dummyHash, password[:min(len(password), 4*MaxPasswordLen)])
 		return "", User{}, ErrInvalidCredentials
 	}
 	u, err := s.store.UserByLogin(ctx, login)
 	if errors.Is(err, ErrUserNotFound) {
-		CheckPassword(s.dummyHash, password)
+		s.passwordMatches(ctx, s.dummyHash, password)
 		return "", User{}, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -124,7 +140,9 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, Us
 	if err != nil {
 		return "", User{}, err
 	}
-	if !CheckPassword(hash, password) {
+	if ok, err := s.passwordMatches(ctx, hash, password); err != nil {
+		return "", User{}, err
+	} else if !ok {
 		return "", User{}, ErrInvalidCredentials
 	}
 	token, tokenHash, err := newToken()

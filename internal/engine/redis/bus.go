@@ -1,0 +1,361 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"starling/internal/events"
+)
+
+var _ events.Bus = (*Bus)(nil)
+
+// DefaultBusBuffer is the number of events a subscription may have waiting
+// for its handler when BusOptions.Buffer is zero.
+const DefaultBusBuffer = 1024
+
+// BusOptions tunes a Bus. Zero values mean the documented defaults.
+type BusOptions struct {
+	// Buffer is how many events each subscription may have waiting for its
+	// handler; zero means DefaultBusBuffer. Events that find the buffer full
+	// are dropped for that subscription alone (and logged), so that a slow
+	// handler never holds up the others.
+	Buffer int
+}
+
+// Backoff between attempts to (re)establish the Redis subscription. The
+// ceiling is low because events published while the subscription is down
+// are lost; a subscriber should be back soon after Redis is.
+const (
+	resubscribeMinBackoff = 50 * time.Millisecond
+	resubscribeMaxBackoff = 1 * time.Second
+)
+
+// Bus is an events.Bus on Redis pub/sub, shared by every process that uses
+// the same Redis and key prefix. Publish is PUBLISH on the channel
+// "<prefix>events:<topic>". A process holds one Redis subscription however
+// many subscribers it has: the first Subscribe starts a loop that runs
+// PSUBSCRIBE "<prefix>events:*" on a connection of its own and hands each
+// message to the local subscriptions whose pattern matches, and that
+// subscribes again, with backoff, whenever the connection is lost.
+//
+// Delivery is at most once, as the events package promises: events
+// published while the subscription is being re-established, or that find a
+// subscription's buffer full, are lost for that subscriber.
+//
+// Each subscription has a buffer and a goroutine of its own that calls its
+// handler, one event at a time, in the order the events arrived. The
+// receive loop only ever adds to buffers without waiting, so a handler that
+// is slow, or blocks, loses its own events and delays nobody else; handlers
+// must still return quickly (hand the event on), as events.Bus requires.
+//
+// The subscription connection is taken from the engine's pool of dedicated
+// connections (Options.BlockingPoolSize), which the job queue's waiting
+// Claim calls share. Close the Bus before the Engine it was made from.
+type Bus struct {
+	engine      *Engine
+	log         *slog.Logger
+	buffer      int
+	channelBase string // "<prefix>events:", followed by the topic
+	pattern     string // PSUBSCRIBE pattern covering every channel of the prefix
+
+	mu     sync.Mutex // guards subs, nextID, closed and the start of the loop
+	subs   map[uint64]*busSubscription
+	nextID uint64
+	closed bool
+	stop   context.CancelFunc // ends the receive loop; nil until it starts
+	done   chan struct{}      // closed when the receive loop has returned
+
+	// matching is read by the receive loop without taking mu; Subscribe
+	// and unsubscribe replace it (copy on write) under mu.
+	matching atomic.Pointer[[]*busSubscription]
+	// live is true while the Redis subscription is confirmed.
+	live atomic.Bool
+	// handlers counts the subscriptions' goroutines, for Close to wait on.
+	handlers sync.WaitGroup
+}
+
+type busSubscription struct {
+	pattern string
+	h       events.Handler
+	queue   chan events.Event
+	quit    chan struct{} // closed by unsubscribe and Close
+	once    sync.Once     // closes quit
+
+	// Touched only by the receive loop: whether events are being dropped
+	// for this subscription and how many since the last one that fit.
+	dropping bool
+	dropped  int
+}
+
+// NewBus returns a Bus over the engine's connection to Redis and under its
+// key prefix. Make one per process: each Bus that has subscribers holds a
+// Redis subscription of its own.
+func NewBus(e *Engine, opts BusOptions) *Bus {
+	if opts.Buffer <= 0 {
+		opts.Buffer = DefaultBusBuffer
+	}
+	base := e.opts.Prefix + "events:"
+	return &Bus{
+		engine:      e,
+		log:         e.log,
+		buffer:      opts.Buffer,
+		channelBase: base,
+		pattern:     escapeGlob(base) + "*",
+		subs:        make(map[uint64]*busSubscription),
+	}
+}
+
+// escapeGlob quotes the characters that PSUBSCRIBE patterns give a meaning
+// to, so that a prefix containing them matches only itself.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Publish sends e to every subscription of every process on this Redis and
+// prefix. It fails with social.ErrUnavailable (wrapped) when Redis cannot
+// be reached, and with events.ErrClosed after Close.
+func (b *Bus) Publish(ctx context.Context, e events.Event) error {
+	if e.Topic == "" {
+		return errors.New("redis: publishing an event without a topic")
+	}
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return events.ErrClosed
+	}
+	client := b.engine.client
+	cmd := client.B().Publish().Channel(b.channelBase + e.Topic).Message(string(e.Data)).Build()
+	if err := client.Do(ctx, cmd).Error(); err != nil {
+		return b.engine.fail("publish "+e.Topic, err)
+	}
+	return nil
+}
+
+// Subscribe calls h for every event matching pattern, from every process,
+// until the returned function is called. The first Subscribe starts the
+// Redis subscription in the background and returns without waiting for it:
+// events published before it is confirmed are not delivered. After the
+// returned function has been called, h is not called again, except for a
+// call already under way.
+func (b *Bus) Subscribe(pattern string, h events.Handler) (func(), error) {
+	if !events.ValidPattern(pattern) {
+		return nil, fmt.Errorf("redis: bad event pattern %q", pattern)
+	}
+	s := &busSubscription{
+		pattern: pattern,
+		h:       h,
+		queue:   make(chan events.Event, b.buffer),
+		quit:    make(chan struct{}),
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, events.ErrClosed
+	}
+	b.nextID++
+	id := b.nextID
+	b.subs[id] = s
+	b.refreshMatchingLocked()
+	b.handlers.Go(s.run)
+	if b.stop == nil {
+		ctx, stop := context.WithCancel(context.Background())
+		b.stop, b.done = stop, make(chan struct{})
+		go b.receiveLoop(ctx)
+	}
+	return func() {
+		b.mu.Lock()
+		delete(b.subs, id)
+		b.refreshMatchingLocked()
+		b.mu.Unlock()
+		s.close()
+	}, nil
+}
+
+// refreshMatchingLocked refreshes the receive loop's view of the
+// subscriptions. b.mu must be held.
+func (b *Bus) refreshMatchingLocked() {
+	list := make([]*busSubscription, 0, len(b.subs))
+	for _, s := range b.subs {
+		list = append(list, s)
+	}
+	b.matching.Store(&list)
+}
+
+// Close ends the Redis subscription and every local subscription, and waits
+// until no handler is running. Later calls of Publish and Subscribe return
+// events.ErrClosed. It must not be called from a handler.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	stop, done := b.stop, b.done
+	for id, s := range b.subs {
+		delete(b.subs, id)
+		s.close()
+	}
+	b.refreshMatchingLocked()
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	b.handlers.Wait()
+	return nil
+}
+
+// Live reports whether the Redis subscription is established, that is
+// whether events published now reach this process's subscribers.
+func (b *Bus) Live() bool { return b.live.Load() }
+
+// receiveLoop keeps the Redis subscription up until ctx ends.
+func (b *Bus) receiveLoop(ctx context.Context) {
+	defer close(b.done)
+	failures := 0
+	// warned is set once a warning about the subscription has been logged,
+	// so that its return is logged too. The hook that reads it runs on the
+	// connection's goroutine, hence the atomic.
+	var warned atomic.Bool
+	onLive := func() {
+		if warned.Swap(false) {
+			b.log.Info("redis: event subscription restored")
+		}
+	}
+	for {
+		subscribed, err := b.receive(ctx, onLive)
+		b.live.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case subscribed:
+			failures = 0
+			warned.Store(true)
+			b.log.Warn("redis: event subscription lost; subscribing again", "err", err)
+		case failures == 0 && !warned.Load():
+			failures++
+			warned.Store(true)
+			b.log.Warn("redis: cannot subscribe to events; retrying", "err", err)
+		default:
+			failures++
+			b.log.Debug("redis: subscribing to events failed", "attempt", failures, "err", err)
+		}
+		delay := resubscribeMaxBackoff
+		if failures < 8 {
+			delay = min(resubscribeMinBackoff<<failures, resubscribeMaxBackoff)
+		}
+		// Full jitter, so that many processes coming back together do
+		// not reconnect in lockstep.
+		delay = delay/2 + rand.N(delay/2+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+// receive runs one PSUBSCRIBE on a dedicated connection until it breaks or
+// ctx ends. onLive is called, on the connection's goroutine, when the server
+// confirms the subscription; subscribed reports whether it did.
+func (b *Bus) receive(ctx context.Context, onLive func()) (subscribed bool, err error) {
+	dc, _ := b.engine.client.Dedicate()
+	// The connection is closed rather than returned to the pool: it is in
+	// subscribed mode, or broken, and a fresh one is cheap next time.
+	defer dc.Close()
+	var confirmed atomic.Bool
+	hookCtx := rueidis.WithOnSubscriptionHook(ctx, func(s rueidis.PubSubSubscription) {
+		if s.Kind == "psubscribe" && !confirmed.Swap(true) {
+			b.live.Store(true)
+			b.log.Debug("redis: subscribed to events", "pattern", b.pattern)
+			onLive()
+		}
+	})
+	err = dc.Receive(hookCtx, dc.B().Psubscribe().Pattern(b.pattern).Build(), b.dispatch)
+	if err == nil {
+		// Receive returns nil when the server ends the subscription
+		// (a PUNSUBSCRIBE nobody here sent); treat it as a lost one.
+		err = errors.New("redis: event subscription ended by the server")
+	}
+	return confirmed.Load(), err
+}
+
+// dispatch hands a message to the matching subscriptions without waiting.
+// It runs on the receive loop's goroutine.
+func (b *Bus) dispatch(m rueidis.PubSubMessage) {
+	topic, ok := strings.CutPrefix(m.Channel, b.channelBase)
+	if !ok || topic == "" {
+		return
+	}
+	subs := b.matching.Load()
+	if subs == nil {
+		return
+	}
+	var data []byte // shared by the subscriptions, which only read it
+	for _, s := range *subs {
+		if !events.Match(s.pattern, topic) {
+			continue
+		}
+		if data == nil {
+			data = []byte(m.Message)
+		}
+		b.offer(s, events.Event{Topic: topic, Data: data})
+	}
+}
+
+// offer queues e for s, or drops it when s's buffer is full.
+func (b *Bus) offer(s *busSubscription, e events.Event) {
+	select {
+	case s.queue <- e:
+		if s.dropping {
+			b.log.Warn("redis: event subscriber caught up", "pattern", s.pattern, "dropped", s.dropped)
+			s.dropping, s.dropped = false, 0
+		}
+	default:
+		if !s.dropping {
+			b.log.Warn("redis: event subscriber is too slow; dropping its events", "pattern", s.pattern, "buffer", cap(s.queue))
+			s.dropping = true
+		}
+		s.dropped++
+	}
+}
+
+// run calls the handler for each queued event until the subscription ends.
+func (s *busSubscription) run() {
+	for {
+		select {
+		case <-s.quit:
+			return
+		case e := <-s.queue:
+			// select picks at random among ready cases; check quit
+			// again so that no call starts after unsubscribe returned.
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			s.h(e)
+		}
+	}
+}
+
+func (s *busSubscription) close() { s.once.Do(func() { close(s.quit) }) }

@@ -4,6 +4,7 @@
 //
 //	starling serve  [flags]   serve the API and run job workers
 //	starling worker [flags]   run job workers only (to scale out on Redis)
+//	starling seed   [flags]   bulk-load a synthetic social graph for benchmarks
 //
 // Every flag can also be set through an environment variable named
 // STARLING_ and the flag's name in capitals with '-' as '_' (for example
@@ -34,6 +35,7 @@ const usage = `Starling: a real-time social backend.
 Usage:
   starling serve  [flags]   serve the API and run job workers
   starling worker [flags]   run job workers only (to scale out on Redis)
+  starling seed   [flags]   bulk-load a synthetic social graph for benchmarks
   starling bench SCENARIO   drive a running server and measure it
 
 Run 'starling <command> -h' for the flags of a command.
@@ -61,6 +63,8 @@ func run(args []string, stderr io.Writer) error {
 		return serve(ctx, args, stderr, true)
 	case "worker":
 		return serve(ctx, args, stderr, false)
+	case "seed":
+		return runSeed(ctx, args, os.Stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, os.Stdout, stderr)
 	case "help", "-h", "--help":

@@ -73,9 +73,11 @@ func (c *client) do(ctx context.Context, method, path, token string, body, out a
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-type account struct {
-	Login string
-	Token string
+// Account is a user the bench acts as: a login and a session token. It is
+// also the shape of the accounts in a Manifest.
+type Account struct {
+	Login string `json:"login"`
+	Token string `json:"token"`
 }
 
 type statusID struct {
@@ -84,8 +86,8 @@ type statusID struct {
 
 // register creates n users named prefix0..prefix(n-1) and logs them in,
 // with a few requests in flight at once.
-func (c *client) register(ctx context.Context, prefix string, n int) ([]account, error) {
-	accounts := make([]account, n)
+func (c *client) register(ctx context.Context, prefix string, n int) ([]Account, error) {
+	accounts := make([]Account, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -104,7 +106,7 @@ func (c *client) register(ctx context.Context, prefix string, n int) ([]account,
 				errs[i] = fmt.Errorf("logging in %s: %w", login, err)
 				return
 			}
-			accounts[i] = account{login, tok.Token}
+			accounts[i] = Account{login, tok.Token}
 		})
 	}
 	wg.Wait()
@@ -117,7 +119,7 @@ func (c *client) register(ctx context.Context, prefix string, n int) ([]account,
 }
 
 // follow makes every follower follow every followee.
-func (c *client) follow(ctx context.Context, followers, followees []account) error {
+func (c *client) follow(ctx context.Context, followers, followees []Account) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error

@@ -150,9 +150,9 @@ func holdsAll(sts []statusID, want []int64) bool {
 // Manifest is what `starling seed` writes for the fanout scenario: the
 // celebrity's credentials and a uniform sample of followers to check.
 type Manifest struct {
-	Celebrity account   `json:"celebrity"`
+	Celebrity Account   `json:"celebrity"`
 	Followers int       `json:"followers"`
-	Sample    []account `json:"sample"`
+	Sample    []Account `json:"sample"`
 }
 
 // fanout has the seeded celebrity post once and measures how long it takes

@@ -43,14 +43,63 @@ INSERT INTO statuses (uid, login, message, posted) SELECT ?, 'u', 'benchmark sta
 	return first
 }
 
+// fillTimelines leaves the timelines of kind owned by owners as a long
+// run of fan-outs of statuses first, first+1, ... at timeline size h
+// would: blocks of flushAt ids holding the newest h and up to a block
+// more (as many as trimming by blocks keeps), and some pending ids,
+// staggered across owners (the owner at index i has (flushAt/2 + 13·i) %
+// flushAt of them) the way flushes spread out in a steady state; setting
+// all timelines to one phase would make every owner flush in the same
+// call. Blocks go in block by block across owners, in the order flushes
+// write them, so the B-tree pages are shaped as after real fan-outs. It
+// returns the first status id it did not use and checkpoints, so that
+// the benchmark starts with an empty WAL.
+func fillTimelines(b *testing.B, db *DB, kind int, owners []int64, first int64, h int) int64 {
+	b.Helper()
+	ctx := b.Context()
+	stored := (h + flushAt - 1) / flushAt * flushAt
+	used := int64(stored + flushAt)
+	var have int64
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM statuses WHERE id >= ?`, first).Scan(&have); err != nil || have < used {
+		b.Fatalf("filling timelines: %d statuses from %d, need %d (%v)", have, first, used, err)
+	}
+	ids := make([]int64, stored)
+	for i := range ids {
+		ids[i] = first + int64(stored-1-i)
+	}
+	_, err := db.w.ExecContext(ctx, `
+INSERT INTO timeline_blocks (kind, owner, newest, oldest, n, ids)
+SELECT ?1, o.value, k.value ->> 0, k.value ->> 1, k.value ->> 2, k.value ->> 3
+FROM json_each(?3) k CROSS JOIN json_each(?2) o ORDER BY k.value ->> 0, o.key`, kind, jsonIDs(owners), blocksJSON(ids))
+	if err != nil {
+		b.Fatalf("filling timelines: %v", err)
+	}
+	// ?1 kind, ?2 owners, ?3 h, ?4 stored, ?5 first pending id, ?6 flushAt.
+	const pending = `((?6 / 2 + 13 * o.key) % ?6)`
+	_, err = db.w.ExecContext(ctx, `
+INSERT INTO timelines (kind, owner, keep, stored, top, head, pending, recent)
+SELECT ?1, o.value, ?3, ?4, ?5 - 1, CASE WHEN `+pending+` > 0 THEN ?5 + `+pending+` - 1 ELSE 0 END, `+pending+`,
+	coalesce((SELECT group_concat(',' || id, '') FROM (SELECT id FROM statuses
+		WHERE id >= ?5 AND id < ?5 + `+pending+` ORDER BY id)), '')
+FROM json_each(?2) o`, kind, jsonIDs(owners), h, stored, first+int64(stored), flushAt)
+	if err != nil {
+		b.Fatalf("filling timelines: %v", err)
+	}
+	if _, err := db.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatalf("checkpointing: %v", err)
+	}
+	return first + used
+}
+
 // BenchmarkAddToTimelines measures fan-out: one status into one chunk of
 // home timelines per operation. "full" timelines are at the timeline size
-// already, so every insert also trims.
+// already (see fillTimelines), so adding to them also trims.
 func BenchmarkAddToTimelines(b *testing.B) {
 	for _, tc := range []struct {
 		recipients, h int
 		full          bool
 	}{
+		{recipients: 1000, h: 1000, full: true},
 		{recipients: 1000, h: 100, full: true},
 		{recipients: 1000, h: 1000, full: false},
 		{recipients: 100, h: 1000, full: true},
@@ -67,26 +116,30 @@ func BenchmarkAddToTimelines(b *testing.B) {
 			for i, id := range owners {
 				tls[i] = social.HomeOf(id)
 			}
-			prefill := 0
+			next := seedStatuses(b, db, owners[0], 2*tc.h+b.N)
 			if tc.full {
-				prefill = tc.h
-			}
-			next := seedStatuses(b, db, owners[0], prefill+b.N)
-			for range prefill {
-				if err := db.AddToTimelines(ctx, next, tls, tc.h); err != nil {
-					b.Fatalf("AddToTimelines: %v", err)
-				}
-				next++
+				next = fillTimelines(b, db, storedHome, owners, next, tc.h)
 			}
 			b.ResetTimer()
+			cpu := processCPU()
 			for range b.N {
 				if err := db.AddToTimelines(ctx, next, tls, tc.h); err != nil {
 					b.Fatalf("AddToTimelines: %v", err)
 				}
 				next++
 			}
+			reportCPU(b, processCPU()-cpu)
 			b.ReportMetric(float64(b.N*tc.recipients)/b.Elapsed().Seconds(), "entries/s")
 		})
+	}
+}
+
+// reportCPU reports the CPU time the process used per operation (all
+// threads, so background checkpoints count too). On a shared machine the
+// wall-clock figures swing with whatever else runs; this one much less.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -97,12 +150,8 @@ func BenchmarkTimelineIDs(b *testing.B) {
 	db := openDir(b, b.TempDir())
 	ctx := b.Context()
 	owner := seedUsers(b, db, 1)[0]
-	first := seedStatuses(b, db, owner, h)
-	_, err := db.w.ExecContext(ctx, `INSERT INTO timeline_entries (kind, owner, sid) SELECT ?, ?, id FROM statuses WHERE id >= ?`,
-		storedHome, owner, first)
-	if err != nil {
-		b.Fatalf("filling the timeline: %v", err)
-	}
+	first := seedStatuses(b, db, owner, 2*h)
+	fillTimelines(b, db, storedHome, []int64{owner}, first, h)
 	for _, tc := range []struct {
 		name string
 		page social.Page
@@ -113,6 +162,8 @@ func BenchmarkTimelineIDs(b *testing.B) {
 	} {
 		for _, tl := range []social.Timeline{social.HomeOf(owner), social.ProfileOf(owner)} {
 			b.Run(fmt.Sprintf("%s/%s", tl.Kind, tc.name), func(b *testing.B) {
+				cpu := processCPU()
+				defer func() { reportCPU(b, processCPU()-cpu) }()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						ids, err := db.TimelineIDs(ctx, tl, tc.page)
@@ -127,6 +178,30 @@ func BenchmarkTimelineIDs(b *testing.B) {
 	}
 }
 
+// BenchmarkStatuses reads the statuses of a page of ids from parallel
+// readers, as a timeline read does after TimelineIDs.
+func BenchmarkStatuses(b *testing.B) {
+	db := openDir(b, b.TempDir())
+	owner := seedUsers(b, db, 1)[0]
+	first := seedStatuses(b, db, owner, 1000)
+	ids := make([]int64, social.DefaultCount)
+	for i := range ids {
+		ids[i] = first + 999 - int64(i)*3 // newest first, as a timeline page
+	}
+	b.ResetTimer()
+	cpu := processCPU()
+	defer func() { reportCPU(b, processCPU()-cpu) }()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			sts, err := db.Statuses(b.Context(), ids)
+			if err != nil || len(sts) != len(ids) {
+				b.Errorf("Statuses: got %d statuses, %v", len(sts), err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkCreateStatus measures posting: the status, the author's home
 // and the fan-out job, in one transaction.
 func BenchmarkCreateStatus(b *testing.B) {
@@ -136,6 +211,8 @@ func BenchmarkCreateStatus(b *testing.B) {
 		return jobs.NewJob{Kind: "social.fanout", Payload: fmt.Appendf(nil, `{"status":%d}`, st.ID)}
 	}
 	b.ResetTimer()
+	cpu := processCPU()
+	defer func() { reportCPU(b, processCPU()-cpu) }()
 	for range b.N {
 		_, err := db.CreateStatus(b.Context(), social.NewStatus{UID: author, Message: "benchmark", Posted: time.Now()}, 1000, fanout)
 		if err != nil {

@@ -82,11 +82,34 @@ type DB struct {
 	wstmts map[string]*sql.Stmt
 	rstmts map[string]*sql.Stmt
 
+	// ck is the one connection that checkpoints the WAL in the
+	// background (see checkpoints); walGrew tells it that a write
+	// committed.
+	ck      *sql.DB
+	walGrew chan struct{}
+	ckDone  chan struct{} // closed when the checkpointer has stopped
+
 	jobsAdded notifier
 	closing   chan struct{} // closed by Close to release waiting Claims
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// Checkpoints copy the WAL back into the database file and fsync both,
+// which takes milliseconds to tens of milliseconds when the disk is busy.
+// SQLite's automatic checkpoint runs in the committing writer, so every
+// write queued behind it waited; with fan-out putting a hundred frames in
+// the WAL per call, that was one commit in ten. A goroutine with a
+// connection of its own now checkpoints (PASSIVE: it never blocks readers
+// or the writer) at most every checkpointEvery while writes come in. It
+// cannot let the WAL start over while writes follow each other closely,
+// so the writer's own checkpoint stays as a backstop, at walBackstop
+// frames (64 MiB of 4 KiB pages, journal_size_limit), after which the WAL
+// starts over from its beginning.
+const (
+	checkpointEvery = 250 * time.Millisecond
+	walBackstop     = 16384
+)
 
 // writeQueries and readQueries collect the statements to prepare in Open.
 // They are filled while the package's variables are initialized, by the
@@ -118,10 +141,13 @@ func Open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resolving database path: %w", err)
 	}
-	db := &DB{path: abs, opts: opts, log: log, closing: make(chan struct{})}
+	db := &DB{
+		path: abs, opts: opts, log: log, closing: make(chan struct{}),
+		walGrew: make(chan struct{}, 1), ckDone: make(chan struct{}),
+	}
 	db.jobsAdded.init()
 
-	db.w, err = sql.Open("sqlite", db.dsn(true))
+	db.w, err = sql.Open("sqlite", db.dsn(connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening %s: %w", abs, err)
 	}
@@ -136,7 +162,7 @@ func Open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 
 	// Readers are opened after the migrations so that the first one finds
 	// the file already in WAL mode.
-	db.r, err = sql.Open("sqlite", db.dsn(false))
+	db.r, err = sql.Open("sqlite", db.dsn(connReader))
 	if err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("sqlite: opening %s for reading: %w", abs, err)
@@ -155,18 +181,38 @@ func Open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 		db.w.Close()
 		return nil, fmt.Errorf("sqlite: preparing statements: %w", err)
 	}
+	db.ck, err = sql.Open("sqlite", db.dsn(connCheckpointer))
+	if err != nil {
+		db.closeStmts()
+		db.r.Close()
+		db.w.Close()
+		return nil, fmt.Errorf("sqlite: opening %s for checkpoints: %w", abs, err)
+	}
+	db.ck.SetMaxOpenConns(1)
+	db.ck.SetMaxIdleConns(1)
+	db.ck.SetConnMaxLifetime(0)
+	db.ck.SetConnMaxIdleTime(0)
+	go db.checkpoints()
 	log.Debug("sqlite: database open", "path", abs, "read_conns", opts.ReadConns)
 	return db, nil
 }
 
-// dsn builds the connection string of the writer or of a reader. The
-// file: form keeps unusual characters in the path from being read as URI
-// syntax.
-func (db *DB) dsn(writer bool) string {
+// The connections a DB opens.
+const (
+	connWriter = iota
+	connReader
+	connCheckpointer
+)
+
+// dsn builds the connection string of the writer, a reader or the
+// checkpointer. The file: form keeps unusual characters in the path from
+// being read as URI syntax.
+func (db *DB) dsn(conn int) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", db.opts.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	if writer {
+	switch conn {
+	case connWriter:
 		q.Add("_pragma", "journal_mode(WAL)")
 		if db.opts.FullSync {
 			q.Add("_pragma", "synchronous(FULL)")
@@ -175,19 +221,62 @@ func (db *DB) dsn(writer bool) string {
 		}
 		// Keeps a WAL that grew during a burst from staying that large.
 		q.Add("_pragma", "journal_size_limit(67108864)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walBackstop))
 		q.Add("_pragma", "temp_store(MEMORY)")
-		// A fan-out dirties a page or two per recipient; a page cache of
-		// 64 MiB keeps the hot part of the timelines in memory between
+		// A fan-out dirties a hundred pages or so; a page cache of 64 MiB
+		// keeps the hot part of the timelines in memory between
 		// transactions instead of rereading it from the OS.
 		q.Add("_pragma", "cache_size(-65536)")
 		// Taking the write lock at BEGIN means a transaction never fails
 		// half-way with SQLITE_BUSY when it upgrades from reading to
 		// writing; it waits (busy_timeout) before doing anything instead.
 		q.Set("_txlock", "immediate")
-	} else {
+	case connReader:
 		q.Set("_query_only", "1")
+	case connCheckpointer:
+		// Checkpoints write the database file, so not query_only; the
+		// synchronous setting decides whether they fsync, as on the
+		// writer.
+		if db.opts.FullSync {
+			q.Add("_pragma", "synchronous(FULL)")
+		} else {
+			q.Add("_pragma", "synchronous(NORMAL)")
+		}
 	}
 	return "file:" + (&url.URL{Path: db.path}).EscapedPath() + "?" + q.Encode()
+}
+
+// checkpoints runs the background checkpoints until Close: one at most
+// every checkpointEvery, and only after writes.
+func (db *DB) checkpoints() {
+	defer close(db.ckDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-db.closing
+		cancel()
+	}()
+	var last time.Time
+	for {
+		select {
+		case <-db.closing:
+			return
+		case <-db.walGrew:
+		}
+		if wait := checkpointEvery - time.Since(last); wait > 0 {
+			select {
+			case <-db.closing:
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		var busy, frames, copied int
+		err := db.ck.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+		if err != nil && ctx.Err() == nil {
+			db.log.Warn("sqlite: checkpoint failed", "err", err)
+		}
+	}
 }
 
 func prepareAll(ctx context.Context, pool *sql.DB, queries []string) (map[string]*sql.Stmt, error) {
@@ -222,13 +311,14 @@ func (db *DB) closeStmts() {
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.closing)
+		<-db.ckDone
 		// Worth doing once per process lifetime: it refreshes the planner's
 		// statistics for tables whose shape changed a lot.
 		if _, err := db.w.Exec("PRAGMA optimize"); err != nil {
 			db.log.Warn("sqlite: optimize on close failed", "err", err)
 		}
 		db.closeStmts()
-		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
+		db.closeErr = errors.Join(db.ck.Close(), db.r.Close(), db.w.Close())
 		if db.closeErr != nil {
 			db.closeErr = fmt.Errorf("sqlite: closing: %w", db.closeErr)
 		}
@@ -275,6 +365,10 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *wtx) error) erro
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return db.fail(op, err)
+	}
+	select {
+	case db.walGrew <- struct{}{}:
+	default:
 	}
 	if tx.enqueued {
 		db.jobsAdded.broadcast()

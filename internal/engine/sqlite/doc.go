@@ -45,14 +45,31 @@
 // Options.JobPoll, on a reader connection so that idle workers do not
 // contend for the write lock. Close releases waiting Claims.
 //
+// # Checkpoints
+//
+// SQLite's own checkpoint (copying the WAL back into the database file,
+// with an fsync of both) would run in the committing writer and make the
+// writes queued behind it wait. A goroutine with a connection of its own
+// checkpoints instead, PASSIVE (never blocking readers or the writer), at
+// most every checkpointEvery after writes; the writer checkpoints itself
+// only when the WAL reaches walBackstop frames, so that a steady stream of
+// writes still lets the WAL start over. Checkpoints move committed data
+// only; what is in the WAL is already durable as described above.
+//
 // # Timelines
 //
-// Home and list timelines are rows (kind, owner, status id) whose count per
-// timeline is kept by triggers in timeline_sizes. Keeping a timeline at its
-// newest h entries after an insert therefore costs one lookup of the count
-// and, when over, one index seek to the oldest entry, whatever h is. The
-// profile timeline is the statuses table itself, read through its
-// (uid, id) index. Deleting a status deletes its row, so every read skips
-// it at once; entries left in other timelines are purged by the cleanup
-// jobs and are skipped by reads until then.
+// A home or list timeline is its row in timelines, whose recent column
+// holds its newest ids, and rows of timeline_blocks holding about flushAt
+// older ids each, covering disjoint ranges. Fan-out appends an id to the
+// recent of a thousand rows that share a few dozen pages, instead of
+// writing a row into each timeline's own B-tree page; every flushAt ids a
+// timeline's recent becomes a block, and its oldest block goes once the
+// others hold the timeline size h. Reads show the newest h ids, so
+// trimming by whole blocks changes nothing a reader sees, except that an
+// id removed from the newest h lets an older one still held move up.
+// timelines.go has the details and the reasons. The profile timeline is
+// the statuses table itself, read through its (uid, id) index. Deleting a
+// status deletes its row, so every read skips it at once; ids left in
+// other timelines are purged by the cleanup jobs and are skipped by reads
+// until then.
 package sqlite

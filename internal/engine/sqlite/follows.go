@@ -83,7 +83,7 @@ func (db *DB) Unfollow(ctx context.Context, a, b int64, h int, refill jobs.NewJo
 		if err := tx.addFollowCounts(a, b, -1); err != nil {
 			return err
 		}
-		size, err := tx.purgeAuthor(storedHome, a, b)
+		size, err := tx.purgeAuthor(storedHome, a, b, h)
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -93,17 +96,85 @@ func newestFirst(sts []social.Status, n int) []int64 {
 	return ids[:min(n, len(ids))]
 }
 
-// storedSize reads a timeline's count from the side table.
-func storedSize(t testing.TB, db *DB, kind int, owner int64) int64 {
+// heldIDs returns every id a timeline holds, shown or not, newest first,
+// after checking the invariants of its layout (timelines.go): stored and
+// pending count the ids of the blocks and of recent, every id in recent is
+// above top and top at least every id in the blocks, blocks cover
+// disjoint ranges that hold their ids, and no id is held twice.
+func heldIDs(t testing.TB, db *DB, kind int, owner int64) []int64 {
 	t.Helper()
-	var n int64
-	err := db.r.QueryRowContext(t.Context(),
-		`SELECT coalesce((SELECT size FROM timeline_sizes WHERE kind = ? AND owner = ?), 0)`, kind, owner).Scan(&n)
-	if err != nil {
-		t.Fatalf("reading timeline size: %v", err)
+	ctx := t.Context()
+	var stored, top, head, pending int64
+	var recent string
+	err := db.r.QueryRowContext(ctx, `SELECT stored, top, head, pending, recent FROM timelines WHERE kind = ? AND owner = ?`,
+		kind, owner).Scan(&stored, &top, &head, &pending, &recent)
+	if errors.Is(err, sql.ErrNoRows) {
+		if n := countRows(t, db, `SELECT count(*) FROM timeline_blocks WHERE kind = ? AND owner = ?`, kind, owner); n != 0 {
+			t.Fatalf("timeline %d/%d: %d blocks and no timelines row", kind, owner, n)
+		}
+		return nil
 	}
-	return n
+	if err != nil {
+		t.Fatalf("reading timeline %d/%d: %v", kind, owner, err)
+	}
+	ids, err := appendIDs(nil, recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(ids)) != pending {
+		t.Fatalf("timeline %d/%d: pending %d, recent holds %d", kind, owner, pending, len(ids))
+	}
+	for _, id := range ids {
+		if id <= top || id > head {
+			t.Fatalf("timeline %d/%d: recent id %d not in (top %d, head %d]", kind, owner, id, top, head)
+		}
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT newest, oldest, n, ids FROM timeline_blocks WHERE kind = ? AND owner = ? ORDER BY newest DESC`, kind, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var inBlocks int64
+	below := int64(math.MaxInt64)
+	for rows.Next() {
+		var newest, oldest, n int64
+		var text string
+		if err := rows.Scan(&newest, &oldest, &n, &text); err != nil {
+			t.Fatal(err)
+		}
+		block, err := appendIDs(nil, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(block)) != n || newest >= below || oldest > newest || newest > top {
+			t.Fatalf("timeline %d/%d: block [%d, %d] n %d holds %v (next block above starts at %d, top %d)",
+				kind, owner, oldest, newest, n, block, below, top)
+		}
+		for _, id := range block {
+			if id < oldest || id > newest {
+				t.Fatalf("timeline %d/%d: id %d outside its block [%d, %d]", kind, owner, id, oldest, newest)
+			}
+		}
+		below = oldest
+		inBlocks += n
+		ids = append(ids, block...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if inBlocks != stored {
+		t.Fatalf("timeline %d/%d: stored %d, blocks hold %d", kind, owner, stored, inBlocks)
+	}
+	slices.SortFunc(ids, descending)
+	if len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Fatalf("timeline %d/%d holds an id twice: %v", kind, owner, ids)
+	}
+	return ids
 }
+
+// maxHeld bounds how many ids a timeline of size h holds: the blocks keep
+// h and up to a block more, and recent up to a block more again.
+func maxHeld(h int) int { return (h+flushAt-1)/flushAt*flushAt + 2*flushAt }
 
 // countRows runs a count(*) query.
 func countRows(t testing.TB, db *DB, query string, args ...any) int64 {

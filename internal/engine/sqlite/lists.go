@@ -180,7 +180,7 @@ func (db *DB) RemoveListMember(ctx context.Context, id, uid int64, h int, refill
 		if _, err := tx.exec(qAddMemberCount, id, -1); err != nil {
 			return err
 		}
-		size, err := tx.purgeAuthor(storedList, id, uid)
+		size, err := tx.purgeAuthor(storedList, id, uid, h)
 		if err != nil {
 			return err
 		}

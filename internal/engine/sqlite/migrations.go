@@ -152,6 +152,59 @@ CREATE TABLE dead_jobs (
 );
 CREATE INDEX dead_jobs_died ON dead_jobs(died, id);
 `},
+	// Fan-out wrote each entry as a row of timeline_entries and trimmed
+	// there: several B-tree writes per entry, each on a leaf page of its
+	// own timeline, so a fan-out to a thousand timelines put a thousand
+	// and more pages in the WAL. Timelines now keep their newest ids in a
+	// short text in their timelines row (many rows to a page) and move
+	// them, flushAt at a time, into one row of timeline_blocks; trimming
+	// drops whole blocks. See timelines.go.
+	{"timeline blocks", `
+CREATE TABLE timelines (
+	kind    INTEGER NOT NULL,
+	owner   INTEGER NOT NULL,
+	-- The timeline size h of the latest write: reads show the newest keep
+	-- ids. NULL for timelines last written before this step, which were
+	-- trimmed exactly and are shown whole.
+	keep    INTEGER,
+	stored  INTEGER NOT NULL DEFAULT 0, -- the sum of n over the blocks
+	-- At least every id in the blocks; every id in recent is above it.
+	top     INTEGER NOT NULL DEFAULT 0,
+	head    INTEGER NOT NULL DEFAULT 0, -- at least every id in recent
+	pending INTEGER NOT NULL DEFAULT 0, -- how many ids recent holds
+	recent  TEXT    NOT NULL DEFAULT '', -- ',' || id for each, any order
+	PRIMARY KEY (kind, owner)
+) WITHOUT ROWID;
+-- The timelines whose recent ids are due to become a block; the 32 is
+-- flushAt in timelines.go.
+CREATE INDEX timelines_due ON timelines(kind, owner) WHERE pending >= 32;
+
+-- A timeline's blocks cover disjoint ranges of ids: every id of a block
+-- lies in [oldest, newest], bounds that stay true (if loose) when ids are
+-- removed.
+CREATE TABLE timeline_blocks (
+	kind   INTEGER NOT NULL,
+	owner  INTEGER NOT NULL,
+	newest INTEGER NOT NULL,
+	oldest INTEGER NOT NULL,
+	n      INTEGER NOT NULL, -- how many ids the block holds
+	ids    TEXT    NOT NULL, -- ',' || id for each, any order
+	PRIMARY KEY (kind, owner, newest)
+) WITHOUT ROWID;
+
+INSERT INTO timeline_blocks (kind, owner, newest, oldest, n, ids)
+SELECT kind, owner, max(sid), min(sid), count(*), group_concat(',' || sid, '')
+FROM (SELECT kind, owner, sid, (row_number() OVER (PARTITION BY kind, owner ORDER BY sid) - 1) / 32 AS block
+	FROM timeline_entries)
+GROUP BY kind, owner, block;
+INSERT INTO timelines (kind, owner, stored, top)
+SELECT kind, owner, sum(n), max(newest) FROM timeline_blocks GROUP BY kind, owner;
+
+DROP TRIGGER timeline_entries_counted_in;
+DROP TRIGGER timeline_entries_counted_out;
+DROP TABLE timeline_sizes;
+DROP TABLE timeline_entries;
+`},
 }
 
 // migrate applies the steps the database has not seen yet.

@@ -1,78 +1,171 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 
 	"starling/internal/social"
 )
 
-// Home and list timelines are rows of timeline_entries; the profile
-// timeline is the statuses table read through its (uid, id) index. Every
-// insert is followed by a trim that reads the timeline's size from
-// timeline_sizes and, only when it is over h, deletes from the oldest end
-// through the primary key: a seek, never a walk over h entries.
+// Home and list timelines (migration 2). A timeline is
+//
+//   - recent, in its timelines row: its newest ids, not yet in a block,
+//     each written as ',' || id;
+//   - its blocks, rows of timeline_blocks holding about flushAt ids each in
+//     the same form, covering disjoint ranges of older ids.
+//
+// Every id in recent is above top, and top is at least every id in the
+// blocks, so the timeline newest first is recent (sorted) followed by the
+// blocks from the newest down (each sorted). Reads show the newest keep
+// ids, keep being the timeline size h of the latest write.
+//
+// The layout is about the WAL. Fan-out adds one id to a thousand
+// timelines per call. As a row per entry (the layout before migration 2)
+// each id landed on a leaf page of its own timeline, and every such page
+// cost a WAL frame (two write calls and a checksum over the page) at commit
+// and a write at checkpoint, plus a B-tree insert and, for a full
+// timeline, a delete with their seeks: that, not SQL, was most of a
+// fan-out's time. Appended to recent instead, an id rewrites a timelines
+// row of some hundred bytes, a thousand of which share a few dozen pages.
+// When a timeline has flushAt pending ids they become one block (one
+// B-tree insert), and its oldest block goes (one delete) when the others
+// still hold keep ids. Per id that is about 1/flushAt of a B-tree insert
+// and delete, and far fewer pages per commit.
+//
+// Trimming is thus by block: a timeline holds up to a block beyond keep
+// (plus its pending ids), and reads cut at keep. What a client sees is
+// what eager trimming to keep showed, except that when an id among the
+// newest keep is removed (a purge after an unfollow, a deleted status's
+// cleanup) an older id the timeline still holds moves up into view, as a
+// refill would have brought it back anyway. Follow copies and refills
+// rebuild the timeline and trim it to exactly keep.
+
+// flushAt is how many pending ids make a block. Migration 2's partial
+// index timelines_due is declared with this number and must change with
+// it (in a new migration).
+const flushAt = 32
+
+// overTrim is how far past keep a timeline's blocks may hold ids before a
+// flush trims more than the one oldest block: only when h was lowered or
+// blocks were left small by removals and late ids.
+const overTrim = 4 * flushAt
+
+const maxInt = `9223372036854775807`
 
 var (
-	qInsertEntry = writeQuery(`INSERT OR IGNORE INTO timeline_entries (kind, owner, sid) VALUES (?, ?, ?)`)
-	qRemoveEntry = writeQuery(`DELETE FROM timeline_entries WHERE kind = ? AND owner = ? AND sid = ?`)
-	// qTrim cuts one timeline down to ?3 entries. LIMIT takes the excess
-	// from the size table, so the subquery stops after the entries it
-	// deletes.
-	qTrim = writeQuery(`
-DELETE FROM timeline_entries WHERE kind = ?1 AND owner = ?2 AND sid IN (
-	SELECT sid FROM timeline_entries WHERE kind = ?1 AND owner = ?2 ORDER BY sid
-	LIMIT max(0, coalesce((SELECT size FROM timeline_sizes WHERE kind = ?1 AND owner = ?2), 0) - ?3))`)
-	qTimelineSize = writeQuery(`
-SELECT coalesce((SELECT size FROM timeline_sizes WHERE kind = ? AND owner = ?), 0)`)
-	qDropTimeline     = writeQuery(`DELETE FROM timeline_entries WHERE kind = ? AND owner = ?`)
-	qDropTimelineSize = writeQuery(`DELETE FROM timeline_sizes WHERE kind = ? AND owner = ?`)
+	// Adding to many timelines: one statement appends the id to the recent
+	// of each timeline, creating the rows that are missing. An id not
+	// above top (it comes after newer ones became a block) or already
+	// pending is left to the late path. A list deleted after the fan-out
+	// was planned is skipped rather than revived. The Few variants, for a
+	// handful of timelines (a post to its author's home), also return the
+	// pending counts, so that the flush statements run only when one is
+	// due.
+	qAppendHomes    = writeQuery(appendQuery(storedHome, ""))
+	qAppendLists    = writeQuery(appendQuery(storedList, ""))
+	qAppendHomesFew = writeQuery(appendQuery(storedHome, "RETURNING pending"))
+	qAppendListsFew = writeQuery(appendQuery(storedList, "RETURNING pending"))
+
+	// The late path: an id at or below top joins the block whose range
+	// it falls in or below (the one with the smallest newest at or above
+	// it, whose oldest then comes down to it), which keeps the blocks
+	// disjoint; with no such block it makes a block of its own. Both
+	// return the timelines that gained it, for qLateCounted.
+	qLateIntoBlock = writeQuery(`
+UPDATE timeline_blocks SET ids = ids || ?4, n = n + 1, oldest = min(oldest, ?3)
+WHERE kind = ?1 AND (owner, newest) IN (
+	SELECT t.owner, (SELECT min(b.newest) FROM timeline_blocks b WHERE b.kind = ?1 AND b.owner = t.owner AND b.newest >= ?3)
+	FROM json_each(?2) j CROSS JOIN timelines t ON t.kind = ?1 AND t.owner = j.value
+	WHERE t.top >= ?3)
+	AND instr(ids || ',', ?5) = 0
+RETURNING owner`)
+	qLateNewBlock = writeQuery(`
+INSERT OR IGNORE INTO timeline_blocks (kind, owner, newest, oldest, n, ids)
+SELECT ?1, t.owner, ?3, ?3, 1, ?4 FROM json_each(?2) j CROSS JOIN timelines t ON t.kind = ?1 AND t.owner = j.value
+WHERE t.top >= ?3 AND NOT EXISTS (SELECT 1 FROM timeline_blocks b WHERE b.kind = ?1 AND b.owner = t.owner AND b.newest >= ?3)
+RETURNING owner`)
+	qLateCounted = writeQuery(`
+UPDATE timelines SET stored = stored + 1, keep = ?3
+WHERE kind = ?1 AND owner IN (SELECT value FROM json_each(?2))
+RETURNING owner, stored, keep`)
+
+	// Flushing, for every timeline of a kind with flushAt pending ids
+	// (found through the partial index, so the cost follows the timelines
+	// flushed, not the table): recent becomes a block covering (top,
+	// head]; the oldest block goes when the others and the new one still
+	// hold keep ids; stored is summed again (a walk over the timeline's
+	// few dozen blocks, which keeps it right whatever happened before)
+	// and top raised. The new block cannot collide with an older one, as
+	// head is above top and top is at least every block's newest; OR
+	// IGNORE keeps a broken invariant from failing every fan-out of the
+	// kind.
+	qFlushBlocks = writeQuery(`
+INSERT OR IGNORE INTO timeline_blocks (kind, owner, newest, oldest, n, ids)
+SELECT kind, owner, head, top + 1, pending, recent FROM timelines INDEXED BY timelines_due
+WHERE kind = ?1 AND pending >= ` + sqlInt(flushAt))
+	qDropOldest = writeQuery(`
+DELETE FROM timeline_blocks WHERE kind = ?1 AND (owner, newest) IN (
+	SELECT t.owner, b.newest FROM timelines t INDEXED BY timelines_due
+	CROSS JOIN timeline_blocks b ON b.kind = ?1 AND b.owner = t.owner
+		AND b.newest = (SELECT min(o.newest) FROM timeline_blocks o WHERE o.kind = ?1 AND o.owner = t.owner)
+	WHERE t.kind = ?1 AND t.pending >= ` + sqlInt(flushAt) + ` AND t.stored + t.pending - b.n >= t.keep)`)
+	qFlushed = writeQuery(`
+UPDATE timelines INDEXED BY timelines_due SET
+	stored = (SELECT coalesce(sum(b.n), 0) FROM timeline_blocks b WHERE b.kind = timelines.kind AND b.owner = timelines.owner),
+	top = max(top, head), head = 0, pending = 0, recent = ''
+WHERE kind = ?1 AND pending >= ` + sqlInt(flushAt) + `
+RETURNING owner, stored, keep`)
+
+	// Trimming all at once (rare, see overTrim): the blocks newest first,
+	// summed in Go to find the one where the newest keep ids end.
+	qBlockSizes = writeQuery(`SELECT newest, n FROM timeline_blocks WHERE kind = ? AND owner = ? ORDER BY newest DESC`)
+	qDropBelow  = writeQuery(`DELETE FROM timeline_blocks WHERE kind = ? AND owner = ? AND newest < ?`)
+	qSetStored  = writeQuery(`UPDATE timelines SET stored = ?3 WHERE kind = ?1 AND owner = ?2`)
+
+	// Removing an id: from recent, and from the one block whose range can
+	// hold it. The blocks keep their bounds, which stay true.
+	qRemoveRecent = writeQuery(`
+UPDATE timelines SET pending = pending - 1, recent = rtrim(replace(recent || ',', ?3, ','), ',')
+WHERE kind = ?1 AND owner IN (SELECT value FROM json_each(?2)) AND instr(recent || ',', ?3) > 0`)
+	qRemoveFromBlock = writeQuery(`
+UPDATE timeline_blocks SET n = n - 1, ids = rtrim(replace(ids || ',', ?4, ','), ',')
+WHERE kind = ?1 AND (owner, newest) IN (
+	SELECT j.value, (SELECT min(b.newest) FROM timeline_blocks b WHERE b.kind = ?1 AND b.owner = j.value AND b.newest >= ?3)
+	FROM json_each(?2) j)
+	AND instr(ids || ',', ?4) > 0
+RETURNING owner`)
+	qUncount = writeQuery(`
+UPDATE timelines SET stored = stored - 1 WHERE kind = ?1 AND owner IN (SELECT value FROM json_each(?2))`)
+
+	// Rebuilding (follow copies, refills, purges) reads a timeline whole,
+	// changes it in Go and writes it back as fresh blocks.
+	qEnsureTimeline = writeQuery(`
+INSERT INTO timelines (kind, owner, keep) VALUES (?1, ?2, ?3)
+ON CONFLICT (kind, owner) DO UPDATE SET keep = excluded.keep`)
+	qWholeTimeline = writeQuery(`
+SELECT recent FROM timelines WHERE kind = ?1 AND owner = ?2
+UNION ALL
+SELECT ids FROM timeline_blocks WHERE kind = ?1 AND owner = ?2`)
+	qDropBlocks   = writeQuery(`DELETE FROM timeline_blocks WHERE kind = ? AND owner = ?`)
+	qInsertBlocks = writeQuery(`
+INSERT INTO timeline_blocks (kind, owner, newest, oldest, n, ids)
+SELECT ?1, ?2, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?3) j`)
+	qRebuilt = writeQuery(`
+UPDATE timelines SET stored = ?3, top = max(top, ?4), head = 0, pending = 0, recent = ''
+WHERE kind = ?1 AND owner = ?2`)
+	qDropTimelineRow = writeQuery(`DELETE FROM timelines WHERE kind = ? AND owner = ?`)
 
 	qStatusExists = writeQuery(`SELECT EXISTS (SELECT 1 FROM statuses WHERE id = ?)`)
 
-	// Fan-out adds one status to many timelines in one statement each for
-	// homes and lists, the owners passed as a JSON array. A list deleted
-	// after the fan-out was planned is skipped rather than revived.
-	qInsertHomesEntry = writeQuery(`
-INSERT OR IGNORE INTO timeline_entries (kind, owner, sid)
-SELECT ` + sqlInt(storedHome) + `, value, ?2 FROM json_each(?1)`)
-	qInsertListsEntry = writeQuery(`
-INSERT OR IGNORE INTO timeline_entries (kind, owner, sid)
-SELECT ` + sqlInt(storedList) + `, lists.id, ?2 FROM json_each(?1) JOIN lists ON lists.id = json_each.value`)
-	// qTrimMany cuts each listed timeline that is over ?3 entries down to
-	// ?3 entries. For each, it walks from the oldest entry over the excess
-	// (size - ?3: one after a single insert), one index seek per entry, so
-	// the cost follows the excess, never the timeline's length. CROSS JOIN
-	// keeps the planner walking the listed owners rather than every
-	// timeline of the kind.
-	qTrimMany = writeQuery(`
-WITH RECURSIVE doomed (owner, sid, more) AS (
-	SELECT s.owner,
-		(SELECT min(t.sid) FROM timeline_entries t WHERE t.kind = ?1 AND t.owner = s.owner),
-		s.size - ?3 - 1
-	FROM json_each(?2) j CROSS JOIN timeline_sizes s ON s.kind = ?1 AND s.owner = j.value
-	WHERE s.size > ?3
-	UNION ALL
-	SELECT d.owner,
-		(SELECT min(t.sid) FROM timeline_entries t WHERE t.kind = ?1 AND t.owner = d.owner AND t.sid > d.sid),
-		d.more - 1
-	FROM doomed d WHERE d.more > 0
-)
-DELETE FROM timeline_entries WHERE kind = ?1 AND (owner, sid) IN (SELECT owner, sid FROM doomed)`)
-	qRemoveFromMany = writeQuery(`
-DELETE FROM timeline_entries WHERE kind = ?1 AND sid = ?3 AND owner IN (SELECT value FROM json_each(?2))`)
-
-	// qCopyNewest copies an author's newest ?4 statuses into a timeline.
-	qCopyNewest = writeQuery(`
-INSERT OR IGNORE INTO timeline_entries (kind, owner, sid)
-SELECT ?1, ?2, id FROM statuses WHERE uid = ?3 ORDER BY id DESC LIMIT ?4`)
-	// qPurgeAuthor removes an author's statuses from a timeline, walking
-	// the timeline (at most h entries) rather than the author's whole
-	// history.
-	qPurgeAuthor = writeQuery(`
-DELETE FROM timeline_entries WHERE kind = ?1 AND owner = ?2 AND EXISTS (
-	SELECT 1 FROM statuses WHERE statuses.id = timeline_entries.sid AND statuses.uid = ?3)`)
+	qNewestOf    = writeQuery(`SELECT id FROM statuses WHERE uid = ? ORDER BY id DESC LIMIT ?`)
+	qOwnStatuses = writeQuery(`
+SELECT id FROM statuses WHERE uid = ?1 AND id IN (SELECT value FROM json_each(?2))`)
 
 	// Refilling merges the newest ?2 statuses of a timeline's sources.
 	// Only a source's own newest ?2 can make the cut, so each source is
@@ -88,8 +181,7 @@ WITH sources (uid) AS (
 		ORDER BY id DESC LIMIT 1 OFFSET ?2 - 1), 0)
 	FROM sources
 )
-INSERT OR IGNORE INTO timeline_entries (kind, owner, sid)
-SELECT ` + sqlInt(storedHome) + `, ?1, s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
+SELECT s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
 ORDER BY s.id DESC LIMIT ?2`)
 	qRefillList = writeQuery(`
 WITH sources (uid) AS (
@@ -99,15 +191,52 @@ WITH sources (uid) AS (
 		ORDER BY id DESC LIMIT 1 OFFSET ?2 - 1), 0)
 	FROM sources
 )
-INSERT OR IGNORE INTO timeline_entries (kind, owner, sid)
-SELECT ` + sqlInt(storedList) + `, ?1, s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
+SELECT s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
 ORDER BY s.id DESC LIMIT ?2`)
 
-	qProfileIDs  = readQuery(`SELECT id FROM statuses WHERE uid = ? AND id < ? ORDER BY id DESC LIMIT ? OFFSET ?`)
-	qTimelineIDs = readQuery(`SELECT sid FROM timeline_entries WHERE kind = ? AND owner = ? AND sid < ? ORDER BY sid DESC LIMIT ? OFFSET ?`)
+	qProfileIDs = readQuery(`SELECT id FROM statuses WHERE uid = ? AND id < ? ORDER BY id DESC LIMIT ? OFFSET ?`)
+	// qTimelineWindow reads a timeline for a page, in one statement so that
+	// it all comes from one snapshot: first its row, as 'r<keep>/<above>'
+	// followed by recent, where above counts the ids of the blocks wholly
+	// at or above ?3 (max_id; MaxInt64 for a page read), which come
+	// before the page and count against keep; then the blocks from the
+	// one that may straddle ?3 down, newest first. The compound ORDER BY
+	// merges the two arms, the blocks' in primary key order, so the rows
+	// stream: the reader stops once it has the page, and a page costs
+	// about one row per flushAt ids above it.
+	qTimelineWindow = readQuery(`
+SELECT 'r' || coalesce(keep, '') || '/' || (
+		SELECT coalesce(sum(n), 0) FROM timeline_blocks b WHERE b.kind = ?1 AND b.owner = ?2 AND b.newest > coalesce(
+			(SELECT min(c.newest) FROM timeline_blocks c WHERE c.kind = ?1 AND c.owner = ?2 AND c.newest >= ?3), ` + maxInt + `))
+	|| recent, ` + maxInt + `
+FROM timelines WHERE kind = ?1 AND owner = ?2
+UNION ALL
+SELECT ids, newest FROM timeline_blocks WHERE kind = ?1 AND owner = ?2 AND newest <= coalesce(
+	(SELECT min(newest) FROM timeline_blocks WHERE kind = ?1 AND owner = ?2 AND newest >= ?3), ` + maxInt + `)
+ORDER BY 2 DESC`)
 )
 
-func sqlInt(n int) string { return fmt.Sprint(n) }
+func sqlInt(n int) string { return strconv.Itoa(n) }
+
+// appendQuery builds the qAppend statements: ?1 the owners (JSON), ?2 the
+// id, ?3 h, ?4 ',' || id, ?5 ',' || id || ','.
+func appendQuery(kind int, returning string) string {
+	owners := `SELECT ` + sqlInt(kind) + `, value, ?3, ?2, 1, ?4 FROM json_each(?1)`
+	if kind == storedList {
+		owners = `SELECT ` + sqlInt(kind) + `, lists.id, ?3, ?2, 1, ?4 FROM json_each(?1) JOIN lists ON lists.id = json_each.value`
+	}
+	return `
+INSERT INTO timelines (kind, owner, keep, head, pending, recent)
+` + owners + ` WHERE true
+ON CONFLICT (kind, owner) DO UPDATE SET keep = excluded.keep, head = max(head, excluded.head),
+	pending = pending + 1, recent = recent || excluded.recent
+WHERE ?2 > top AND instr(recent || ',', ?5) = 0
+` + returning
+}
+
+// fewOwners is how many timelines an add may name for the Few variants of
+// qAppend, whose rows come back through database/sql one by one.
+const fewOwners = 8
 
 // storedKind maps a capped timeline's kind to its stored form.
 func storedKind(k social.TimelineKind) (int, error) {
@@ -142,8 +271,147 @@ func (db *DB) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page
 	if err != nil {
 		return nil, err
 	}
-	return db.readIDs(ctx, "timeline", qTimelineIDs, kind, tl.ID, below, count, p.Offset())
+	rows, err := db.readRows(ctx, qTimelineWindow, kind, tl.ID, below)
+	if err != nil {
+		return nil, db.fail("timeline", err)
+	}
+	ids, err := readPage(rows, below, count, p.Offset())
+	return ids, db.fail("timeline", err)
 }
+
+// readPage cuts a page from qTimelineWindow's rows: the ids below below,
+// from offset on, at most count of them, and none past the newest keep.
+// It reads rows only until it has the page, and parses a block only when
+// the page may take ids from it.
+func readPage(rows *sql.Rows, below int64, count, offset int) ([]int64, error) {
+	defer rows.Close()
+	var (
+		v      any
+		newest int64
+		found  bool
+		keep   = int64(math.MaxInt64)
+		above  int64       // ids at or above below: before the page, within keep
+		pos    int64       // ids below below passed so far
+		limit  = int64(-1) // the page's length, once above is final
+		ids    []int64
+		page   = []int64{}
+	)
+	for rows.Next() {
+		if err := rows.Scan(&v, &newest); err != nil {
+			return nil, err
+		}
+		text, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("unexpected %T in a timeline", v)
+		}
+		if !found {
+			// The timeline's row comes first; its recent ids are read
+			// like a block reaching up to below.
+			var err error
+			if keep, above, text, err = parseTimelineRow(text); err != nil {
+				return nil, err
+			}
+			found = true
+		} else if newest < below {
+			// Only a block reaching up to below holds ids at or above
+			// it, and it comes first: from here on, above is final.
+			if limit < 0 {
+				limit = max(0, min(int64(count), keep-above-int64(offset)))
+			}
+			if int64(len(page)) >= limit {
+				break
+			}
+			if n := int64(strings.Count(text, ",")); pos+n <= int64(offset) {
+				pos += n
+				continue
+			}
+		}
+		var err error
+		if ids, err = appendIDs(ids[:0], text); err != nil {
+			return nil, err
+		}
+		slices.SortFunc(ids, descending)
+		for _, id := range ids {
+			switch {
+			case id >= below:
+				above++
+			case pos >= int64(offset):
+				page = append(page, id)
+				pos++
+			default:
+				pos++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if limit < 0 {
+		limit = max(0, min(int64(count), keep-above-int64(offset)))
+	}
+	return page[:min(int64(len(page)), limit)], nil
+}
+
+// parseTimelineRow reads the first row of qTimelineWindow:
+// 'r<keep>/<above>' followed by recent.
+func parseTimelineRow(text string) (keep, above int64, recent string, err error) {
+	bad := fmt.Errorf("malformed timeline row %q", text)
+	if !strings.HasPrefix(text, "r") {
+		return 0, 0, "", bad
+	}
+	counts, rest, _ := strings.Cut(text[1:], ",")
+	keepText, aboveText, ok := strings.Cut(counts, "/")
+	if !ok {
+		return 0, 0, "", bad
+	}
+	keep = math.MaxInt64
+	if keepText != "" {
+		if keep, err = strconv.ParseInt(keepText, 10, 64); err != nil {
+			return 0, 0, "", bad
+		}
+	}
+	if above, err = strconv.ParseInt(aboveText, 10, 64); err != nil {
+		return 0, 0, "", bad
+	}
+	if rest != "" {
+		recent = "," + rest
+	}
+	return keep, above, recent, nil
+}
+
+// appendIDs appends the ids of a recent or ids column (',' || id for
+// each) to dst. Reads parse a few dozen ids per row, so this is a plain
+// loop rather than a split and strconv per id.
+func appendIDs(dst []int64, text string) ([]int64, error) {
+	var id int64
+	digits := 0
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == ',':
+			if i > 0 {
+				if digits == 0 {
+					return nil, fmt.Errorf("malformed timeline ids %q", text)
+				}
+				dst = append(dst, id)
+			}
+			id, digits = 0, 0
+		case c >= '0' && c <= '9' && i > 0 && id <= (math.MaxInt64-int64(c-'0'))/10:
+			id = id*10 + int64(c-'0')
+			digits++
+		default:
+			return nil, fmt.Errorf("malformed timeline ids %q", text)
+		}
+	}
+	if len(text) > 0 {
+		if digits == 0 {
+			return nil, fmt.Errorf("malformed timeline ids %q", text)
+		}
+		dst = append(dst, id)
+	}
+	return dst, nil
+}
+
+func descending(a, b int64) int { return cmp.Compare(b, a) }
 
 // AddToTimelines puts status id into each home or list timeline in tls,
 // trimming each to h. It does nothing when the status no longer exists.
@@ -162,10 +430,10 @@ func (db *DB) AddToTimelines(ctx context.Context, id int64, tls []social.Timelin
 		if err := tx.queryRow(qStatusExists, id).Scan(&exists); err != nil || !exists {
 			return err
 		}
-		if err := tx.addToMany(qInsertHomesEntry, storedHome, homes, id, h); err != nil {
+		if err := tx.addToMany(storedHome, homes, id, h); err != nil {
 			return err
 		}
-		return tx.addToMany(qInsertListsEntry, storedList, lists, id, h)
+		return tx.addToMany(storedList, lists, id, h)
 	})
 }
 
@@ -177,17 +445,10 @@ func (db *DB) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Ti
 		return err
 	}
 	return db.write(ctx, "remove from timelines", func(tx *wtx) error {
-		if len(homes) > 0 {
-			if _, err := tx.exec(qRemoveFromMany, storedHome, jsonIDs(homes), id); err != nil {
-				return err
-			}
+		if err := tx.removeFromMany(storedHome, homes, id); err != nil {
+			return err
 		}
-		if len(lists) > 0 {
-			if _, err := tx.exec(qRemoveFromMany, storedList, jsonIDs(lists), id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.removeFromMany(storedList, lists, id)
 	})
 }
 
@@ -206,11 +467,18 @@ func (db *DB) RefillTimeline(ctx context.Context, tl social.Timeline, h int) err
 		refill = qRefillList
 	}
 	return db.write(ctx, "refill timeline", func(tx *wtx) error {
-		n, err := tx.execCount(refill, tl.ID, h)
-		if err != nil || n == 0 {
+		rows, err := tx.query(refill, tl.ID, h)
+		if err != nil {
 			return err
 		}
-		return tx.trim(kind, tl.ID, h)
+		ids, err := scanIDs(rows)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		_, err = tx.rebuild(kind, tl.ID, h, func(tl []int64) ([]int64, error) {
+			return newest(append(tl, ids...), h), nil
+		})
+		return err
 	})
 }
 
@@ -230,60 +498,306 @@ func splitTimelines(tls []social.Timeline) (homes, lists []int64, err error) {
 	return homes, lists, nil
 }
 
-// addToTimeline puts one status into one timeline and trims it.
-func (tx *wtx) addToTimeline(kind int, owner, sid int64, h int) error {
-	n, err := tx.execCount(qInsertEntry, kind, owner, sid)
-	if err != nil || n == 0 {
-		return err
-	}
-	return tx.trim(kind, owner, h)
-}
-
-// addToMany puts one status into the timelines of kind owned by owners and
-// trims those that went over h.
-func (tx *wtx) addToMany(insert string, kind int, owners []int64, sid int64, h int) error {
+// addToMany puts status sid into the timelines of kind owned by owners:
+// appended to their recent ids, made into blocks where that makes flushAt
+// of them, trimmed by blocks.
+func (tx *wtx) addToMany(kind int, owners []int64, sid int64, h int) error {
 	if len(owners) == 0 {
 		return nil
 	}
 	js := jsonIDs(owners)
-	n, err := tx.execCount(insert, js, sid)
-	if err != nil || n == 0 {
+	token := "," + strconv.FormatInt(sid, 10)
+	args := []any{js, sid, h, token, token + ","}
+	var appended int64
+	due := true
+	if len(owners) <= fewOwners {
+		q := qAppendHomesFew
+		if kind == storedList {
+			q = qAppendListsFew
+		}
+		rows, err := tx.query(q, args...)
+		if err != nil {
+			return err
+		}
+		pending, err := scanIDs(rows)
+		if err != nil {
+			return err
+		}
+		appended = int64(len(pending))
+		due = slices.ContainsFunc(pending, func(n int64) bool { return n >= flushAt })
+	} else {
+		q := qAppendHomes
+		if kind == storedList {
+			q = qAppendLists
+		}
+		var err error
+		if appended, err = tx.execCount(q, args...); err != nil {
+			return err
+		}
+	}
+	var over []timelineKeep
+	if appended < int64(len(owners)) {
+		// Some timelines have newer ids in blocks already, or have this
+		// one pending (the job ran before), or are lists that are gone.
+		var err error
+		if over, err = tx.addLate(kind, js, sid, h, token); err != nil {
+			return err
+		}
+	}
+	if due {
+		flushed, err := tx.flush(kind)
+		if err != nil {
+			return err
+		}
+		over = append(over, flushed...)
+	}
+	for _, t := range over {
+		if err := tx.trim(kind, t.owner, t.keep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush turns the recent ids of the timelines of kind that have flushAt
+// of them into blocks (see qFlushBlocks) and returns the timelines that
+// went too far past their keep.
+func (tx *wtx) flush(kind int) ([]timelineKeep, error) {
+	if _, err := tx.exec(qFlushBlocks, kind); err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(qDropOldest, kind); err != nil {
+		return nil, err
+	}
+	return tx.overfull(qFlushed, kind)
+}
+
+// addLate puts sid into the blocks of those timelines in js whose top is
+// at or above it, where it is not already, and returns the timelines that
+// went too far past their keep.
+func (tx *wtx) addLate(kind int, js string, sid int64, h int, token string) ([]timelineKeep, error) {
+	var gained []int64
+	for _, q := range []string{qLateIntoBlock, qLateNewBlock} {
+		rows, err := tx.query(q, kind, js, sid, token, token+",")
+		if err != nil {
+			return nil, err
+		}
+		owners, err := scanIDs(rows)
+		if err != nil {
+			return nil, err
+		}
+		gained = append(gained, owners...)
+	}
+	if len(gained) == 0 {
+		return nil, nil
+	}
+	return tx.overfull(qLateCounted, kind, jsonIDs(gained), h)
+}
+
+// timelineKeep is a timeline whose blocks went too far past its keep.
+type timelineKeep struct {
+	owner, keep int64
+}
+
+// overfull runs a statement returning (owner, stored, keep) rows and
+// returns the timelines due for a full trim.
+func (tx *wtx) overfull(query string, args ...any) ([]timelineKeep, error) {
+	rows, err := tx.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var over []timelineKeep
+	for rows.Next() {
+		var owner, stored int64
+		var keep sql.NullInt64
+		if err := rows.Scan(&owner, &stored, &keep); err != nil {
+			return nil, err
+		}
+		if keep.Valid && stored > keep.Int64+overTrim {
+			over = append(over, timelineKeep{owner: owner, keep: keep.Int64})
+		}
+	}
+	return over, rows.Err()
+}
+
+// trim drops a timeline's blocks that lie wholly past its newest keep ids
+// (recent left aside) and sets its stored count.
+func (tx *wtx) trim(kind int, owner, keep int64) error {
+	rows, err := tx.query(qBlockSizes, kind, owner)
+	if err != nil {
 		return err
 	}
-	_, err = tx.exec(qTrimMany, kind, js, h)
+	var held, cut int64
+	for rows.Next() {
+		var newest, n int64
+		if err := rows.Scan(&newest, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		held += n
+		if held >= keep {
+			cut = newest
+			break
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || cut == 0 {
+		return err
+	}
+	if _, err := tx.exec(qDropBelow, kind, owner, cut); err != nil {
+		return err
+	}
+	_, err = tx.exec(qSetStored, kind, owner, held)
 	return err
+}
+
+// removeFromMany removes status sid from the timelines of kind owned by
+// owners.
+func (tx *wtx) removeFromMany(kind int, owners []int64, sid int64) error {
+	if len(owners) == 0 {
+		return nil
+	}
+	js := jsonIDs(owners)
+	token := "," + strconv.FormatInt(sid, 10) + ","
+	if _, err := tx.exec(qRemoveRecent, kind, js, token); err != nil {
+		return err
+	}
+	rows, err := tx.query(qRemoveFromBlock, kind, js, sid, token)
+	if err != nil {
+		return err
+	}
+	lost, err := scanIDs(rows)
+	if err != nil || len(lost) == 0 {
+		return err
+	}
+	_, err = tx.exec(qUncount, kind, jsonIDs(lost))
+	return err
+}
+
+// rebuild reads a timeline whole (all its ids, newest first), replaces it
+// with what change returns (newest first, no repeats) and records keep h.
+// It returns the number of ids the timeline then holds.
+func (tx *wtx) rebuild(kind int, owner int64, h int, change func([]int64) ([]int64, error)) (int64, error) {
+	if _, err := tx.exec(qEnsureTimeline, kind, owner, h); err != nil {
+		return 0, err
+	}
+	rows, err := tx.query(qWholeTimeline, kind, owner)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if ids, err = appendIDs(ids, text); err != nil {
+			rows.Close()
+			return 0, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	slices.SortFunc(ids, descending)
+	before := slices.Clone(ids)
+	if ids, err = change(ids); err != nil {
+		return 0, err
+	}
+	if slices.Equal(ids, before) {
+		return int64(len(ids)), nil
+	}
+	if _, err := tx.exec(qDropBlocks, kind, owner); err != nil {
+		return 0, err
+	}
+	var top int64
+	if len(ids) > 0 {
+		top = ids[0]
+		if _, err := tx.exec(qInsertBlocks, kind, owner, blocksJSON(ids)); err != nil {
+			return 0, err
+		}
+	}
+	_, err = tx.exec(qRebuilt, kind, owner, len(ids), top)
+	return int64(len(ids)), err
+}
+
+// blocksJSON cuts ids (newest first) into blocks of flushAt, as a JSON
+// array of [newest, oldest, n, ids] for qInsertBlocks.
+func blocksJSON(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for start := 0; start < len(ids); start += flushAt {
+		block := ids[start:min(start+flushAt, len(ids))]
+		if start > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `[%d,%d,%d,"`, block[0], block[len(block)-1], len(block))
+		for _, id := range block {
+			b.WriteByte(',')
+			b.WriteString(strconv.FormatInt(id, 10))
+		}
+		b.WriteString(`"]`)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// newest returns the newest h of ids (newest first after sorting), without
+// repeats.
+func newest(ids []int64, h int) []int64 {
+	slices.SortFunc(ids, descending)
+	ids = slices.Compact(ids)
+	return ids[:min(h, len(ids))]
 }
 
 // copyNewest copies author's newest h statuses into a timeline, trimmed to
 // h.
 func (tx *wtx) copyNewest(kind int, owner, author int64, h int) error {
-	n, err := tx.execCount(qCopyNewest, kind, owner, author, h)
-	if err != nil || n == 0 {
+	rows, err := tx.query(qNewestOf, author, h)
+	if err != nil {
 		return err
 	}
-	return tx.trim(kind, owner, h)
-}
-
-// purgeAuthor removes author's statuses from a timeline and returns the
-// number of entries left.
-func (tx *wtx) purgeAuthor(kind int, owner, author int64) (int64, error) {
-	if _, err := tx.exec(qPurgeAuthor, kind, owner, author); err != nil {
-		return 0, err
+	theirs, err := scanIDs(rows)
+	if err != nil || len(theirs) == 0 {
+		return err
 	}
-	var size int64
-	err := tx.queryRow(qTimelineSize, kind, owner).Scan(&size)
-	return size, err
-}
-
-func (tx *wtx) trim(kind int, owner int64, h int) error {
-	_, err := tx.exec(qTrim, kind, owner, h)
+	_, err = tx.rebuild(kind, owner, h, func(ids []int64) ([]int64, error) {
+		return newest(append(ids, theirs...), h), nil
+	})
 	return err
 }
 
+// purgeAuthor removes author's statuses from a timeline and returns the
+// number of ids it shows then.
+func (tx *wtx) purgeAuthor(kind int, owner, author int64, h int) (int64, error) {
+	left, err := tx.rebuild(kind, owner, h, func(ids []int64) ([]int64, error) {
+		if len(ids) == 0 {
+			return ids, nil
+		}
+		rows, err := tx.query(qOwnStatuses, author, jsonIDs(ids))
+		if err != nil {
+			return nil, err
+		}
+		theirs, err := scanIDs(rows)
+		if err != nil {
+			return nil, err
+		}
+		gone := make(map[int64]bool, len(theirs))
+		for _, id := range theirs {
+			gone[id] = true
+		}
+		return slices.DeleteFunc(ids, func(id int64) bool { return gone[id] }), nil
+	})
+	return min(left, int64(h)), err
+}
+
 func (tx *wtx) dropTimeline(kind int, owner int64) error {
-	if _, err := tx.exec(qDropTimeline, kind, owner); err != nil {
+	if _, err := tx.exec(qDropBlocks, kind, owner); err != nil {
 		return err
 	}
-	_, err := tx.exec(qDropTimelineSize, kind, owner)
+	_, err := tx.exec(qDropTimelineRow, kind, owner)
 	return err
 }

@@ -16,7 +16,8 @@
 //	status:id:           string counter of status ids, for the whole deployment
 //	status:<id>          hash   uid, login, message, posted (ms), lat and lon (when located)
 //	profile:<uid>        zset   every status of uid; member = score = status id
-//	home:<uid>           zset   uid's home timeline, newest h kept; member = score = status id
+//	home:<uid>           zset   uid's home timeline, newest h read (see Timelines);
+//	                            member = score = status id
 //	followers:<uid>      zset   who follows uid; score = follow time in ms
 //	following:<uid>      zset   whom uid follows; score = follow time in ms
 //	list:id:             string counter of list ids
@@ -24,7 +25,9 @@
 //	list:<id>            hash   uid (owner), login, name, members (count), created (ms)
 //	list:in:<id>         zset   the members of list id; score = time added in ms
 //	list:out:<uid>       zset   the lists that have uid as a member; member = score = list id
-//	list:statuses:<id>   zset   list id's timeline, newest h kept; member = score = status id
+//	list:statuses:<id>   zset   list id's timeline, newest h read; member = score = status id
+//	timelines:size       string h, the size home and list timelines are trimmed to, as
+//	                            the last fan-out recorded it
 //	jobs                 stream runnable jobs, read through the consumer group "starling";
 //	                            fields jid, kind, payload, attempts
 //	jobs:delayed         zset   jobs not yet due; score = run time in ms; member = msgpack
@@ -52,6 +55,60 @@
 // Methods that enqueue a job (CreateStatus, DeleteStatus, Unfollow,
 // RemoveListMember) write it into the jobs stream, or jobs:delayed, inside
 // the same script, so the job and the change it finishes cannot be parted.
+//
+// # Timelines
+//
+// Home and list timelines show their newest h entries (DESIGN.md §3), but
+// fan-out trims them lazily, because trimming after every delivery cost
+// Redis as much as the delivery itself: AddToTimelines checks the size of
+// a home for about one delivery in eight (a hash of the home and the
+// status picks which) and then trims it to h if it holds more than
+// h + h/16 entries. So a timeline may hold some entries past its newest h.
+// They are never seen:
+//
+//   - lua/add_to_timelines.lua records h in timelines:size in the same
+//     step as the additions, and TimelineIDs stops at the newest h of a
+//     home or list timeline, for pages by number and below max_id alike
+//     (lua/timeline_before.lua reads the h-th entry and the page in one
+//     snapshot);
+//   - every step that removes entries (DeleteStatus, RemoveFromTimelines,
+//     Unfollow, RemoveListMember) first trims the timeline to h, so no entry
+//     past the newest h moves up into view; steps that merge (Follow,
+//     AddListMember, refill) and CreateStatus trim to h exactly.
+//
+// What any reader sees is therefore exactly what trimming after every
+// delivery would have kept. timelines.go explains the numbers, and
+// docs/PERFORMANCE.md what they save and cost.
+//
+// # Reads
+//
+// Statuses never change, so a process keeps those it reads in timeline
+// pages in memory, with RESP3 client-side caching (rueidis DoMultiCache;
+// Options.StatusCacheBytes bounds it). Redis remembers which keys a
+// connection cached and pushes an invalidation to that connection when one
+// changes; deleting a status deletes its key, which invalidates every
+// process's copy. For the delete to vanish from reads at once:
+//
+//   - timeline reads and the cache use one connection of their own
+//     (Engine.reads), on which Redis's invalidations and replies arrive in
+//     the order Redis sent them. A timeline page reads its ids there first,
+//     so every invalidation sent before that read (every delete that had
+//     returned, in any process) is applied before its statuses are looked
+//     up;
+//   - DeleteStatus, before it returns, sends a PING on that connection, so
+//     the deleting process forgets the status even for a Statuses call with
+//     no timeline read before it;
+//   - a Statuses call for one id (a status asked for by itself) is not
+//     cached: it reads Redis.
+//
+// A connection that breaks takes its cache with it (rueidis starts the new
+// connection with an empty one), so no invalidation can be missed.
+// timelines:size is read through the same cache.
+//
+// FollowerChunk reads a fan-out's followers by rank, with plain commands
+// in one MULTI/EXEC that check the cursor's rank still holds, and only when
+// it moved takes lua/follower_chunk.lua, which finds the place by score and
+// member (see follows.go).
 //
 // # Jobs
 //
@@ -90,11 +147,14 @@
 // that the key names above do not carry. Open therefore talks to a single
 // server (or a sentinel-managed primary). The scripts already declare every
 // key, so a cluster layout needs new key names and a split of the
-// cross-user steps, not new scripts.
+// cross-user steps, not new scripts. timelines:size, which every fan-out
+// chunk and removal reads, would need a copy per slot, or h would have to
+// come from the configuration.
 //
 // # Concurrency
 //
 // An Engine is safe for concurrent use. rueidis pipelines the commands of
-// concurrent callers onto a few shared connections, which is where most of
-// the throughput comes from; callers need no pool of their own.
+// concurrent callers onto a few shared connections (and timeline reads onto
+// the one of Engine.reads), which is where most of the throughput comes
+// from; callers need no pool of their own.
 package redis

@@ -49,7 +49,15 @@ type Options struct {
 	// for jobs, kept apart from the pipelined connection so that a waiting
 	// worker never delays other traffic; zero means rueidis' default.
 	BlockingPoolSize int
+	// StatusCacheBytes bounds the memory of the in-process cache of
+	// statuses read in timeline pages (see doc.go, "Reads"); zero means
+	// DefaultStatusCacheBytes, negative turns the cache off.
+	StatusCacheBytes int
 }
+
+// DefaultStatusCacheBytes is the status cache's size when
+// Options.StatusCacheBytes is zero: some hundreds of thousands of statuses.
+const DefaultStatusCacheBytes = 64 << 20
 
 func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
@@ -60,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IOTimeout <= 0 {
 		o.IOTimeout = 10 * time.Second
+	}
+	if o.StatusCacheBytes == 0 {
+		o.StatusCacheBytes = DefaultStatusCacheBytes
 	}
 	return o
 }
@@ -86,9 +97,19 @@ func retryDelay(attempts int, _ rueidis.Completed, err error) time.Duration {
 // Redis server, shared by any number of processes.
 type Engine struct {
 	client rueidis.Client
-	opts   Options
-	log    *slog.Logger
-	lua    *scripts
+	// reads serves timeline pages: the ids and then the statuses, which it
+	// caches in process (RESP3 client-side caching). It is a client of one
+	// connection, so that Redis's invalidations of cached statuses and the
+	// replies of its reads arrive in order; see doc.go, "Reads". It is
+	// client itself when the cache is off.
+	reads rueidis.Client
+	opts  Options
+	log   *slog.Logger
+	lua   *scripts
+	// trimSlack is how far past h a fan-out lets a timeline grow before it
+	// trims it back (see addSlack); tests replace it to reach the slack
+	// with small timelines.
+	trimSlack func(h int) int
 }
 
 // Open connects to the Redis server named by a redis:// (or rediss://) URL,
@@ -124,11 +145,14 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		copt.ClientName = "starling"
 	}
 	copt.RetryDelay = retryDelay
+	// Only e.reads caches; without tracking on them, the other connections
+	// cost Redis nothing for the cache, and DoCache on them is a plain Do.
+	copt.DisableCache = true
 	client, err := rueidis.NewClient(copt)
 	if err != nil {
 		return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
 	}
-	e := &Engine{client: client, opts: opts, log: log, lua: loadedScripts}
+	e := &Engine{client: client, reads: client, opts: opts, log: log, lua: loadedScripts, trimSlack: addSlack}
 	if err := e.checkServer(ctx); err != nil {
 		client.Close()
 		return nil, err
@@ -136,6 +160,17 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 	if err := e.createGroup(ctx); err != nil {
 		client.Close()
 		return nil, err
+	}
+	if opts.StatusCacheBytes > 0 {
+		// One connection (a multiplex of 2^0): see doc.go, "Reads".
+		copt.PipelineMultiplex = -1
+		copt.DisableCache = false
+		copt.CacheSizeEachConn = opts.StatusCacheBytes
+		copt.ClientName += "-reads"
+		if e.reads, err = rueidis.NewClient(copt); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
+		}
 	}
 	log.Debug("redis: engine open", "addr", copt.InitAddress, "db", copt.SelectDB, "prefix", opts.Prefix)
 	return e, nil
@@ -170,6 +205,9 @@ func (e *Engine) checkServer(ctx context.Context) error {
 
 // Close closes the connections. Calls in flight fail with ErrUnavailable.
 func (e *Engine) Close() error {
+	if e.reads != e.client {
+		e.reads.Close()
+	}
 	e.client.Close()
 	return nil
 }
@@ -193,27 +231,41 @@ func (e *Engine) key(parts ...string) string {
 	return e.opts.Prefix + strings.Join(parts, "")
 }
 
+// idKey returns the key of the record kind has for id, e.g. "home:42"
+// under the prefix, with a single allocation: a fan-out names a thousand
+// of them per delivery.
+func (e *Engine) idKey(kind string, id int64) string {
+	var b strings.Builder
+	b.Grow(len(e.opts.Prefix) + len(kind) + 20)
+	b.WriteString(e.opts.Prefix)
+	b.WriteString(kind)
+	var digits [20]byte
+	b.Write(strconv.AppendInt(digits[:0], id, 10))
+	return b.String()
+}
+
 func (e *Engine) loginIndexKey() string           { return e.key("users:") }
 func (e *Engine) userIDCounterKey() string        { return e.key("user:id:") }
-func (e *Engine) userKey(uid int64) string        { return e.key("user:", id10(uid)) }
+func (e *Engine) userKey(uid int64) string        { return e.idKey("user:", uid) }
 func (e *Engine) authKey(uid int64) string        { return e.key("user:", id10(uid), ":auth") }
 func (e *Engine) tokenKey(hash []byte) string     { return e.key("token:", fmt.Sprintf("%x", hash)) }
 func (e *Engine) statusIDCounterKey() string      { return e.key("status:id:") }
-func (e *Engine) statusKey(id int64) string       { return e.key("status:", id10(id)) }
-func (e *Engine) profileKey(uid int64) string     { return e.key("profile:", id10(uid)) }
-func (e *Engine) homeKey(uid int64) string        { return e.key("home:", id10(uid)) }
-func (e *Engine) followersKey(uid int64) string   { return e.key("followers:", id10(uid)) }
-func (e *Engine) followingKey(uid int64) string   { return e.key("following:", id10(uid)) }
+func (e *Engine) statusKey(id int64) string       { return e.idKey("status:", id) }
+func (e *Engine) profileKey(uid int64) string     { return e.idKey("profile:", uid) }
+func (e *Engine) homeKey(uid int64) string        { return e.idKey("home:", uid) }
+func (e *Engine) followersKey(uid int64) string   { return e.idKey("followers:", uid) }
+func (e *Engine) followingKey(uid int64) string   { return e.idKey("following:", uid) }
 func (e *Engine) listIDCounterKey() string        { return e.key("list:id:") }
-func (e *Engine) listsOfKey(uid int64) string     { return e.key("lists:", id10(uid)) }
-func (e *Engine) listKey(id int64) string         { return e.key("list:", id10(id)) }
-func (e *Engine) listMembersKey(id int64) string  { return e.key("list:in:", id10(id)) }
-func (e *Engine) listsWithKey(uid int64) string   { return e.key("list:out:", id10(uid)) }
-func (e *Engine) listTimelineKey(id int64) string { return e.key("list:statuses:", id10(id)) }
+func (e *Engine) listsOfKey(uid int64) string     { return e.idKey("lists:", uid) }
+func (e *Engine) listKey(id int64) string         { return e.idKey("list:", id) }
+func (e *Engine) listMembersKey(id int64) string  { return e.idKey("list:in:", id) }
+func (e *Engine) listsWithKey(uid int64) string   { return e.idKey("list:out:", uid) }
+func (e *Engine) listTimelineKey(id int64) string { return e.idKey("list:statuses:", id) }
 func (e *Engine) jobStreamKey() string            { return e.key("jobs") }
 func (e *Engine) delayedJobsKey() string          { return e.key("jobs:delayed") }
 func (e *Engine) jobLeasesKey() string            { return e.key("jobs:leases") }
 func (e *Engine) deadJobsKey() string             { return e.key("jobs:dead") }
+func (e *Engine) timelineSizeKey() string         { return e.key("timelines:size") }
 
 // timelineKey returns the sorted set of a timeline.
 func (e *Engine) timelineKey(tl social.Timeline) (string, error) {

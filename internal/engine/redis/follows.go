@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"starling/internal/jobs"
 	"starling/internal/social"
 )
@@ -65,38 +67,162 @@ func (e *Engine) pageOfSet(ctx context.Context, op, key string, p social.Page) (
 	return parseIDs(op, members)
 }
 
-// FollowerChunk walks followers:<uid> in (score, member) order with
-// lua/follower_chunk.lua. The cursor is "<score>:<member>" of the last
-// follower returned; see the script for why that stays exact.
+// FollowerChunk walks followers:<uid> in (score, member) order. The cursor
+// is "<score>:<member>:<rank>" of the last follower returned: the score and
+// the member name the place exactly, also when many followers share one
+// score (lua/follower_chunk.lua explains how), and the rank is a hint.
+//
+// A fan-out reads every follower this way before it delivers to any, so a
+// chunk should cost Redis little. The fast path is one MULTI/EXEC of plain
+// commands that checks the hint: the member still has the cursor's score
+// and still sits at the cursor's rank, so the members after it in the same
+// snapshot are exactly the next ones. Only when the set changed before the
+// cursor (a follow or unfollow sorted before it) does the chunk take the
+// script, which finds the place by score and member; a script is exact
+// always but converts every member into Lua and back, several times the
+// cost of a plain range read.
 func (e *Engine) FollowerChunk(ctx context.Context, uid int64, cursor string, limit int) ([]int64, string, error) {
 	const op = "reading a follower chunk"
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("redis: %s: limit must be positive, got %d", op, limit)
 	}
-	score, member := "", ""
-	if cursor != "" {
-		var ok bool
-		score, member, ok = strings.Cut(cursor, ":")
-		if _, err := strconv.ParseFloat(score, 64); !ok || err != nil || member == "" {
-			return nil, "", fmt.Errorf("redis: %s: malformed cursor %q", op, cursor)
+	key := e.followersKey(uid)
+	if cursor == "" {
+		ids, next, _, err := e.followerRange(ctx, key, "", "", 0, limit)
+		return ids, next, err
+	}
+	score, member, rank, err := parseFollowerCursor(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis: %s: %w", op, err)
+	}
+	if rank >= 0 {
+		ids, next, ok, err := e.followerRange(ctx, key, score, member, rank, limit)
+		if err != nil || ok {
+			return ids, next, err
 		}
 	}
-	reply, err := e.lua.followerChunk.Exec(ctx, e.client, []string{e.followersKey(uid)}, []string{score, member, strconv.Itoa(limit)}).AsStrSlice()
+	reply, err := e.lua.followerChunk.Exec(ctx, e.client, []string{key}, []string{score, member, strconv.Itoa(limit)}).AsStrSlice()
 	if err != nil {
 		return nil, "", e.fail(op, err)
 	}
-	// The script answers member, score, ... for up to limit+1 followers;
-	// the extra one only tells that another chunk follows.
-	n := min(len(reply)/2, limit)
-	ids := make([]int64, n)
-	for i := range n {
-		if ids[i], err = parseInt(op, reply[2*i]); err != nil {
+	if len(reply) != 3 {
+		return nil, "", fmt.Errorf("redis: %s: unexpected reply of %d elements", op, len(reply))
+	}
+	// The script answers the members joined by commas and, when another
+	// chunk follows, the score and rank of the last one.
+	ids := make([]int64, 0, min(limit, strings.Count(reply[0], ",")+1))
+	last := ""
+	for m := range strings.SplitSeq(reply[0], ",") {
+		if m == "" {
+			continue
+		}
+		id, err := parseInt(op, m)
+		if err != nil {
 			return nil, "", err
 		}
+		ids = append(ids, id)
+		last = m
 	}
 	next := ""
-	if len(reply)/2 > limit {
-		next = reply[2*n-1] + ":" + reply[2*n-2]
+	if reply[1] != "" {
+		next = reply[1] + ":" + last + ":" + reply[2]
 	}
 	return ids, next, nil
+}
+
+// parseFollowerCursor splits a cursor of FollowerChunk; rank is -1 when the
+// cursor has none (cursors of earlier versions named only score and member).
+func parseFollowerCursor(cursor string) (score, member string, rank int64, err error) {
+	score, rest, ok := strings.Cut(cursor, ":")
+	member, hint, hasHint := strings.Cut(rest, ":")
+	rank = -1
+	if hasHint {
+		if rank, err = strconv.ParseInt(hint, 10, 64); err != nil || rank < 0 {
+			ok = false
+		}
+	}
+	if _, err := strconv.ParseFloat(score, 64); !ok || err != nil || member == "" {
+		return "", "", 0, fmt.Errorf("malformed cursor %q", cursor)
+	}
+	return score, member, rank, nil
+}
+
+// followerRange reads the chunk after the follower at the given rank (from
+// the start when member is empty) in one MULTI/EXEC, and reports ok false,
+// having read nothing useful, when that follower is no longer there with
+// that score.
+func (e *Engine) followerRange(ctx context.Context, key, score, member string, rank int64, limit int) (ids []int64, next string, ok bool, err error) {
+	const op = "reading a follower chunk"
+	b := e.client.B()
+	// With a cursor the range starts at the cursor's own member, which
+	// proves the ranks did not move; without one, at the first follower.
+	first, skip := rank, int64(1)
+	if member == "" {
+		first, skip = 0, 0
+	}
+	lastRank := first + skip + int64(limit) - 1 // the last follower returned
+	cmds := make(rueidis.Commands, 0, 5)
+	cmds = append(cmds, b.Multi().Build())
+	if member != "" {
+		cmds = append(cmds, b.Zscore().Key(key).Member(member).Build())
+	}
+	cmds = append(cmds,
+		// One past the chunk, to tell whether another follows.
+		b.Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(lastRank+1, 10)).Build(),
+		b.Zrange().Key(key).Min(strconv.FormatInt(lastRank, 10)).Max(strconv.FormatInt(lastRank, 10)).Withscores().Build(),
+		b.Exec().Build())
+	res := e.client.DoMulti(ctx, cmds...)
+	replies, err := res[len(res)-1].ToArray()
+	if err != nil {
+		return nil, "", false, e.fail(op, err)
+	}
+	if len(replies) != len(cmds)-2 {
+		return nil, "", false, fmt.Errorf("redis: %s: unexpected reply of %d elements", op, len(replies))
+	}
+	if member != "" {
+		current, err := replies[0].ToString()
+		if rueidis.IsRedisNil(err) {
+			return nil, "", false, nil // the member left
+		}
+		if err != nil {
+			return nil, "", false, e.fail(op, err)
+		}
+		if !sameScore(current, score) {
+			return nil, "", false, nil // it followed again since
+		}
+		replies = replies[1:]
+	}
+	members, err := replies[0].AsStrSlice()
+	if err != nil {
+		return nil, "", false, e.fail(op, err)
+	}
+	if member != "" && (len(members) == 0 || members[0] != member) {
+		return nil, "", false, nil // followers came or went before it
+	}
+	members = members[skip:]
+	more := len(members) > limit
+	if more {
+		members = members[:limit]
+	}
+	if ids, err = parseIDs(op, members); err != nil {
+		return nil, "", false, err
+	}
+	if more {
+		tail, err := replies[1].AsZScores()
+		if err != nil || len(tail) != 1 || tail[0].Member != members[len(members)-1] {
+			return nil, "", false, fmt.Errorf("redis: %s: inconsistent reply", op)
+		}
+		next = strconv.FormatFloat(tail[0].Score, 'f', -1, 64) + ":" + tail[0].Member + ":" + strconv.FormatInt(lastRank, 10)
+	}
+	return ids, next, true, nil
+}
+
+// sameScore compares two sorted-set scores as Redis formats them.
+func sameScore(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := strconv.ParseFloat(a, 64)
+	y, err2 := strconv.ParseFloat(b, 64)
+	return err1 == nil && err2 == nil && x == y
 }

@@ -24,6 +24,7 @@ type scripts struct {
 	follow              *rueidis.Lua
 	unfollow            *rueidis.Lua
 	followerChunk       *rueidis.Lua
+	timelineBefore      *rueidis.Lua
 	createList          *rueidis.Lua
 	deleteList          *rueidis.Lua
 	addListMember       *rueidis.Lua
@@ -54,6 +55,7 @@ func mustLoadScripts() *scripts {
 		follow:              write("follow"),
 		unfollow:            write("unfollow"),
 		followerChunk:       read("follower_chunk"),
+		timelineBefore:      read("timeline_before"),
 		createList:          write("create_list"),
 		deleteList:          write("delete_list"),
 		addListMember:       write("add_list_member"),

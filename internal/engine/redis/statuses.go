@@ -60,17 +60,33 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fa
 	return st, nil
 }
 
-// Statuses reads the statuses in one pipelined round trip.
+// Statuses reads the statuses in one pipelined round trip, or in none when
+// they are all in the in-process cache.
+//
+// Several ids are a page of a timeline, read right after its ids
+// (TimelineIDs), so they are looked up in the cache of e.reads: that read
+// went through the same connection, and every invalidation Redis sent
+// before it has been applied (doc.go, "Reads"). A single id is a status
+// asked for by itself, with no such read before it; it goes to Redis,
+// which costs what a cache miss would.
 func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
-	cmds := make(rueidis.Commands, len(ids))
-	for i, id := range ids {
-		cmds[i] = e.client.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Build()
+	var results []rueidis.RedisResult
+	if len(ids) == 1 {
+		results = []rueidis.RedisResult{e.client.Do(ctx, e.client.B().Hmget().Key(e.statusKey(ids[0])).Field(statusFields...).Build())}
+	} else {
+		// ToStaticTTL: status keys never expire, so rueidis need not ask
+		// for their TTL with each miss.
+		cmds := make([]rueidis.CacheableTTL, len(ids))
+		for i, id := range ids {
+			cmds[i] = rueidis.CT(e.reads.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Cache().ToStaticTTL(), statusCacheTTL)
+		}
+		results = e.reads.DoMultiCache(ctx, cmds...)
 	}
 	out := make([]social.Status, 0, len(ids))
-	for i, res := range e.client.DoMulti(ctx, cmds...) {
+	for i, res := range results {
 		vals, ok, err := hmget(res)
 		if err != nil {
 			return nil, e.fail("reading statuses", err)
@@ -85,6 +101,23 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// flushInvalidations makes this process's cache forget what Redis has
+// invalidated so far: Redis queued the invalidation of a deleted status on
+// e.reads' connection while it ran the delete, so a reply that e.reads
+// receives after that comes behind it. A delete calls it before it returns,
+// so that the status is gone from every read of this process at once, even
+// from a Statuses call that no TimelineIDs preceded. A failure is only
+// logged: the connection it would have flushed is broken, and rueidis drops
+// a broken connection's cache with it.
+func (e *Engine) flushInvalidations(ctx context.Context) {
+	if e.reads == e.client {
+		return
+	}
+	if err := e.reads.Do(ctx, e.reads.B().Ping().Build()).Error(); err != nil {
+		e.log.Debug("redis: flushing cache invalidations", "err", err)
+	}
 }
 
 func parseStatus(id int64, v []string) (social.Status, error) {
@@ -123,7 +156,7 @@ func (e *Engine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(s
 	if st.UID != uid {
 		return social.Status{}, social.ErrForbidden
 	}
-	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
+	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey(), e.timelineSizeKey()}
 	args, err := appendJobs([]string{id10(id), id10(uid)}, cleanup(st))
 	if err != nil {
 		return social.Status{}, err
@@ -131,5 +164,6 @@ func (e *Engine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(s
 	if _, err := e.runScript(ctx, "deleting a status", e.lua.deleteStatus, keys, args); err != nil {
 		return social.Status{}, err
 	}
+	e.flushInvalidations(ctx)
 	return st, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -19,35 +20,135 @@ const refillBatch = 50
 // scanBatch is the COUNT hint of the ZSCAN that lists a refill's sources.
 const scanBatch = 500
 
+// statusCacheTTL bounds how long a status stays in the in-process cache.
+// Statuses never change and a delete invalidates its cached copy at once,
+// so the TTL only lets go of statuses nobody reads any more; the cache's
+// size bound (Options.StatusCacheBytes) does that too.
+const statusCacheTTL = 10 * time.Minute
+
+// Lazy trimming. Trimming a home or list timeline back to h after every
+// delivery costs Redis a ZREMRANGEBYRANK per entry, and checking whether a
+// trim is due costs a ZCARD; with the Lua call around each, either costs
+// about as much as the ZADD itself. Fan-out instead lets a timeline grow
+// past h and trims it back to h in one go:
+//
+//   - a delivery checks the size of a home only with probability
+//     1/trimCheckOdds (checkSize: a hash of the home and the status, so a
+//     retried delivery checks the same homes), and trims it when it holds
+//     more than h + addSlack(h) entries;
+//   - reads stop at the newest h (TimelineIDs), and every step that
+//     removes entries trims to h first, so what anyone sees is exactly
+//     what trimming after every delivery would have kept.
+//
+// A home thus holds at most h + addSlack(h) entries plus a tail as long as
+// the run of deliveries until the next check, geometric with mean
+// trimCheckOdds: more than m·trimCheckOdds entries past h + addSlack(h)
+// have odds of about e^-m. docs/PERFORMANCE.md says what this saves and
+// costs (for h = 1000, about a tenth more memory per full home).
+const trimCheckOdds = 8
+
+// addSlack is how many entries past h a timeline may hold before a size
+// check trims it: a trim then removes many entries at once, which costs
+// much less per entry than trimming a few.
+func addSlack(h int) int { return h / 16 }
+
+// checkSize decides whether delivering status id to the timeline with the
+// given id (a uid or a list id) checks the timeline's size: for about one
+// delivery in trimCheckOdds, spread over timelines and statuses by a hash
+// (the splitmix64 finalizer) so that no pattern of ids can skip a timeline
+// for long.
+func checkSize(timeline, id int64) bool {
+	z := uint64(timeline)*0x9e3779b97f4a7c15 ^ uint64(id)
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return z%trimCheckOdds == 0
+}
+
+// timelineSize returns the timeline size that fan-out trims to, as
+// recorded in timelines:size by lua/add_to_timelines.lua, or 0 when no
+// fan-out ever recorded one (then no timeline holds entries past h). The
+// value is read through the client-side cache of e.reads: it changes only
+// when a deployment changes --timeline-size, and Redis invalidates the
+// cached copy then. Asked right after a read on e.reads, it is as new as
+// that read (doc.go, "Reads").
+func (e *Engine) timelineSize(ctx context.Context) (int64, error) {
+	cmd := e.reads.B().Get().Key(e.timelineSizeKey()).Cache().ToStaticTTL()
+	h, err := e.reads.DoCache(ctx, cmd, statusCacheTTL).AsInt64()
+	if rueidis.IsRedisNil(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, e.fail("reading the timeline size", err)
+	}
+	return h, nil
+}
+
 // TimelineIDs reads a page of a timeline's sorted set, newest first: by rank
-// for a numbered page, or by score below MaxID.
+// for a numbered page, or by score below MaxID. Home and list timelines may
+// hold entries past their newest h, left there by the lazy trim of fan-out;
+// their reads stop at the newest h, so what a reader sees is exactly what
+// trimming after every delivery would have kept:
+//
+//   - a page by number is a plain ZRANGE by rank, cut at rank h after the
+//     reply; h is looked up then, from the cache, which by that time has
+//     applied every change of timelines:size made before the ZRANGE ran,
+//     so it is the h that any entries past h were left under;
+//   - a page below MaxID needs the h-th entry and the range in one
+//     snapshot, so lua/timeline_before.lua reads timelines:size itself.
+//
+// The reads go through e.reads, which makes them the barrier that applies
+// pending invalidations of cached statuses before the page's statuses are
+// looked up (doc.go, "Reads").
 func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+	const op = "reading a timeline"
 	key, err := e.timelineKey(tl)
 	if err != nil {
 		return nil, err
 	}
-	var cmd rueidis.Completed
+	capped := tl.Kind != social.Profile
+	count := int64(p.Count)
+	if count <= 0 {
+		count = social.DefaultCount
+	}
 	if p.MaxID > 0 {
-		count := int64(p.Count)
-		if count <= 0 {
-			count = social.DefaultCount
+		var res rueidis.RedisResult
+		if capped {
+			res = e.lua.timelineBefore.Exec(ctx, e.reads, []string{key, e.timelineSizeKey()}, []string{id10(p.MaxID), strconv.FormatInt(count, 10)})
+		} else {
+			res = e.reads.Do(ctx, e.reads.B().Zrange().Key(key).Min("("+id10(p.MaxID)).Max("-inf").Byscore().Rev().Limit(0, count).Build())
 		}
-		cmd = e.client.B().Zrange().Key(key).Min("("+id10(p.MaxID)).Max("-inf").Byscore().Rev().Limit(0, count).Build()
-	} else {
-		first, last := pageRange(p)
-		cmd = e.client.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev().Build()
+		members, err := res.AsStrSlice()
+		if err != nil {
+			return nil, e.fail(op, err)
+		}
+		return parseIDs(op, members)
 	}
-	members, err := e.client.Do(ctx, cmd).AsStrSlice()
+	first, last := pageRange(p)
+	members, err := e.reads.Do(ctx, e.reads.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev().Build()).AsStrSlice()
 	if err != nil {
-		return nil, e.fail("reading a timeline", err)
+		return nil, e.fail(op, err)
 	}
-	return parseIDs("reading a timeline", members)
+	if capped && len(members) > 0 {
+		h, err := e.timelineSize(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if h > 0 {
+			members = members[:max(0, min(int64(len(members)), h-first))]
+		}
+	}
+	return parseIDs(op, members)
 }
 
 // AddToTimelines runs one script (lua/add_to_timelines.lua) over all the
 // timelines of a chunk: one round trip however many followers the chunk
 // names. The script checks that the status still exists first, so a
-// delivery that runs after a delete does nothing.
+// delivery that runs after a delete does nothing. It trims lazily (see
+// trimCheckOdds): the homes whose size this delivery checks come first in
+// KEYS, the others after them; list timelines are few and always checked.
+// The script records h in timelines:size for the reads that stop at the
+// newest h.
 func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
 	if len(tls) == 0 {
 		return nil
@@ -55,43 +156,66 @@ func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Time
 	if err := checkTimelineSize(h); err != nil {
 		return err
 	}
-	keys := make([]string, 1, 1+2*len(tls))
-	keys[0] = e.statusKey(id)
-	homes := 0
+	homes, lists := 0, 0
 	for _, tl := range tls {
 		switch tl.Kind {
 		case social.Home:
-			keys = append(keys, e.homeKey(tl.ID))
 			homes++
 		case social.ListTimeline:
+			lists++
 		default:
 			return fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
 		}
 	}
+	keys := make([]string, 2+homes+2*lists)
+	keys[0], keys[1] = e.statusKey(id), e.timelineSizeKey()
+	checked, unchecked, list := 2, 2+homes-1, 2+homes
 	for _, tl := range tls {
-		if tl.Kind == social.ListTimeline {
-			keys = append(keys, e.listKey(tl.ID), e.listTimelineKey(tl.ID))
+		switch {
+		case tl.Kind == social.ListTimeline:
+			keys[list], keys[list+1] = e.listKey(tl.ID), e.listTimelineKey(tl.ID)
+			list += 2
+		case checkSize(tl.ID, id):
+			keys[checked] = e.homeKey(tl.ID)
+			checked++
+		default:
+			keys[unchecked] = e.homeKey(tl.ID)
+			unchecked--
 		}
 	}
-	args := []string{id10(id), strconv.Itoa(h), strconv.Itoa(homes)}
+	args := []string{id10(id), strconv.Itoa(h), strconv.Itoa(checked - 2), strconv.Itoa(homes), strconv.Itoa(e.trimSlack(h))}
 	_, err := e.runScript(ctx, "adding to timelines", e.lua.addToTimelines, keys, args)
 	return err
 }
 
-// RemoveFromTimelines removes id from every timeline in one script.
+// RemoveFromTimelines removes id from every timeline in one script. Home
+// and list timelines are first trimmed to the size in timelines:size, so
+// that the removal cannot bring back an entry that only the lazy trim of
+// fan-out had kept.
 func (e *Engine) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Timeline) error {
 	if len(tls) == 0 {
 		return nil
 	}
-	keys := make([]string, len(tls))
-	for i, tl := range tls {
-		key, err := e.timelineKey(tl)
-		if err != nil {
-			return err
+	keys := make([]string, 1, 1+len(tls))
+	keys[0] = e.timelineSizeKey()
+	capped := 0
+	// The capped timelines come first; the script trims only those.
+	for _, profiles := range []bool{false, true} {
+		for _, tl := range tls {
+			if (tl.Kind == social.Profile) != profiles {
+				continue
+			}
+			key, err := e.timelineKey(tl)
+			if err != nil {
+				return err
+			}
+			keys = append(keys, key)
+			if !profiles {
+				capped++
+			}
 		}
-		keys[i] = key
 	}
-	_, err := e.runScript(ctx, "removing from timelines", e.lua.removeFromTimelines, keys, []string{id10(id)})
+	_, err := e.runScript(ctx, "removing from timelines", e.lua.removeFromTimelines, keys, []string{id10(id), strconv.Itoa(capped)})
 	return err
 }
 

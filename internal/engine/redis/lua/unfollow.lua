@@ -14,6 +14,9 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HSET', KEYS[1], 'following', redis.call('ZCARD', KEYS[3]))
 redis.call('HSET', KEYS[2], 'followers', redis.call('ZCARD', KEYS[4]))
+-- Trimmed to h first, so that the purge brings back nothing that lazy
+-- trimming had kept past the newest h.
+trim(KEYS[5], tonumber(ARGV[3]))
 purge(KEYS[5], KEYS[6])
 if needs_refill(KEYS[5], tonumber(ARGV[3])) then
   enqueue_jobs(KEYS[7], KEYS[8], 4)

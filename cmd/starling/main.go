@@ -96,6 +96,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.IntVar(&cfg.Prefetch, "prefetch", 1, "unacknowledged jobs one worker holds at most")
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a claimed job stays leased before another worker may run it")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of session tokens")
+	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", social.DefaultSessionCacheTTL, "how long a process trusts a session token it checked before asking the store again, and so how long a logout on another process takes to reach it (0 to always ask)")
 	var argonTime, argonMemory, argonThreads uint
 	fs.UintVar(&argonTime, "argon2-time", 4, "argon2id passes over memory when hashing passwords")
 	fs.UintVar(&argonMemory, "argon2-memory", 32*1024, "argon2id memory in KiB when hashing passwords")
@@ -120,6 +121,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty for none")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -135,6 +137,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	cfg.Password = social.PasswordParams{Time: uint32(argonTime), MemoryKiB: uint32(argonMemory), Threads: uint8(argonThreads)}
 	if cfg.Workers == 0 {
 		cfg.Workers = -1 // the flag's 0 means none; the config's zero means the default
+	}
+	if cfg.SessionCacheTTL == 0 {
+		cfg.SessionCacheTTL = -1 // the flag's 0 means no cache; the config's zero means the default
 	}
 	for _, a := range strings.Split(admins, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -177,6 +182,8 @@ func checkConfig(cfg server.Config, listen bool) error {
 		return errors.New("-job-lease must be positive")
 	case cfg.TokenTTL <= 0:
 		return errors.New("-token-ttl must be positive")
+	case cfg.SessionCacheTTL < 0 || cfg.SessionCacheTTL > time.Minute:
+		return errors.New("-session-cache-ttl must be within [0, 1m]")
 	case cfg.RedisPrefix == "":
 		return errors.New("-redis-prefix must not be empty")
 	case cfg.RedisTimeout <= 0:

@@ -57,6 +57,9 @@ type API struct {
 	trustedProxies []netip.Prefix
 	secureCookies  bool
 	patterns       []string // every route, for tests
+
+	// rendered keeps the JSON of statuses already sent (see render.go).
+	rendered *renderCache
 }
 
 // New returns an API over cfg.Service.
@@ -81,6 +84,7 @@ func New(cfg Config) *API {
 		limits:         cfg.RateLimits.WithDefaults(),
 		trustedProxies: cfg.TrustedProxies,
 		secureCookies:  cfg.SecureCookies,
+		rendered:       newRenderCache(),
 	}
 	for _, login := range cfg.Admins {
 		a.admins[strings.ToLower(login)] = true
@@ -146,10 +150,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &responseRecorder{ResponseWriter: w}
 	h := rec.Header()
-	h.Set("Content-Type", contentTypeJSON)
+	h["Content-Type"] = hdrContentJSON
 	SetSecurityHeaders(h)
 	// Answers carry tokens and per-user timelines; no cache may keep them.
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = hdrNoStore
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -161,8 +165,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				a.writeError(rec, r, errInternal)
 			}
 		}
-		a.log.DebugContext(r.Context(), "httpapi: request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "bytes", rec.written, "duration", time.Since(start))
+		// Checked first so that a server not logging requests does not
+		// pay for building the record's attributes on every request.
+		if a.log.Enabled(r.Context(), slog.LevelDebug) {
+			a.log.DebugContext(r.Context(), "httpapi: request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "bytes", rec.written, "duration", time.Since(start))
+		}
 	}()
 
 	// Refuse a declared oversized body before reading any of it; the
@@ -171,7 +179,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.writeError(rec, r, errBodyTooLarge)
 		return
 	}
-	if r.Body != nil {
+	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 	}
 

@@ -9,10 +9,18 @@ import (
 )
 
 // session is an authenticated caller and the token it presented, which
-// DELETE /api/v1/tokens/current and /api/v1/sessions/current revoke.
+// DELETE /api/v1/tokens/current and /api/v1/sessions/current revoke. It
+// holds only what never changes about the user (id and login); endpoints
+// that show the profile read it from the store.
 type session struct {
-	user  social.User
+	user  social.Caller
 	token string
+}
+
+// author is the caller as the Service's Post and CreateList take it: they
+// read only the id and the login.
+func (s session) author() social.User {
+	return social.User{ID: s.user.ID, Login: s.user.Login}
 }
 
 // tokenSource finds the session token a request presents one way. found is
@@ -50,11 +58,11 @@ func (a *API) authenticate(r *http.Request) (session, error) {
 		if !found {
 			continue
 		}
-		u, err := a.svc.Authenticate(r.Context(), token)
+		c, err := a.svc.Caller(r.Context(), token)
 		if err != nil {
 			return session{}, err
 		}
-		return session{user: u, token: token}, nil
+		return session{user: c, token: token}, nil
 	}
 	return session{}, errUnauthorized
 }

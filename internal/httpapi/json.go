@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"starling/internal/jobs"
 	"starling/internal/social"
@@ -237,7 +239,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
 		defer rc.SetReadDeadline(time.Time{})
 	}
-	body, err := io.ReadAll(r.Body)
+	buf := bodyBuffers.Get().(*[]byte)
+	defer func() {
+		// Nothing decoded keeps a reference into the body: strings are
+		// copied out of it.
+		if cap(*buf) <= maxPooledBodyBuffer {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	body, err := readAll(r.Body, (*buf)[:0])
+	*buf = body
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -267,6 +278,30 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return decodeError(err)
 	}
 	return nil
+}
+
+// bodyBuffers holds buffers for reading request bodies, which every
+// state-changing request has; they are small (a status is a few hundred
+// bytes), and a buffer that grew for a large body is not kept.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledBodyBuffer = 16 << 10
+
+// readAll is io.ReadAll appending to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 var errJSONTooDeep = &apiError{http.StatusBadRequest, "json_too_deep", fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth)}
@@ -374,53 +409,99 @@ func jsonTypeName(t reflect.Type) string {
 // duplicateKey reports the first key that appears twice in one object of
 // data, which must be valid JSON. encoding/json keeps the last of repeated
 // keys silently; refusing them keeps every reader of a body (proxies, logs,
-// this server) agreeing on what it says.
+// this server) agreeing on what it says. Keys are compared as decoded
+// strings, so "a" and "\u0061" are the same key.
+//
+// It scans the bytes once rather than going through json.Decoder.Token,
+// which allocates for every token: every state-changing request pays for
+// this check.
 func duplicateKey(data []byte) (string, bool) {
-	type object struct {
-		keys      map[string]bool
+	// frame is one open container. The keys of the open objects are
+	// stacked in keys; an object with many keys also indexes its own in
+	// seen, so that a body of thousands of keys costs linear time.
+	type frame struct {
+		object    bool
 		expectKey bool
+		keysStart int
+		seen      map[string]bool
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	// stack holds one entry per open container; nil marks an array.
-	var stack []*object
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1] != nil {
-			stack[n-1].expectKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			// io.EOF, or an error json.Valid already ruled out.
-			return "", false
-		}
-		var top *object
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				stack = append(stack, &object{keys: make(map[string]bool), expectKey: true})
-			case '[':
-				stack = append(stack, nil)
-			default:
-				stack = stack[:len(stack)-1]
-				valueDone()
+	const linearKeys = 16
+	var stackBuf [maxJSONDepth + 1]frame
+	stack := stackBuf[:0]
+	var keysBuf [linearKeys]string
+	keys := keysBuf[:0]
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{':
+			stack = append(stack, frame{object: true, expectKey: true, keysStart: len(keys)})
+		case '[':
+			stack = append(stack, frame{})
+		case '}', ']':
+			top := stack[len(stack)-1]
+			keys = keys[:top.keysStart]
+			stack = stack[:len(stack)-1]
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expectKey = true
 			}
-		case string:
-			if top != nil && top.expectKey {
-				if top.keys[t] {
-					return t, true
-				}
-				top.keys[t] = true
+		case '"':
+			end := stringEnd(data, i)
+			if n := len(stack); n > 0 && stack[n-1].expectKey {
+				top := &stack[n-1]
 				top.expectKey = false
-				continue
+				key := decodeKey(data[i : end+1])
+				own := keys[top.keysStart:]
+				if top.seen != nil {
+					if top.seen[key] {
+						return key, true
+					}
+					top.seen[key] = true
+				} else {
+					for _, k := range own {
+						if k == key {
+							return key, true
+						}
+					}
+					if len(own) == linearKeys {
+						top.seen = make(map[string]bool, 2*linearKeys)
+						for _, k := range own {
+							top.seen[k] = true
+						}
+						top.seen[key] = true
+					}
+				}
+				keys = append(keys, key)
 			}
-			valueDone()
-		default:
-			valueDone()
+			i = end
 		}
 	}
+	return "", false
+}
+
+// stringEnd returns the index of the quote that closes the JSON string
+// whose opening quote is at data[start]; data is valid JSON.
+func stringEnd(data []byte, start int) int {
+	for i := start + 1; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++ // skip the escaped character; \uXXXX needs no more care
+		case '"':
+			return i
+		}
+	}
+	return len(data) - 1
+}
+
+// decodeKey returns the string a quoted JSON key stands for, as
+// encoding/json decodes it: escapes resolved, invalid UTF-8 replaced.
+func decodeKey(quoted []byte) string {
+	raw := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw)
+	}
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return string(raw) // cannot happen for valid JSON
+	}
+	return s
 }

@@ -1,6 +1,10 @@
 package httpapi
 
-import "testing"
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
 
 func TestDuplicateKey(t *testing.T) {
 	for _, tc := range []struct {
@@ -20,6 +24,12 @@ func TestDuplicateKey(t *testing.T) {
 		{`{"a":"b","b":"a"}`, false, ""},
 		{`{"":1,"":2}`, true, ""},
 		{`{"a":[[],{}],"b":{"c":[{"d":null}]},"d":true}`, false, ""},
+		{`{"a":1,"\u0061":2}`, true, "a"},
+		{`{"a\"b":1,"a\u0022b":2}`, true, `a"b`},
+		{`{"a\\":1,"a":2}`, false, ""},
+		{`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k3":3}`, true, "k3"},
+		{`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"x":{"k3":1}}`, false, ""},
+		{" { \"a\" : [ \"}\" , \"{\" ] , \"b\" : \"a\" } ", false, ""},
 	} {
 		key, found := duplicateKey([]byte(tc.json))
 		if found != tc.found || key != tc.key {
@@ -47,6 +57,76 @@ func TestCheckJSONContentType(t *testing.T) {
 	} {
 		if err := checkJSONContentType(tc.header); (err == nil) != tc.ok {
 			t.Errorf("checkJSONContentType(%q) = %v, want ok %v", tc.header, err, tc.ok)
+		}
+	}
+}
+
+// FuzzDuplicateKey checks duplicateKey against a reference built on
+// json.Decoder.Token, on every valid JSON text.
+func FuzzDuplicateKey(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":1,"a":2}`, `{"a":{"b":1,"b":2}}`, `{"a":[1,{"x":1,"x":2}]}`,
+		`{"a":1,"\u0061":2}`, `{"\xff":1,"\xfe":2}`, `[{"a":1},{"a":1}]`, `"a"`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		if !json.Valid([]byte(data)) {
+			return
+		}
+		gotKey, got := duplicateKey([]byte(data))
+		wantKey, want := duplicateKeyReference([]byte(data))
+		if got != want || gotKey != wantKey {
+			t.Fatalf("duplicateKey(%q) = %q, %v; the reference says %q, %v", data, gotKey, got, wantKey, want)
+		}
+	})
+}
+
+// duplicateKeyReference is duplicateKey written plainly on json.Decoder.
+func duplicateKeyReference(data []byte) (string, bool) {
+	type object struct {
+		keys      map[string]bool
+		expectKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []*object
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1] != nil {
+			stack[n-1].expectKey = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *object
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, &object{keys: make(map[string]bool), expectKey: true})
+			case '[':
+				stack = append(stack, nil)
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if top != nil && top.expectKey {
+				if top.keys[t] {
+					return t, true
+				}
+				top.keys[t] = true
+				top.expectKey = false
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
 		}
 	}
 }

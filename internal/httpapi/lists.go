@@ -13,7 +13,7 @@ func (a *API) createList(w http.ResponseWriter, r *http.Request, s session) erro
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	l, err := a.svc.CreateList(r.Context(), s.user, req.Name)
+	l, err := a.svc.CreateList(r.Context(), s.author(), req.Name)
 	if err != nil {
 		return err
 	}

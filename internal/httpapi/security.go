@@ -20,13 +20,26 @@ import (
 // no framing for browsers that predate frame-ancestors. Other handlers of
 // the process (the web UI) call it too.
 func SetSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
+	h["Content-Security-Policy"] = hdrCSP
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Referrer-Policy"] = hdrNoReferrer
+	h["X-Frame-Options"] = hdrDeny
 }
 
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// Header values set on every answer, shared by all of them rather than
+// allocated per request (the keys are in canonical form). Sharing is safe
+// because nothing writes into a header's value slice: Set replaces it, and
+// Add appends to a slice whose capacity is its length, which copies.
+var (
+	hdrCSP         = []string{contentSecurityPolicy}
+	hdrNosniff     = []string{"nosniff"}
+	hdrNoReferrer  = []string{"no-referrer"}
+	hdrDeny        = []string{"DENY"}
+	hdrNoStore     = []string{"no-store"}
+	hdrContentJSON = []string{contentTypeJSON}
+)
 
 // Browser sessions. The web UI logs in with POST /api/v1/sessions, which
 // sets two cookies: the session token, HttpOnly so that no script can read

@@ -20,13 +20,12 @@ func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	st, err := a.svc.Post(r.Context(), s.user, req.Message, loc)
+	st, err := a.svc.Post(r.Context(), s.author(), req.Message, loc)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/statuses/"+strconv.FormatInt(st.ID, 10))
-	writeJSON(w, http.StatusCreated, presentStatus(st))
-	return nil
+	return a.writeStatus(w, http.StatusCreated, st)
 }
 
 // location turns a decoded location into the domain's. Ranges are the
@@ -52,8 +51,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, presentStatus(st))
-	return nil
+	return a.writeStatus(w, http.StatusOK, st)
 }
 
 // deleteStatus: DELETE /api/v1/statuses/{id} → 204; only the author may.

@@ -18,8 +18,7 @@ func (a *API) homeTimeline(w http.ResponseWriter, r *http.Request, s session) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, presentStatuses(sts))
-	return nil
+	return a.writeStatuses(w, sts)
 }
 
 // profileTimeline: GET /api/v1/users/{login}/statuses?count&page&max_id →
@@ -33,8 +32,7 @@ func (a *API) profileTimeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, presentStatuses(sts))
-	return nil
+	return a.writeStatuses(w, sts)
 }
 
 // listTimeline: GET /api/v1/lists/{id}/statuses?count&page&max_id →
@@ -52,8 +50,7 @@ func (a *API) listTimeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, presentStatuses(sts))
-	return nil
+	return a.writeStatuses(w, sts)
 }
 
 // parsePage reads count, page and max_id from the query string. Absent

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -75,7 +76,14 @@ func (a *API) user(w http.ResponseWriter, r *http.Request) error {
 
 // me: GET /api/v1/me → 200 user, the caller's current profile.
 func (a *API) me(w http.ResponseWriter, r *http.Request, s session) error {
-	writeJSON(w, http.StatusOK, presentUser(s.user))
+	u, err := a.svc.UserByID(r.Context(), s.user.ID)
+	if errors.Is(err, social.ErrUserNotFound) {
+		return social.ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, presentUser(u))
 	return nil
 }
 

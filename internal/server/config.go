@@ -29,7 +29,12 @@ type Config struct {
 	FanoutChunk  int           // zero means 1000
 	MaxStatusLen int           // zero means 280
 	TokenTTL     time.Duration // zero means 30 days
-	Password     social.PasswordParams
+	// SessionCacheTTL is how long a process trusts a session token it saw
+	// valid before asking the store again, and so how long a revocation
+	// made on another process takes to reach this one; zero means 1s,
+	// negative turns the cache off (social.Config.SessionCacheTTL).
+	SessionCacheTTL time.Duration
+	Password        social.PasswordParams
 
 	Workers  int           // in-process job workers; zero means 4, negative means none
 	Prefetch int           // unsettled jobs per worker; zero means 1
@@ -48,6 +53,13 @@ type Config struct {
 	// SecureCookies marks session cookies Secure even on requests that
 	// reached the process over plain HTTP (TLS ended at a proxy).
 	SecureCookies bool
+
+	// PprofAddr, when set, serves the Go runtime's profiles
+	// (net/http/pprof, under /debug/pprof/) on a separate listener. It
+	// must be a loopback address: profiles reveal memory contents and cost
+	// CPU to take, so they are for the operator on the host only. Empty
+	// (the default) serves none.
+	PprofAddr string
 
 	// ShutdownTimeout bounds how long a stopping server waits for
 	// requests in flight; zero means 10s.
@@ -76,10 +88,11 @@ func (c Config) withDefaults() Config {
 
 func (c Config) social() social.Config {
 	return social.Config{
-		TimelineSize: c.TimelineSize,
-		FanoutChunk:  c.FanoutChunk,
-		MaxStatusLen: c.MaxStatusLen,
-		TokenTTL:     c.TokenTTL,
-		Password:     c.Password,
+		TimelineSize:    c.TimelineSize,
+		FanoutChunk:     c.FanoutChunk,
+		MaxStatusLen:    c.MaxStatusLen,
+		TokenTTL:        c.TokenTTL,
+		SessionCacheTTL: c.SessionCacheTTL,
+		Password:        c.Password,
 	}
 }

@@ -64,6 +64,10 @@ type Server struct {
 	runner  *jobs.Runner
 	http    *http.Server
 	ln      net.Listener
+	// pprof serves runtime profiles on a loopback listener of its own
+	// when Config.PprofAddr is set; nil otherwise.
+	pprof   *http.Server
+	pprofLn net.Listener
 }
 
 // New opens the engine and builds a server; it listens only when Serve or
@@ -90,9 +94,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: cfg.Workers, Prefetch: cfg.Prefetch, Lease: cfg.JobLease}, log)
 		svc.RegisterJobs(s.runner)
 	}
+	if cfg.PprofAddr != "" {
+		s.pprof, s.pprofLn, err = pprofServer(cfg.PprofAddr)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
 	if listen {
 		s.ln, err = net.Listen("tcp", cfg.Addr)
 		if err != nil {
+			if s.pprofLn != nil {
+				s.pprofLn.Close()
+			}
 			closeAll()
 			return nil, fmt.Errorf("server: %w", err)
 		}
@@ -144,6 +158,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWork()
 	if s.runner != nil {
 		wg.Go(func() { s.runner.Run(workCtx) })
+	}
+	if s.pprof != nil {
+		s.log.Info("starling: serving profiles", "addr", s.pprofLn.Addr().String())
+		go s.pprof.Serve(s.pprofLn) //nolint:errcheck // ends with ErrServerClosed at shutdown
+		// Profiles are for the operator; one in progress is simply cut.
+		defer s.pprof.Close()
 	}
 	errc := make(chan error, 1)
 	if s.http != nil {

@@ -23,6 +23,15 @@ type Config struct {
 	Now            func() time.Time
 	// Bus receives the events of the social core; nil publishes none.
 	Bus events.Bus
+	// SessionCacheTTL is how long this process may trust that a session
+	// token it saw valid is still valid without asking the store again,
+	// and so how long a revocation made by another process may take to
+	// reach it (revocations made through this Service apply at once).
+	// Zero means DefaultSessionCacheTTL; negative turns the cache off.
+	SessionCacheTTL time.Duration
+	// SessionCacheSize bounds the tokens remembered; zero means
+	// DefaultSessionCacheSize.
+	SessionCacheSize int
 }
 
 func (c Config) withDefaults() Config {
@@ -43,6 +52,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 30 * 24 * time.Hour
+	}
+	if c.SessionCacheTTL == 0 {
+		c.SessionCacheTTL = DefaultSessionCacheTTL
+	}
+	if c.SessionCacheSize <= 0 {
+		c.SessionCacheSize = DefaultSessionCacheSize
 	}
 	c.Password = c.Password.withDefaults()
 	if c.Now == nil {
@@ -66,6 +81,9 @@ type Service struct {
 	// hashSlots bounds the password hashes running at once (see
 	// withHashSlot).
 	hashSlots chan struct{}
+	// sessions remembers recently checked session tokens (see Caller);
+	// nil when the cache is off.
+	sessions *sessionCache
 }
 
 // NewService returns a Service over store.
@@ -76,7 +94,8 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy, checkPassword: CheckPassword,
-		hashSlots: make(chan struct{}, hashConcurrency())}, nil
+		hashSlots: make(chan struct{}, hashConcurrency()),
+		sessions:  newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize)}, nil
 }
 
 // Config returns the service's configuration with defaults filled in.
@@ -156,25 +175,31 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, Us
 	return token, u, nil
 }
 
-// Authenticate returns the user a session token belongs to.
+// Authenticate returns the user a session token belongs to, with the
+// profile as the store has it now. Callers that need only who the user is
+// use Caller, which can answer without the store.
 func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
-	if token == "" || len(token) > 256 {
-		return User{}, ErrInvalidToken
-	}
-	t, err := s.store.TokenByHash(ctx, hashToken(token), s.now())
+	c, err := s.Caller(ctx, token)
 	if err != nil {
 		return User{}, err
 	}
-	u, err := s.store.User(ctx, t.UID)
+	u, err := s.store.User(ctx, c.ID)
 	if errors.Is(err, ErrUserNotFound) {
 		return User{}, ErrInvalidToken
 	}
 	return u, err
 }
 
-// Logout revokes a session token.
+// Logout revokes a session token. Once it returns, Caller and Authenticate
+// refuse the token in this process; other processes refuse it within their
+// SessionCacheTTL.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.store.DeleteToken(ctx, hashToken(token))
+	hash := hashToken(token)
+	err := s.store.DeleteToken(ctx, hash)
+	// Forgotten also when the store failed: the deletion may have
+	// happened, and a cached token costs only a store call to check again.
+	s.sessions.revoke([32]byte(hash))
+	return err
 }
 
 // User returns the user with the given login.

@@ -1,0 +1,55 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"starling/internal/engine/sqlite"
+	"starling/internal/httpapi"
+	"starling/internal/social"
+)
+
+// BenchmarkHomeTimeline is one GET /api/v1/timelines/home?count=30 as the
+// timeline bench sends it, through the API's handler on the embedded
+// engine, without the network: what the server spends per request in the
+// HTTP layer, the Service and the store.
+//
+//	go test -run '^$' -bench HomeTimeline -benchmem -count 5 ./internal/httpapi
+func BenchmarkHomeTimeline(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := social.NewService(db, social.Config{Password: social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.Register(ctx, "reader", "Reader", "password123"); err != nil {
+		b.Fatal(err)
+	}
+	token, reader, err := svc.Login(ctx, "reader", "password123")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 30 {
+		if _, err := svc.Post(ctx, reader, fmt.Sprintf("timeline bench status %d", i), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	api := httpapi.New(httpapi.Config{Service: svc, Queue: db})
+	req := httptest.NewRequest("GET", "/api/v1/timelines/home?count=30", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET home: %d %s", rec.Code, rec.Body)
+		}
+	}
+}

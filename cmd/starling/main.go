@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -92,8 +93,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.IntVar(&cfg.TimelineSize, "timeline-size", 1000, "entries kept in home and list timelines")
 	fs.IntVar(&cfg.FanoutChunk, "fanout-chunk", 1000, "recipients per fan-out job")
 	fs.IntVar(&cfg.MaxStatusLen, "max-status-len", 280, "characters in a status")
-	fs.IntVar(&cfg.Workers, "workers", 4, "job worker goroutines (0 for none in serve)")
-	fs.IntVar(&cfg.Prefetch, "prefetch", 1, "unacknowledged jobs one worker holds at most")
+	workers := autoInt{engineDefault: "4 on Redis, 1 on the embedded engine"}
+	prefetch := autoInt{engineDefault: "16 on Redis, 64 on the embedded engine"}
+	fs.Var(&workers, "workers", `job worker goroutines (0 for none in serve); "auto": `+workers.engineDefault)
+	fs.Var(&prefetch, "prefetch", `unacknowledged jobs one worker holds at most, and so the largest batch of fan-out jobs it handles at once; "auto": `+prefetch.engineDefault)
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a claimed job stays leased before another worker may run it")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of session tokens")
 	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", social.DefaultSessionCacheTTL, "how long a process trusts a session token it checked before asking the store again, and so how long a logout on another process takes to reach it (0 to always ask)")
@@ -128,14 +131,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
-	if err := checkConfig(cfg, listen); err != nil {
+	cfg.Workers, cfg.Prefetch = workers.n, prefetch.n
+	if err := checkConfig(cfg, listen, workers.set, prefetch.set); err != nil {
 		return err
 	}
 	if argonTime < 1 || argonTime > 100 || argonMemory < 8 || argonMemory > 4<<20 || argonThreads < 1 || argonThreads > 255 {
 		return fmt.Errorf("%s: argon2 parameters out of range (time 1–100, memory 8 KiB–4 GiB, threads 1–255)", name)
 	}
 	cfg.Password = social.PasswordParams{Time: uint32(argonTime), MemoryKiB: uint32(argonMemory), Threads: uint8(argonThreads)}
-	if cfg.Workers == 0 {
+	if workers.set && cfg.Workers == 0 {
 		cfg.Workers = -1 // the flag's 0 means none; the config's zero means the default
 	}
 	if cfg.SessionCacheTTL == 0 {
@@ -164,7 +168,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	return srv.Run(ctx)
 }
 
-func checkConfig(cfg server.Config, listen bool) error {
+func checkConfig(cfg server.Config, listen, workersSet, prefetchSet bool) error {
 	switch {
 	case cfg.TimelineSize < 1:
 		return errors.New("-timeline-size must be at least 1")
@@ -174,9 +178,9 @@ func checkConfig(cfg server.Config, listen bool) error {
 		return errors.New("-max-status-len must be at least 1")
 	case cfg.Workers < 0:
 		return errors.New("-workers must not be negative")
-	case !listen && cfg.Workers == 0:
+	case !listen && workersSet && cfg.Workers == 0:
 		return errors.New("worker: -workers must be at least 1")
-	case cfg.Prefetch < 1:
+	case prefetchSet && cfg.Prefetch < 1:
 		return errors.New("-prefetch must be at least 1")
 	case cfg.JobLease <= 0:
 		return errors.New("-job-lease must be positive")
@@ -233,4 +237,32 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return fs.Parse(args)
+}
+
+// autoInt is an integer flag whose default, "auto", leaves the choice to
+// the engine (server.Config's zero value).
+type autoInt struct {
+	n             int
+	set           bool
+	engineDefault string
+}
+
+func (a *autoInt) String() string {
+	if a == nil || !a.set {
+		return "auto"
+	}
+	return strconv.Itoa(a.n)
+}
+
+func (a *autoInt) Set(s string) error {
+	if s == "auto" {
+		a.n, a.set = 0, false
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf(`want a whole number or "auto"`)
+	}
+	a.n, a.set = n, true
+	return nil
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,28 +40,27 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	if err := c.follow(ctx, readers, authors); err != nil {
 		return Result{}, err
 	}
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", "/api/v1/timelines/home?count=30", readers[0].Token, nil, &raw); err != nil {
+	// Every reader follows the same authors, so every home page is the
+	// first one, byte for byte: decoded once here, and only its length
+	// checked in the loop.
+	pages := &pageReader{c: c, path: "/api/v1/timelines/home?count=30"}
+	var first bytes.Buffer
+	if err := c.fetch(ctx, pages.path, readers[0].Token, &first); err != nil {
 		return Result{}, err
 	}
 	var page []json.RawMessage
-	if err := json.Unmarshal(raw, &page); err != nil {
+	if err := json.Unmarshal(first.Bytes(), &page); err != nil {
 		return Result{}, err
 	}
+	pages.want = first.Len()
+	bufs := make([]bytes.Buffer, clients)
 	rec := &recorder{}
 	elapsed := hammer(ctx, o, "timeline", clients, rec, func(ctx context.Context, w int, _ *rand.Rand) error {
-		var sts []json.RawMessage
-		if err := c.do(ctx, "GET", "/api/v1/timelines/home?count=30", readers[w].Token, nil, &sts); err != nil {
-			return err
-		}
-		if len(sts) != len(page) {
-			return fmt.Errorf("home page holds %d statuses, want %d", len(sts), len(page))
-		}
-		return nil
+		return pages.read(ctx, readers[w].Token, &bufs[w])
 	})
 	r := finish("timeline", o, clients, elapsed, rec)
 	r.Extra["statuses_per_page"] = float64(len(page))
-	r.Extra["page_bytes"] = float64(len(raw))
+	r.Extra["page_bytes"] = float64(pages.want)
 	return r, nil
 }
 
@@ -91,6 +91,7 @@ func post(ctx context.Context, o Options) (Result, error) {
 	}
 	last := make([]atomic.Int64, clients)
 	rec := &recorder{}
+	watch := watchBacklog(ctx, c)
 	elapsed := hammer(ctx, o, "post", clients, rec, func(ctx context.Context, w int, rng *rand.Rand) error {
 		var st statusID
 		msg := fmt.Sprintf("post bench %d from %d", rng.Uint32(), w)
@@ -101,16 +102,36 @@ func post(ctx context.Context, o Options) (Result, error) {
 		return nil
 	})
 	r := finish("post", o, clients, elapsed, rec)
+	during := watch.stop()
+	// The backlog as posting ended, and how long the workers took to
+	// empty the queue after that, measured beside the catch-up below.
+	type drain struct {
+		seconds float64
+		err     error
+	}
+	drained := make(chan drain, 1)
+	if during.samples > 0 {
+		r.Extra["job_backlog_max"] = float64(during.max)
+		r.Extra["job_backlog_mean"] = float64(during.sum) / float64(during.samples)
+		r.Extra["job_backlog_at_end"] = float64(during.last)
+		go func() {
+			err := waitBacklogEmpty(ctx, c, during.ended.Add(max(o.Duration, 30*time.Second)))
+			drained <- drain{time.Since(during.ended).Seconds(), err}
+		}()
+	} else {
+		r.Notes = append(r.Notes, "job backlog not reported: /readyz gave no job counts")
+		close(drained)
+	}
 
 	// Fan-out has caught up when a follower's home holds every author's
-	// last status; the job backlog is bounded if that happens soon.
+	// last status.
 	want := make([]int64, 0, clients)
 	for i := range last {
 		if id := last[i].Load(); id > 0 {
 			want = append(want, id)
 		}
 	}
-	start := time.Now()
+	start := during.ended
 	deadline := start.Add(max(o.Duration, 30*time.Second))
 	probe := fans[len(fans)-1]
 	for {
@@ -129,9 +150,107 @@ func post(ctx context.Context, o Options) (Result, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if d, ok := <-drained; ok {
+		if d.err != nil {
+			r.Notes = append(r.Notes, "job backlog: "+d.err.Error())
+			d.seconds = -1
+		}
+		r.Extra["job_backlog_drain_seconds"] = d.seconds
+	}
 	r.Extra["followers_per_author"] = float64(followers)
 	r.Extra["timeline_entries_per_second"] = r.PerSec * float64(followers)
 	return r, nil
+}
+
+// backlogSampleEvery is how often the post scenario reads the job counts.
+const backlogSampleEvery = 250 * time.Millisecond
+
+// readyJobs is what /readyz tells about the job queue.
+type readyJobs struct {
+	Jobs *struct {
+		Ready, Delayed, Leased int64
+	} `json:"jobs"`
+}
+
+// backlog reads the job backlog (ready, delayed and leased jobs) from
+// /readyz; ok is false when the server does not report it.
+func backlog(ctx context.Context, c *client) (n int64, ok bool, err error) {
+	var r readyJobs
+	if err := c.do(ctx, "GET", "/readyz", "", nil, &r); err != nil {
+		return 0, false, err
+	}
+	if r.Jobs == nil {
+		return 0, false, nil
+	}
+	return r.Jobs.Ready + r.Jobs.Delayed + r.Jobs.Leased, true, nil
+}
+
+// backlogWatch samples the job backlog while a load runs.
+type backlogWatch struct {
+	done  chan struct{}
+	stats chan backlogStats
+}
+
+type backlogStats struct {
+	samples, sum, max, last int64
+	ended                   time.Time // when sampling stopped
+}
+
+// sample reads the backlog once; a failed read is left out.
+func (st *backlogStats) sample(ctx context.Context, c *client) {
+	if n, ok, err := backlog(ctx, c); err == nil && ok {
+		st.samples++
+		st.sum += n
+		st.max = max(st.max, n)
+		st.last = n
+	}
+}
+
+func watchBacklog(ctx context.Context, c *client) *backlogWatch {
+	w := &backlogWatch{done: make(chan struct{}), stats: make(chan backlogStats, 1)}
+	go func() {
+		var st backlogStats
+		t := time.NewTicker(backlogSampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+			case <-w.done:
+			case <-t.C:
+				st.sample(ctx, c)
+				continue
+			}
+			st.sample(ctx, c)
+			st.ended = time.Now()
+			w.stats <- st
+			return
+		}
+	}()
+	return w
+}
+
+// stop ends the sampling and returns what it saw, with the backlog as the
+// load ended as the last sample.
+func (w *backlogWatch) stop() backlogStats {
+	close(w.done)
+	return <-w.stats
+}
+
+// waitBacklogEmpty polls /readyz until no job is ready, delayed or leased.
+func waitBacklogEmpty(ctx context.Context, c *client, deadline time.Time) error {
+	for {
+		n, ok, err := backlog(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok || n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d jobs still pending when the bench stopped waiting", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func holdsAll(sts []statusID, want []int64) bool {

@@ -58,6 +58,13 @@ type Claim struct {
 	Wait time.Duration
 }
 
+// Completion is a job to acknowledge together with the follow-up jobs to
+// enqueue in the same step, as Complete takes them.
+type Completion struct {
+	Job  Job
+	Next []NewJob
+}
+
 // Queue is the durable job queue port.
 type Queue interface {
 	// Enqueue adds jobs atomically: all of them or none.
@@ -68,6 +75,15 @@ type Queue interface {
 	Claim(ctx context.Context, c Claim) ([]Job, error)
 	// Complete acknowledges a job and enqueues next in one atomic step.
 	Complete(ctx context.Context, job Job, next ...NewJob) error
+	// CompleteMany does what Complete does for each completion, in one
+	// call (one transaction or one script, where Complete would take one
+	// each): each job's acknowledgement and its next jobs are one atomic
+	// step. It returns one result per completion, in order: nil, or
+	// ErrLeaseLost for a job no longer leased under its lease, which is
+	// left alone and whose next jobs are not enqueued. When its error is
+	// not nil the call failed part-way or not at all; a job it did not
+	// acknowledge stays leased and is offered again after its lease.
+	CompleteMany(ctx context.Context, cs []Completion) ([]error, error)
 	// Retry releases a job to run again at the given time.
 	Retry(ctx context.Context, job Job, at time.Time, reason string) error
 	// Bury moves a job to the dead letters.

@@ -16,6 +16,21 @@ import (
 // more than once.
 type Handler func(ctx context.Context, job Job) (next []NewJob, err error)
 
+// Outcome is what a BatchHandler reports for one job: the follow-up jobs to
+// enqueue atomically with its acknowledgement, or the error that failed it.
+type Outcome struct {
+	Next []NewJob
+	Err  error
+}
+
+// BatchHandler runs several jobs of one kind at once and returns one
+// Outcome per job, in the order of batch. It lets a handler do the work of
+// many jobs in one store call; the Runner then acknowledges the jobs that
+// succeeded in one CompleteMany. Each job must still be idempotent, and one
+// job's failure should be reported as that job's Outcome, so that the jobs
+// it was batched with are not retried for it.
+type BatchHandler func(ctx context.Context, batch []Job) []Outcome
+
 // Permanent marks an error that retrying cannot fix (a malformed payload, say):
 // the job goes to the dead letters at once.
 func Permanent(err error) error { return permanentError{err} }
@@ -72,19 +87,34 @@ type Runner struct {
 	log   *slog.Logger
 
 	mu       sync.RWMutex // guards handlers
-	handlers map[string]Handler
+	handlers map[string]handler
+}
+
+// handler is what is registered for a kind: one of the two is set.
+type handler struct {
+	single Handler
+	batch  BatchHandler
 }
 
 // NewRunner returns a runner over q. Register handlers before Run.
 func NewRunner(q Queue, cfg RunnerConfig, log *slog.Logger) *Runner {
-	return &Runner{queue: q, cfg: cfg.withDefaults(), log: log, handlers: make(map[string]Handler)}
+	return &Runner{queue: q, cfg: cfg.withDefaults(), log: log, handlers: make(map[string]handler)}
 }
 
 // Handle registers the handler for jobs of the given kind.
 func (r *Runner) Handle(kind string, h Handler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.handlers[kind] = h
+	r.handlers[kind] = handler{single: h}
+}
+
+// HandleBatch registers a batch handler for jobs of the given kind: the
+// jobs of that kind among those a worker claims at once (up to Prefetch)
+// are handed to h together.
+func (r *Runner) HandleBatch(kind string, h BatchHandler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[kind] = handler{batch: h}
 }
 
 // Run starts the workers and blocks until ctx is done and every worker has
@@ -114,9 +144,7 @@ func (r *Runner) work(ctx context.Context, consumer string) {
 		failures = 0
 		// Jobs already leased are finished even when ctx ends: their work is
 		// short and settling them spares a rerun after the lease.
-		for _, job := range batch {
-			r.runOne(context.WithoutCancel(ctx), job)
-		}
+		r.runClaimed(context.WithoutCancel(ctx), batch)
 	}
 }
 
@@ -131,24 +159,107 @@ func (r *Runner) Drain(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		for _, job := range batch {
-			r.runOne(ctx, job)
+		r.runClaimed(ctx, batch)
+	}
+}
+
+// runClaimed runs the jobs of one claim in their order, except that the
+// jobs of a kind with a batch handler run together, where the first of
+// them stands.
+func (r *Runner) runClaimed(ctx context.Context, claimed []Job) {
+	done := make([]bool, len(claimed))
+	for i, job := range claimed {
+		if done[i] {
+			continue
+		}
+		r.mu.RLock()
+		h, ok := r.handlers[job.Kind]
+		r.mu.RUnlock()
+		switch {
+		case !ok:
+			r.settle(ctx, job, r.queue.Bury(ctx, job, "no handler for kind "+job.Kind))
+		case h.single != nil:
+			r.runOne(ctx, h.single, job)
+		default:
+			var group []Job
+			for j := i; j < len(claimed); j++ {
+				if claimed[j].Kind == job.Kind {
+					group = append(group, claimed[j])
+					done[j] = true
+				}
+			}
+			r.runGroup(ctx, h.batch, group)
 		}
 	}
 }
 
-func (r *Runner) runOne(ctx context.Context, job Job) {
-	r.mu.RLock()
-	h, ok := r.handlers[job.Kind]
-	r.mu.RUnlock()
-	if !ok {
-		r.settle(ctx, job, r.queue.Bury(ctx, job, "no handler for kind "+job.Kind))
+func (r *Runner) runOne(ctx context.Context, h Handler, job Job) {
+	next, err := r.call(ctx, h, job)
+	if err == nil {
+		r.settle(ctx, job, r.queue.Complete(ctx, job, next...))
 		return
 	}
-	next, err := r.call(ctx, h, job)
+	r.failed(ctx, job, err)
+}
+
+// runGroup runs jobs of one kind through their batch handler and
+// acknowledges those that succeeded in one CompleteMany. When the handler
+// panics for a group of several, each job is run again on its own, so that
+// one poisonous job does not fail the others.
+func (r *Runner) runGroup(ctx context.Context, h BatchHandler, group []Job) {
+	outcomes, err := r.callBatch(ctx, h, group)
+	if err != nil {
+		if len(group) > 1 {
+			for _, job := range group {
+				r.runGroup(ctx, h, []Job{job})
+			}
+			return
+		}
+		outcomes = []Outcome{{Err: err}}
+	}
+	done := make([]Completion, 0, len(group))
+	for i, job := range group {
+		if outcomes[i].Err != nil {
+			r.failed(ctx, job, outcomes[i].Err)
+			continue
+		}
+		done = append(done, Completion{Job: job, Next: outcomes[i].Next})
+	}
+	if len(done) == 0 {
+		return
+	}
+	results, err := r.queue.CompleteMany(ctx, done)
+	if err == nil && len(results) != len(done) {
+		err = fmt.Errorf("jobs: CompleteMany returned %d results for %d jobs", len(results), len(done))
+	}
+	for i, c := range done {
+		if err != nil {
+			r.settle(ctx, c.Job, err)
+		} else {
+			r.settle(ctx, c.Job, results[i])
+		}
+	}
+}
+
+// callBatch runs h, turning a panic or a wrong number of outcomes into an
+// error.
+func (r *Runner) callBatch(ctx context.Context, h BatchHandler, group []Job) (outcomes []Outcome, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("jobs: batch handler panicked: %v", p)
+		}
+	}()
+	outcomes = h(ctx, group)
+	if len(outcomes) != len(group) {
+		return nil, fmt.Errorf("jobs: batch handler returned %d outcomes for %d jobs", len(outcomes), len(group))
+	}
+	return outcomes, nil
+}
+
+// failed retries a failed job after a backoff, or buries it when the
+// error is permanent or it has used up its attempts.
+func (r *Runner) failed(ctx context.Context, job Job, err error) {
 	switch {
-	case err == nil:
-		r.settle(ctx, job, r.queue.Complete(ctx, job, next...))
 	case errors.As(err, new(permanentError)) || job.Attempts >= r.cfg.MaxAttempts:
 		r.log.Error("jobs: job buried", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "err", err)
 		r.settle(ctx, job, r.queue.Bury(ctx, job, err.Error()))

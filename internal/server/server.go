@@ -90,8 +90,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, engine: eng, bus: bus, service: svc}
-	if cfg.Workers >= 0 {
-		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: cfg.Workers, Prefetch: cfg.Prefetch, Lease: cfg.JobLease}, log)
+	if workers, prefetch := cfg.jobDefaults(); workers >= 0 {
+		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease}, log)
 		svc.RegisterJobs(s.runner)
 	}
 	if cfg.PprofAddr != "" {

@@ -32,6 +32,17 @@ type Config struct {
 	// SessionCacheSize bounds the tokens remembered; zero means
 	// DefaultSessionCacheSize.
 	SessionCacheSize int
+	// FanoutPlanStep is how many followers one fan-out planning job reads
+	// before it leaves the rest to a follow-up planning job, rounded up to
+	// whole chunks; zero means 100,000.
+	FanoutPlanStep int
+	// FanoutBatch is how many timelines one store call (Store.Deliver)
+	// names at most when the runner hands the fan-out handlers several
+	// jobs at once (a chunk is never split); zero means FanoutChunk. An
+	// engine whose cost per call falls with larger calls (one transaction
+	// each) wants it larger; one whose call blocks every other client
+	// (one Redis script) wants it about a chunk.
+	FanoutBatch int
 }
 
 func (c Config) withDefaults() Config {
@@ -40,6 +51,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FanoutChunk <= 0 {
 		c.FanoutChunk = 1000
+	}
+	if c.FanoutBatch <= 0 {
+		c.FanoutBatch = c.FanoutChunk
 	}
 	if c.MaxStatusLen <= 0 {
 		c.MaxStatusLen = 280

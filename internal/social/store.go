@@ -62,6 +62,10 @@ type Store interface {
 	// so a fan-out that runs after a delete leaves no trace. Adding twice
 	// leaves one entry.
 	AddToTimelines(ctx context.Context, id int64, tls []Timeline, h int) error
+	// Deliver does what AddToTimelines does for each delivery, all in one
+	// atomic step: fan-out hands the deliveries of many statuses to one
+	// call, one transaction or one script instead of one each.
+	Deliver(ctx context.Context, ds []Delivery, h int) error
 	// RemoveFromTimelines removes status id from each home or list timeline
 	// in tls.
 	RemoveFromTimelines(ctx context.Context, id int64, tls []Timeline) error

@@ -105,6 +105,13 @@ type Timeline struct {
 	ID   int64
 }
 
+// Delivery is one step of a fan-out: status Status goes into each of
+// Timelines (home and list timelines).
+type Delivery struct {
+	Status    int64
+	Timelines []Timeline
+}
+
 // HomeOf returns user uid's home timeline.
 func HomeOf(uid int64) Timeline { return Timeline{Home, uid} }
 

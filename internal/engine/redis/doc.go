@@ -60,7 +60,9 @@
 //
 // Home and list timelines show their newest h entries (DESIGN.md §3), but
 // fan-out trims them lazily, because trimming after every delivery cost
-// Redis as much as the delivery itself: AddToTimelines checks the size of
+// Redis as much as the delivery itself: a delivery (Deliver, one script for
+// the whole call, with the timelines that get the same statuses grouped so
+// that each takes them in one ZADD) checks the size of
 // a home for about one delivery in eight (a hash of the home and the
 // status picks which) and then trims it to h if it holds more than
 // h + h/16 entries. So a timeline may hold some entries past its newest h.
@@ -103,6 +105,16 @@
 //
 // A connection that breaks takes its cache with it (rueidis starts the new
 // connection with an empty one), so no invalidation can be missed.
+//
+// In front of rueidis's cache of replies sits Engine.statuses (package
+// statuscache), the same statuses parsed, so that a page whose statuses
+// are all there costs a map lookup per status instead of building a
+// command, its cache key and a parse. It is fed only by DoMultiCache reads
+// of e.reads, so Redis tracks every key it holds, and emptied by the same
+// invalidations: rueidis hands each one to e.reads' OnInvalidations hook
+// (Engine.invalidated) in order with the connection's replies, and hands
+// it nil when the connection breaks, which forgets everything. A read that
+// raced an invalidation does not fill it (statuscache's epochs).
 // timelines:size is read through the same cache.
 //
 // FollowerChunk reads a fan-out's followers by rank, with plain commands
@@ -129,7 +141,9 @@
 // their script, so a job reclaimed by anyone (the same consumer included,
 // as the count rises) cannot be settled with the old lease. Retry and Bury
 // re-add the job with attempts = earlier attempts + this entry's deliveries,
-// which is how Attempts survives a retry. Settled entries are deleted from
+// which is how Attempts survives a retry. CompleteMany settles the jobs of
+// a worker's batch in one script (lua/complete_many.lua) that does for each
+// what lua/complete.lua does for one. Settled entries are deleted from
 // the stream, so XLEN counts only ready and leased jobs.
 //
 // # Errors

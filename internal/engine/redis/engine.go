@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"starling/internal/engine/statuscache"
 	"starling/internal/jobs"
 	"starling/internal/social"
 )
@@ -103,9 +104,13 @@ type Engine struct {
 	// replies of its reads arrive in order; see doc.go, "Reads". It is
 	// client itself when the cache is off.
 	reads rueidis.Client
-	opts  Options
-	log   *slog.Logger
-	lua   *scripts
+	// statuses holds the statuses of timeline pages, parsed, in front of
+	// the cache of e.reads; the invalidations of e.reads clear it (see
+	// doc.go, "Reads"). Nil when the cache is off.
+	statuses *statuscache.Cache
+	opts     Options
+	log      *slog.Logger
+	lua      *scripts
 	// trimSlack is how far past h a fan-out lets a timeline grow before it
 	// trims it back (see addSlack); tests replace it to reach the slack
 	// with small timelines.
@@ -165,7 +170,12 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		// One connection (a multiplex of 2^0): see doc.go, "Reads".
 		copt.PipelineMultiplex = -1
 		copt.DisableCache = false
-		copt.CacheSizeEachConn = opts.StatusCacheBytes
+		// The parsed statuses in e.statuses take most of the budget;
+		// rueidis's own cache of replies behind it only serves what that
+		// one dropped.
+		e.statuses = statuscache.New(opts.StatusCacheBytes - opts.StatusCacheBytes/8)
+		copt.CacheSizeEachConn = max(1<<20, opts.StatusCacheBytes/8)
+		copt.OnInvalidations = e.invalidated
 		copt.ClientName += "-reads"
 		if e.reads, err = rueidis.NewClient(copt); err != nil {
 			client.Close()

@@ -263,6 +263,9 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 		if hits := cachedStatuses(t, e, posted); slices.Contains(hits, false) {
 			t.Fatalf("statuses of a page just read, cached: %v, want all", hits)
 		}
+		if n := e.statuses.Len(); n != len(posted) {
+			t.Fatalf("parsed statuses cached after a page read: %d, want %d", n, len(posted))
+		}
 	}
 
 	// Deleted through b: the next page read of either engine skips it.
@@ -291,6 +294,54 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 	}
 	if got := page(b); !slices.Equal(got, []int64{posted[2], posted[3]}) {
 		t.Fatalf("the other engine's page after the second delete: got %v", got)
+	}
+}
+
+// TestInvalidationsReachParsedStatuses feeds e.reads' invalidation hook
+// directly: a status key forgets that status only, other keys forget
+// nothing, and nil (a broken connection, a flush) forgets everything.
+func TestInvalidationsReachParsedStatuses(t *testing.T) {
+	t.Parallel()
+	e := openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t)})
+	ctx := t.Context()
+	author := mustUser(t, e, "author")
+	var ids []int64
+	for i := range 3 {
+		ids = append(ids, mustPost(t, e, author, fmt.Sprint("post ", i)).ID)
+	}
+	if _, err := e.Statuses(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.statuses.Len(); n != 3 {
+		t.Fatalf("cached %d statuses, want 3", n)
+	}
+	keys := func(ks ...string) []rueidis.RedisMessage {
+		t.Helper()
+		var msgs []rueidis.RedisMessage
+		for _, k := range ks {
+			// An invalidation lists its keys as an array of strings; build
+			// one through Redis to get real messages.
+			res, err := e.client.Do(ctx, e.client.B().Echo().Message(k).Build()).ToMessage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs = append(msgs, res)
+		}
+		return msgs
+	}
+	e.invalidated(keys(e.homeKey(author.ID), e.statusKey(ids[0])+"0", e.key("timelines:size")))
+	if n := e.statuses.Len(); n != 3 {
+		t.Fatalf("invalidating other keys left %d statuses cached, want 3", n)
+	}
+	e.invalidated(keys(e.statusKey(ids[1])))
+	sts := make([]social.Status, len(ids))
+	missing, _ := e.statuses.Lookup(ids, sts)
+	if !slices.Equal(missing, []int64{ids[1]}) {
+		t.Fatalf("after invalidating status %d, missing %v", ids[1], missing)
+	}
+	e.invalidated(nil)
+	if n := e.statuses.Len(); n != 0 {
+		t.Fatalf("invalidating everything left %d statuses cached", n)
 	}
 }
 

@@ -32,6 +32,7 @@ type scripts struct {
 	enqueue             *rueidis.Lua
 	claim               *rueidis.Lua
 	complete            *rueidis.Lua
+	completeMany        *rueidis.Lua
 	retry               *rueidis.Lua
 	bury                *rueidis.Lua
 	stats               *rueidis.Lua
@@ -63,6 +64,7 @@ func mustLoadScripts() *scripts {
 		enqueue:             write("enqueue"),
 		claim:               write("claim"),
 		complete:            write("complete"),
+		completeMany:        write("complete_many"),
 		retry:               write("retry"),
 		bury:                write("bury"),
 		stats:               read("stats"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -64,7 +65,7 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fa
 // they are all in the in-process cache.
 //
 // Several ids are a page of a timeline, read right after its ids
-// (TimelineIDs), so they are looked up in the cache of e.reads: that read
+// (TimelineIDs), so they are looked up in the caches of e.reads: that read
 // went through the same connection, and every invalidation Redis sent
 // before it has been applied (doc.go, "Reads"). A single id is a status
 // asked for by itself, with no such read before it; it goes to Redis,
@@ -73,17 +74,55 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
+	if len(ids) == 1 || e.reads == e.client {
+		return e.readStatuses(ctx, e.client, ids)
+	}
+	sts := make([]social.Status, len(ids))
+	missing, epoch := e.statuses.Lookup(ids, sts)
+	if len(missing) > 0 {
+		found, err := e.readStatuses(ctx, e.reads, missing)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[int64]social.Status, len(found))
+		for _, st := range found {
+			byID[st.ID] = st
+		}
+		for i, id := range ids {
+			if st, ok := byID[id]; ok && sts[i].ID == 0 {
+				sts[i] = st
+			}
+		}
+		e.statuses.Add(epoch, found...)
+	}
+	out := sts[:0]
+	for _, st := range sts {
+		if st.ID != 0 {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// readStatuses reads statuses from Redis in one pipelined round trip:
+// through the cache of e.reads (rueidis DoMultiCache) when c is e.reads,
+// plainly otherwise. Ids that name no status are skipped.
+func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []int64) ([]social.Status, error) {
 	var results []rueidis.RedisResult
-	if len(ids) == 1 {
-		results = []rueidis.RedisResult{e.client.Do(ctx, e.client.B().Hmget().Key(e.statusKey(ids[0])).Field(statusFields...).Build())}
-	} else {
+	if c == e.reads && e.reads != e.client {
 		// ToStaticTTL: status keys never expire, so rueidis need not ask
 		// for their TTL with each miss.
 		cmds := make([]rueidis.CacheableTTL, len(ids))
 		for i, id := range ids {
-			cmds[i] = rueidis.CT(e.reads.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Cache().ToStaticTTL(), statusCacheTTL)
+			cmds[i] = rueidis.CT(c.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Cache().ToStaticTTL(), statusCacheTTL)
 		}
-		results = e.reads.DoMultiCache(ctx, cmds...)
+		results = c.DoMultiCache(ctx, cmds...)
+	} else {
+		cmds := make(rueidis.Commands, len(ids))
+		for i, id := range ids {
+			cmds[i] = c.B().Hmget().Key(e.statusKey(id)).Field(statusFields...).Build()
+		}
+		results = c.DoMulti(ctx, cmds...)
 	}
 	out := make([]social.Status, 0, len(ids))
 	for i, res := range results {
@@ -101,6 +140,31 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// invalidated is e.reads' OnInvalidations hook: rueidis calls it, in order
+// with the replies of that connection, with the keys Redis invalidated, or
+// with nil when the whole cache goes (a flush, a broken connection).
+func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
+	if keys == nil {
+		e.statuses.ForgetAll()
+		return
+	}
+	prefix := e.statusKey(0)
+	prefix = prefix[:len(prefix)-1]
+	var ids []int64
+	for _, m := range keys {
+		key, err := m.ToString()
+		if err != nil || !strings.HasPrefix(key, prefix) {
+			continue
+		}
+		if id, err := strconv.ParseInt(key[len(prefix):], 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		e.statuses.Forget(ids...)
+	}
 }
 
 // flushInvalidations makes this process's cache forget what Redis has

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -141,41 +142,127 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 	return parseIDs(op, members)
 }
 
-// AddToTimelines runs one script (lua/add_to_timelines.lua) over all the
-// timelines of a chunk: one round trip however many followers the chunk
-// names. The script checks that the status still exists first, so a
-// delivery that runs after a delete does nothing. It trims lazily (see
-// trimCheckOdds): the homes whose size this delivery checks come first in
-// KEYS, the others after them; list timelines are few and always checked.
-// The script records h in timelines:size for the reads that stop at the
-// newest h.
+// AddToTimelines is Deliver with one delivery.
 func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
-	if len(tls) == 0 {
-		return nil
-	}
+	return e.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}, h)
+}
+
+// Deliver runs one script (lua/add_to_timelines.lua) over every delivery:
+// one round trip however many statuses and followers the call names. The
+// timelines are grouped by the statuses they get, so that a timeline named
+// by several deliveries takes its new entries in one ZADD (a batch of
+// posts by authors with followers in common). The script checks that each
+// status still exists first, so a delivery that runs after a delete does
+// nothing. It trims lazily (see trimCheckOdds): the homes whose size this
+// call checks come first in their group, the others after them; list
+// timelines are few and always checked. The script records h in
+// timelines:size for the reads that stop at the newest h.
+func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery, h int) error {
 	if err := checkTimelineSize(h); err != nil {
 		return err
 	}
-	homes, lists := 0, 0
-	for _, tl := range tls {
-		switch tl.Kind {
-		case social.Home:
-			homes++
-		case social.ListTimeline:
-			lists++
-		default:
-			return fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
+	for _, d := range ds {
+		for _, tl := range d.Timelines {
+			if tl.Kind != social.Home && tl.Kind != social.ListTimeline {
+				return fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
+			}
 		}
 	}
-	keys := make([]string, 2+homes+2*lists)
-	keys[0], keys[1] = e.statusKey(id), e.timelineSizeKey()
-	checked, unchecked, list := 2, 2+homes-1, 2+homes
+	if len(ds) == 1 {
+		// One status (a chunk of a large fan-out): one group as it is.
+		if len(ds[0].Timelines) == 0 {
+			return nil
+		}
+		return e.deliverGroups(ctx, h, []deliveryGroup{{ids: []int64{ds[0].Status}, tls: ds[0].Timelines}})
+	}
+	// Each timeline's statuses, in the order first named.
+	var order []social.Timeline
+	got := map[social.Timeline][]int64{}
+	for _, d := range ds {
+		for _, tl := range d.Timelines {
+			ids, ok := got[tl]
+			if !ok {
+				order = append(order, tl)
+			}
+			if !slices.Contains(ids, d.Status) {
+				got[tl] = append(ids, d.Status)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	// Timelines that get the same statuses form a group.
+	var groups []deliveryGroup
+	byIDs := map[string]int{}
+	var name []byte
+	for _, tl := range order {
+		ids := got[tl]
+		slices.Sort(ids)
+		name = name[:0]
+		for _, id := range ids {
+			name = strconv.AppendInt(append(name, ','), id, 10)
+		}
+		i, ok := byIDs[string(name)]
+		if !ok {
+			i = len(groups)
+			byIDs[string(name)] = i
+			groups = append(groups, deliveryGroup{ids: ids})
+		}
+		groups[i].tls = append(groups[i].tls, tl)
+	}
+	return e.deliverGroups(ctx, h, groups)
+}
+
+// deliveryGroup is timelines tls that all get statuses ids.
+type deliveryGroup struct {
+	ids []int64
+	tls []social.Timeline
+}
+
+// deliverGroups runs lua/add_to_timelines.lua over groups.
+func (e *Engine) deliverGroups(ctx context.Context, h int, groups []deliveryGroup) error {
+	nkeys, nargs := 1, 2
+	for _, g := range groups {
+		nkeys += len(g.ids) + 2*len(g.tls)
+		nargs += 4 + len(g.ids)
+	}
+	keys := make([]string, 1, nkeys)
+	keys[0] = e.timelineSizeKey()
+	args := make([]string, 2, nargs)
+	args[0], args[1] = strconv.Itoa(h), strconv.Itoa(e.trimSlack(h))
+	for _, g := range groups {
+		keys, args = e.appendGroup(keys, args, g.ids, g.tls)
+	}
+	_, err := e.runScript(ctx, "adding to timelines", e.lua.addToTimelines, keys, args)
+	return err
+}
+
+// appendGroup appends the keys and arguments of one group of
+// lua/add_to_timelines.lua: timelines tls that all get statuses ids.
+func (e *Engine) appendGroup(keys, args []string, ids []int64, tls []social.Timeline) ([]string, []string) {
+	args = append(args, strconv.Itoa(len(ids)))
+	for _, id := range ids {
+		keys = append(keys, e.statusKey(id))
+		args = append(args, id10(id))
+	}
+	homes, lists := 0, 0
+	for _, tl := range tls {
+		if tl.Kind == social.Home {
+			homes++
+		} else {
+			lists++
+		}
+	}
+	base := len(keys)
+	keys = slices.Grow(keys, homes+2*lists)[:base+homes+2*lists]
+	checked, unchecked, list := base, base+homes-1, base+homes
 	for _, tl := range tls {
 		switch {
 		case tl.Kind == social.ListTimeline:
 			keys[list], keys[list+1] = e.listKey(tl.ID), e.listTimelineKey(tl.ID)
 			list += 2
-		case checkSize(tl.ID, id):
+		case slices.ContainsFunc(ids, func(id int64) bool { return checkSize(tl.ID, id) }):
 			keys[checked] = e.homeKey(tl.ID)
 			checked++
 		default:
@@ -183,9 +270,8 @@ func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Time
 			unchecked--
 		}
 	}
-	args := []string{id10(id), strconv.Itoa(h), strconv.Itoa(checked - 2), strconv.Itoa(homes), strconv.Itoa(e.trimSlack(h))}
-	_, err := e.runScript(ctx, "adding to timelines", e.lua.addToTimelines, keys, args)
-	return err
+	args = append(args, strconv.Itoa(checked-base), strconv.Itoa(homes), strconv.Itoa(lists))
+	return keys, args
 }
 
 // RemoveFromTimelines removes id from every timeline in one script. Home

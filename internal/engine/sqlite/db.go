@@ -17,6 +17,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"starling/internal/engine/statuscache"
 	"starling/internal/jobs"
 	"starling/internal/social"
 )
@@ -34,18 +35,30 @@ type Options struct {
 	// ReadConns is the size of the read-only connection pool; zero means
 	// max(4, GOMAXPROCS).
 	ReadConns int
-	// BusyTimeout is how long a statement waits for a lock held by another
-	// process before failing; zero means 5s.
+	// BusyTimeout is how long a statement waits for SQLite's write lock
+	// held by another program (the sqlite3 shell, a backup) before failing;
+	// zero means 5s.
 	BusyTimeout time.Duration
 	// JobPoll is how often a waiting Claim looks for jobs it was not told
-	// about (delayed jobs coming due, expired leases, jobs enqueued by
-	// other processes); zero means 50ms.
+	// about (delayed jobs coming due, expired leases); zero means 50ms.
 	JobPoll time.Duration
 	// FullSync makes every commit wait for the disk (synchronous=FULL), so
 	// that a power loss or kernel crash also keeps it. The default
 	// (synchronous=NORMAL in WAL mode) already survives a killed process.
 	FullSync bool
+	// StatusCacheBytes bounds the memory of the in-process cache of
+	// statuses read (package statuscache); zero means DefaultStatusCacheBytes,
+	// negative turns the cache off.
+	StatusCacheBytes int
+	// TimelineCacheBytes bounds the memory of the in-process cache of the
+	// heads of home and list timelines read (see timelineCache); zero
+	// means DefaultTimelineCacheBytes, negative turns the cache off.
+	TimelineCacheBytes int
 }
+
+// DefaultStatusCacheBytes is the status cache's size when
+// Options.StatusCacheBytes is zero: some hundreds of thousands of statuses.
+const DefaultStatusCacheBytes = 64 << 20
 
 func (o Options) withDefaults() Options {
 	if o.ReadConns <= 0 {
@@ -56,6 +69,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JobPoll <= 0 {
 		o.JobPoll = 50 * time.Millisecond
+	}
+	if o.StatusCacheBytes == 0 {
+		o.StatusCacheBytes = DefaultStatusCacheBytes
+	}
+	if o.TimelineCacheBytes == 0 {
+		o.TimelineCacheBytes = DefaultTimelineCacheBytes
 	}
 	return o
 }
@@ -88,6 +107,12 @@ type DB struct {
 	ck      *sql.DB
 	walGrew chan struct{}
 	ckDone  chan struct{} // closed when the checkpointer has stopped
+
+	// lock holds the data directory's lock (lockDir) until Close.
+	lock *os.File
+
+	statuses  *statuscache.Cache
+	timelines *timelineCache
 
 	jobsAdded notifier
 	closing   chan struct{} // closed by Close to release waiting Claims
@@ -128,15 +153,31 @@ func readQuery(q string) string {
 }
 
 // Open opens the database in dir, creating dir and the database when they
-// are missing and bringing the schema up to date.
+// are missing and bringing the schema up to date. The directory is this
+// process's until Close: Open fails with an error wrapping ErrInUse while
+// another process has it open (see the package documentation).
 func Open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: creating data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := open(ctx, dir, opts, log)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	db.lock = lock
+	return db, nil
+}
+
+func open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts = opts.withDefaults()
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("sqlite: creating data directory: %w", err)
-	}
 	abs, err := filepath.Abs(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resolving database path: %w", err)
@@ -144,6 +185,8 @@ func Open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 	db := &DB{
 		path: abs, opts: opts, log: log, closing: make(chan struct{}),
 		walGrew: make(chan struct{}, 1), ckDone: make(chan struct{}),
+		statuses:  statuscache.New(opts.StatusCacheBytes),
+		timelines: newTimelineCache(opts.TimelineCacheBytes),
 	}
 	db.jobsAdded.init()
 
@@ -319,6 +362,9 @@ func (db *DB) Close() error {
 		}
 		db.closeStmts()
 		db.closeErr = errors.Join(db.ck.Close(), db.r.Close(), db.w.Close())
+		if db.lock != nil {
+			db.closeErr = errors.Join(db.closeErr, db.lock.Close())
+		}
 		if db.closeErr != nil {
 			db.closeErr = fmt.Errorf("sqlite: closing: %w", db.closeErr)
 		}
@@ -349,6 +395,18 @@ type wtx struct {
 	// enqueued records that the transaction added runnable work, so that
 	// waiting Claims are woken once it commits.
 	enqueued bool
+	// touched lists the timelines the transaction changed, for the
+	// timeline cache to forget once it commits.
+	touched []tlKey
+}
+
+// touch records that the transaction changes the given timelines. Every
+// statement that changes what a home or list timeline shows runs in a
+// function that calls it (timelines.go).
+func (tx *wtx) touch(kind int, owners ...int64) {
+	for _, o := range owners {
+		tx.touched = append(tx.touched, tlKey{kind, o})
+	}
 }
 
 // write runs fn in a write transaction and commits it when fn returns nil.
@@ -363,7 +421,11 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *wtx) error) erro
 		sqlTx.Rollback()
 		return db.fail(op, err)
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	// Forgotten even when Commit failed, which may come after the commit
+	// itself; forgetting only costs a reread.
+	db.timelines.forget(tx.touched)
+	if err != nil {
 		return db.fail(op, err)
 	}
 	select {

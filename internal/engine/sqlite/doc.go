@@ -34,16 +34,29 @@
 // each read sees the latest committed state as one consistent snapshot and
 // neither blocks the writer nor is blocked by it.
 //
-// Other processes may open the same file (say, a `starling worker` beside
-// `starling serve`): SQLite's file locks serialize their writers with this
-// one, and a writer waits up to Options.BusyTimeout for the lock before a
-// call fails with an error that wraps social.ErrUnavailable.
+// The data directory belongs to one process at a time: Open takes an
+// advisory lock (flock) on its starling.lock file, which the operating
+// system releases however the process ends, and a second Open, in this
+// process or another, fails with ErrInUse naming the holder's pid. That is
+// DESIGN's embedded mode (one process; many processes share Redis), and
+// it is what lets the process keep what it read in memory: every change
+// to the data passes through this DB, so the caches below are never stale.
+// Other programs (the sqlite3 shell, a backup) may still take SQLite's own
+// write lock for a while; a writer waits up to Options.BusyTimeout for it
+// before a call fails with an error that wraps social.ErrUnavailable.
 //
 // A Claim that finds no runnable job waits for one. Work enqueued through
-// this DB wakes it at once; delayed jobs coming due, expired leases and
-// jobs enqueued by other processes are found by looking again every
-// Options.JobPoll, on a reader connection so that idle workers do not
-// contend for the write lock. Close releases waiting Claims.
+// this DB wakes it at once; delayed jobs coming due and expired leases are
+// found by looking again every Options.JobPoll, on a reader connection so
+// that idle workers do not contend for the write lock. Close releases
+// waiting Claims.
+//
+// # Caches
+//
+// Statuses never change once created, so the statuses read are kept in
+// process (statusCache, bounded by Options.StatusCacheBytes); DeleteStatus
+// forgets them once its transaction committed, and a read racing a delete
+// never puts one back (statuscache.go has the argument).
 //
 // # Checkpoints
 //
@@ -64,7 +77,11 @@
 // recent of a thousand rows that share a few dozen pages, instead of
 // writing a row into each timeline's own B-tree page; every flushAt ids a
 // timeline's recent becomes a block, and its oldest block goes once the
-// others hold the timeline size h. Reads show the newest h ids, so
+// others hold the timeline size h. Deliver, the batched fan-out, appends
+// all the ids a timeline gets in one call with one row update where they
+// all come after what it holds (fan-out delivers in about posting order),
+// the rest one id at a time, and flushes once at the end of its
+// transaction. Reads show the newest h ids, so
 // trimming by whole blocks changes nothing a reader sees, except that an
 // id removed from the newest h lets an older one still held move up.
 // timelines.go has the details and the reasons. The profile timeline is

@@ -197,6 +197,45 @@ func (db *DB) Complete(ctx context.Context, job jobs.Job, next ...jobs.NewJob) e
 	})
 }
 
+// CompleteMany completes several jobs in one transaction: each job's
+// delete and its next jobs, or jobs.ErrLeaseLost for that job alone.
+func (db *DB) CompleteMany(ctx context.Context, cs []jobs.Completion) ([]error, error) {
+	for _, c := range cs {
+		for _, j := range c.Next {
+			if err := checkJob(j); err != nil {
+				return nil, err
+			}
+		}
+	}
+	results := make([]error, len(cs))
+	err := db.write(ctx, "complete jobs", func(tx *wtx) error {
+		for i, c := range cs {
+			results[i] = nil
+			id, ok := parseJobID(c.Job.ID)
+			if !ok {
+				results[i] = jobs.ErrLeaseLost
+				continue
+			}
+			n, err := tx.execCount(qCompleteJob, id, c.Job.Lease)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				results[i] = jobs.ErrLeaseLost
+				continue
+			}
+			if err := tx.insertJobs(c.Next); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
 // Retry releases a job to run again at the given time, keeping its
 // attempts, or returns jobs.ErrLeaseLost.
 func (db *DB) Retry(ctx context.Context, job jobs.Job, at time.Time, reason string) error {

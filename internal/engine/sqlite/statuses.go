@@ -71,11 +71,41 @@ func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanou
 }
 
 // Statuses returns the statuses with the given ids in that order, skipping
-// ids that name no status.
+// ids that name no status. Statuses read once are kept in process
+// (statuscache), so a page of them usually costs no query at all.
 func (db *DB) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
+	sts := make([]social.Status, len(ids))
+	missing, epoch := db.statuses.Lookup(ids, sts)
+	if len(missing) > 0 {
+		found, err := db.readStatuses(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range ids {
+			if st, ok := found[id]; ok && sts[i].ID == 0 {
+				sts[i] = st
+			}
+		}
+		fresh := make([]social.Status, 0, len(found))
+		for _, st := range found {
+			fresh = append(fresh, st)
+		}
+		db.statuses.Add(epoch, fresh...)
+	}
+	out := sts[:0]
+	for _, st := range sts {
+		if st.ID != 0 {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// readStatuses reads the statuses with the given ids from the database.
+func (db *DB) readStatuses(ctx context.Context, ids []int64) (map[int64]social.Status, error) {
 	rows, err := db.readRows(ctx, qStatuses, jsonIDs(ids))
 	if err != nil {
 		return nil, db.fail("statuses", err)
@@ -92,13 +122,7 @@ func (db *DB) Statuses(ctx context.Context, ids []int64) ([]social.Status, error
 	if err := rows.Err(); err != nil {
 		return nil, db.fail("statuses", err)
 	}
-	sts := make([]social.Status, 0, len(ids))
-	for _, id := range ids {
-		if st, ok := byID[id]; ok {
-			sts = append(sts, st)
-		}
-	}
-	return sts, nil
+	return byID, nil
 }
 
 // DeleteStatus removes status id, posted by uid: the record (which is also
@@ -130,6 +154,9 @@ func (db *DB) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(soci
 		}
 		return nil
 	})
+	// Forgotten even when the write failed: the commit may have happened
+	// before the error, and forgetting a status only costs a reread.
+	db.statuses.Forget(id)
 	if err != nil {
 		return social.Status{}, err
 	}

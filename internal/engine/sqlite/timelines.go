@@ -72,6 +72,18 @@ var (
 	qAppendHomesFew = writeQuery(appendQuery(storedHome, "RETURNING pending"))
 	qAppendListsFew = writeQuery(appendQuery(storedList, "RETURNING pending"))
 
+	// Appending several ids to each of many timelines (Deliver), ?1 a JSON
+	// array of [owner, oldest new id - 1, newest new id, how many, their
+	// tokens]: only where every new id is above both top and head, so that
+	// none can be pending already (qInOrder finds the others first). A
+	// timeline created here starts with top just below its oldest id, which
+	// keeps "every id in recent is above top" true.
+	qAppendHomesGrouped = writeQuery(appendGroupedQuery(storedHome))
+	qAppendListsGrouped = writeQuery(appendGroupedQuery(storedList))
+	qOutOfOrder         = writeQuery(`
+SELECT t.owner FROM json_each(?2) j CROSS JOIN timelines t ON t.kind = ?1 AND t.owner = j.value ->> 0
+WHERE j.value ->> 1 < t.top OR j.value ->> 1 < t.head`)
+
 	// The late path: an id at or below top joins the block whose range
 	// it falls in or below (the one with the smallest newest at or above
 	// it, whose oldest then comes down to it), which keeps the blocks
@@ -234,6 +246,20 @@ WHERE ?2 > top AND instr(recent || ',', ?5) = 0
 ` + returning
 }
 
+// appendGroupedQuery builds the qAppend…Grouped statements (see there).
+func appendGroupedQuery(kind int) string {
+	owners := `SELECT ` + sqlInt(kind) + `, j.value ->> 0, ?2, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 FROM json_each(?1) j`
+	if kind == storedList {
+		owners += ` JOIN lists ON lists.id = j.value ->> 0`
+	}
+	return `
+INSERT INTO timelines (kind, owner, keep, top, head, pending, recent)
+` + owners + ` WHERE true
+ON CONFLICT (kind, owner) DO UPDATE SET keep = excluded.keep, head = max(head, excluded.head),
+	pending = pending + excluded.pending, recent = recent || excluded.recent
+WHERE excluded.top >= top AND excluded.top >= head`
+}
+
 // fewOwners is how many timelines an add may name for the Few variants of
 // qAppend, whose rows come back through database/sql one by one.
 const fewOwners = 8
@@ -271,11 +297,33 @@ func (db *DB) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.readRows(ctx, qTimelineWindow, kind, tl.ID, below)
+	key := tlKey{kind, tl.ID}
+	if ids, ok := db.timelines.page(key, below, count, p.Offset()); ok {
+		return ids, nil
+	}
+	if p.MaxID == 0 && p.Offset()+count <= timelineCacheDepth {
+		// A page near the top: read the head and cache it.
+		token := db.timelines.reserve(key)
+		head, err := db.readTimeline(ctx, kind, tl.ID, math.MaxInt64, timelineCacheDepth, 0)
+		if err != nil {
+			return nil, err
+		}
+		e := tlEntry{ids: head, complete: len(head) < timelineCacheDepth}
+		db.timelines.fill(key, token, e.ids, e.complete)
+		if ids, ok := pageOf(e, below, count, p.Offset()); ok {
+			return ids, nil
+		}
+	}
+	return db.readTimeline(ctx, kind, tl.ID, below, count, p.Offset())
+}
+
+// readTimeline reads a page of a home or list timeline from the database.
+func (db *DB) readTimeline(ctx context.Context, kind int, owner, below int64, count, offset int) ([]int64, error) {
+	rows, err := db.readRows(ctx, qTimelineWindow, kind, owner, below)
 	if err != nil {
 		return nil, db.fail("timeline", err)
 	}
-	ids, err := readPage(rows, below, count, p.Offset())
+	ids, err := readPage(rows, below, count, offset)
 	return ids, db.fail("timeline", err)
 }
 
@@ -418,23 +466,204 @@ func descending(a, b int64) int { return cmp.Compare(b, a) }
 // Profile timelines in tls are skipped: a status is in its author's
 // profile from the moment it is created.
 func (db *DB) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
+	return db.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}, h)
+}
+
+// Deliver does what AddToTimelines does for each delivery in one
+// transaction. The deliveries are appended first and the timelines that
+// reached flushAt pending ids are flushed once at the end, whatever number
+// of deliveries made them due: a timeline may then make a block of more
+// than flushAt ids, which reads and trims take as they come.
+func (db *DB) Deliver(ctx context.Context, ds []social.Delivery, h int) error {
 	if err := checkTimelineSize(h); err != nil {
 		return err
 	}
-	homes, lists, err := splitTimelines(tls)
-	if err != nil || len(homes)+len(lists) == 0 {
-		return err
+	type split struct {
+		status       int64
+		homes, lists []int64
+	}
+	work := make([]split, 0, len(ds))
+	for _, d := range ds {
+		homes, lists, err := splitTimelines(d.Timelines)
+		if err != nil {
+			return err
+		}
+		if len(homes)+len(lists) > 0 {
+			work = append(work, split{d.Status, homes, lists})
+		}
+	}
+	if len(work) == 0 {
+		return nil
 	}
 	return db.write(ctx, "add to timelines", func(tx *wtx) error {
-		var exists bool
-		if err := tx.queryRow(qStatusExists, id).Scan(&exists); err != nil || !exists {
+		var a appends
+		if len(work) == 1 {
+			w := work[0]
+			var exists bool
+			if err := tx.queryRow(qStatusExists, w.status).Scan(&exists); err != nil || !exists {
+				return err
+			}
+			if err := a.add(tx, storedHome, w.homes, w.status, h); err != nil {
+				return err
+			}
+			if err := a.add(tx, storedList, w.lists, w.status, h); err != nil {
+				return err
+			}
+			return a.finish(tx)
+		}
+		homes := newOwnerIDs()
+		lists := newOwnerIDs()
+		for _, w := range work {
+			var exists bool
+			if err := tx.queryRow(qStatusExists, w.status).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				homes.add(w.homes, w.status)
+				lists.add(w.lists, w.status)
+			}
+		}
+		if err := a.addGrouped(tx, storedHome, homes, h); err != nil {
 			return err
 		}
-		if err := tx.addToMany(storedHome, homes, id, h); err != nil {
+		if err := a.addGrouped(tx, storedList, lists, h); err != nil {
 			return err
 		}
-		return tx.addToMany(storedList, lists, id, h)
+		return a.finish(tx)
 	})
+}
+
+// ownerIDs collects the ids a Deliver puts into each timeline of a kind,
+// owners in the order first named.
+type ownerIDs struct {
+	owners []int64
+	ids    map[int64][]int64
+}
+
+func newOwnerIDs() *ownerIDs { return &ownerIDs{ids: map[int64][]int64{}} }
+
+func (o *ownerIDs) add(owners []int64, sid int64) {
+	for _, owner := range owners {
+		ids, ok := o.ids[owner]
+		if !ok {
+			o.owners = append(o.owners, owner)
+		}
+		o.ids[owner] = append(ids, sid)
+	}
+}
+
+// addGrouped appends to each timeline of kind all the ids it gets in this
+// Deliver with one row update, where they all come after what the
+// timeline holds (the usual case: fan-out delivers statuses about in the
+// order they were posted). The timelines where they do not go through
+// add, id by id.
+func (a *appends) addGrouped(tx *wtx, kind int, o *ownerIDs, h int) error {
+	if len(o.owners) == 0 {
+		return nil
+	}
+	// A timeline that gets one id takes the plain append, whose owners
+	// are a JSON array of integers: the grouped statement reads each of
+	// its rows out of a JSON array, which for a chunk of a large fan-out
+	// (thousands of timelines, one status) costs more than it saves.
+	single, multi := newOwnerIDs(), newOwnerIDs()
+	for _, owner := range o.owners {
+		ids := slices.Compact(slices.Sorted(slices.Values(o.ids[owner])))
+		into := multi
+		if len(ids) == 1 {
+			into = single
+		}
+		into.owners = append(into.owners, owner)
+		into.ids[owner] = ids
+	}
+	if err := a.addOneByOne(tx, kind, single, h); err != nil {
+		return err
+	}
+	if o = multi; len(o.owners) == 0 {
+		return nil
+	}
+	tx.touch(kind, o.owners...)
+	var b []byte
+	b = append(b, '[')
+	for i, owner := range o.owners {
+		ids := o.ids[owner]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, owner, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, ids[0]-1, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, ids[len(ids)-1], 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(len(ids)), 10)
+		b = append(b, `,"`...)
+		for _, id := range ids {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, id, 10)
+		}
+		b = append(b, `"]`...)
+	}
+	b = append(b, ']')
+	grouped := string(b)
+	rows, err := tx.query(qOutOfOrder, kind, grouped)
+	if err != nil {
+		return err
+	}
+	late, err := scanIDs(rows)
+	if err != nil {
+		return err
+	}
+	if len(late) > 0 {
+		// Rare: take those timelines out of the grouped append and give
+		// them their ids one by one.
+		slow := newOwnerIDs()
+		for _, owner := range late {
+			slow.add([]int64{owner}, 0)
+			slow.ids[owner] = o.ids[owner]
+		}
+		fast := newOwnerIDs()
+		for _, owner := range o.owners {
+			if _, ok := slow.ids[owner]; !ok {
+				fast.owners = append(fast.owners, owner)
+				fast.ids[owner] = o.ids[owner]
+			}
+		}
+		if err := a.addOneByOne(tx, kind, slow, h); err != nil {
+			return err
+		}
+		return a.addGrouped(tx, kind, fast, h)
+	}
+	q := qAppendHomesGrouped
+	if kind == storedList {
+		q = qAppendListsGrouped
+	}
+	if _, err := tx.exec(q, grouped, h); err != nil {
+		return err
+	}
+	a.due[kind] = true
+	return nil
+}
+
+// addOneByOne appends the ids of o one status at a time (add).
+func (a *appends) addOneByOne(tx *wtx, kind int, o *ownerIDs, h int) error {
+	bySid := map[int64][]int64{}
+	var sids []int64
+	for _, owner := range o.owners {
+		for _, sid := range o.ids[owner] {
+			if _, ok := bySid[sid]; !ok {
+				sids = append(sids, sid)
+			}
+			bySid[sid] = append(bySid[sid], owner)
+		}
+	}
+	slices.Sort(sids)
+	for _, sid := range sids {
+		if err := a.add(tx, kind, bySid[sid], sid, h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RemoveFromTimelines removes status id from each home or list timeline in
@@ -502,9 +731,28 @@ func splitTimelines(tls []social.Timeline) (homes, lists []int64, err error) {
 // appended to their recent ids, made into blocks where that makes flushAt
 // of them, trimmed by blocks.
 func (tx *wtx) addToMany(kind int, owners []int64, sid int64, h int) error {
+	var a appends
+	if err := a.add(tx, kind, owners, sid, h); err != nil {
+		return err
+	}
+	return a.finish(tx)
+}
+
+// appends collects what the appends of one transaction left to do: the
+// kinds of timeline due for a flush and the timelines to trim.
+type appends struct {
+	due  [storedList + 1]bool
+	over [storedList + 1][]timelineKeep
+}
+
+// add puts status sid into the timelines of kind owned by owners, appended
+// to their recent ids; finish then makes blocks where that made flushAt of
+// them and trims by blocks.
+func (a *appends) add(tx *wtx, kind int, owners []int64, sid int64, h int) error {
 	if len(owners) == 0 {
 		return nil
 	}
+	tx.touch(kind, owners...)
 	js := jsonIDs(owners)
 	token := "," + strconv.FormatInt(sid, 10)
 	args := []any{js, sid, h, token, token + ","}
@@ -535,25 +783,34 @@ func (tx *wtx) addToMany(kind int, owners []int64, sid int64, h int) error {
 			return err
 		}
 	}
-	var over []timelineKeep
 	if appended < int64(len(owners)) {
 		// Some timelines have newer ids in blocks already, or have this
 		// one pending (the job ran before), or are lists that are gone.
-		var err error
-		if over, err = tx.addLate(kind, js, sid, h, token); err != nil {
-			return err
-		}
-	}
-	if due {
-		flushed, err := tx.flush(kind)
+		over, err := tx.addLate(kind, js, sid, h, token)
 		if err != nil {
 			return err
 		}
-		over = append(over, flushed...)
+		a.over[kind] = append(a.over[kind], over...)
 	}
-	for _, t := range over {
-		if err := tx.trim(kind, t.owner, t.keep); err != nil {
-			return err
+	a.due[kind] = a.due[kind] || due
+	return nil
+}
+
+// finish flushes the kinds of timeline that are due and trims the
+// timelines that went too far past their keep.
+func (a *appends) finish(tx *wtx) error {
+	for kind := range a.due {
+		if a.due[kind] {
+			flushed, err := tx.flush(kind)
+			if err != nil {
+				return err
+			}
+			a.over[kind] = append(a.over[kind], flushed...)
+		}
+		for _, t := range a.over[kind] {
+			if err := tx.trim(kind, t.owner, t.keep); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -658,6 +915,7 @@ func (tx *wtx) removeFromMany(kind int, owners []int64, sid int64) error {
 	if len(owners) == 0 {
 		return nil
 	}
+	tx.touch(kind, owners...)
 	js := jsonIDs(owners)
 	token := "," + strconv.FormatInt(sid, 10) + ","
 	if _, err := tx.exec(qRemoveRecent, kind, js, token); err != nil {
@@ -679,6 +937,7 @@ func (tx *wtx) removeFromMany(kind int, owners []int64, sid int64) error {
 // with what change returns (newest first, no repeats) and records keep h.
 // It returns the number of ids the timeline then holds.
 func (tx *wtx) rebuild(kind int, owner int64, h int, change func([]int64) ([]int64, error)) (int64, error) {
+	tx.touch(kind, owner)
 	if _, err := tx.exec(qEnsureTimeline, kind, owner, h); err != nil {
 		return 0, err
 	}
@@ -795,6 +1054,7 @@ func (tx *wtx) purgeAuthor(kind int, owner, author int64, h int) (int64, error) 
 }
 
 func (tx *wtx) dropTimeline(kind int, owner int64) error {
+	tx.touch(kind, owner)
 	if _, err := tx.exec(qDropBlocks, kind, owner); err != nil {
 		return err
 	}

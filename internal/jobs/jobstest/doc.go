@@ -2,11 +2,12 @@
 // engine's tests call Run with a factory that returns a fresh, empty queue.
 //
 // The suite checks the queue's own promises (leases, attempts, atomic
-// Complete, retries, delays, dead letters, Stats, waiting claims) and the
-// Runner's promises that rest on them (backoff, burying after MaxAttempts,
-// follow-up jobs, surviving panics, fair dispatch). Beyond the port's "up to
-// Max", it expects a claim that meets no contention to take min(Max, runnable)
-// jobs, as a prefetching worker would assume.
+// Complete and CompleteMany, retries, delays, dead letters, Stats, waiting
+// claims) and the Runner's promises that rest on them (backoff, burying
+// after MaxAttempts, follow-up jobs, surviving panics, fair dispatch, batch
+// handlers). Beyond the port's "up to Max", it expects a claim that meets no
+// contention to take min(Max, runnable) jobs, as a prefetching worker would
+// assume.
 //
 // Timing: leases and delays are a few hundred milliseconds so that waiting
 // them out keeps the suite quick. A job must never come back before its

@@ -26,6 +26,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) jobs.Queue) {
 		{"ConcurrentClaimersGetDistinctJobs", testConcurrentClaimers},
 		{"AttemptsCountClaims", testAttemptsCountClaims},
 		{"CompleteEnqueuesNext", testCompleteEnqueuesNext},
+		{"CompleteMany", testCompleteMany},
 		{"StaleLeaseCannotSettle", testStaleLease},
 		{"SettledJobCannotSettleAgain", testSettleTwice},
 		{"ExpiredLeaseRunsAgain", testExpiredLeaseRunsAgain},
@@ -42,6 +43,8 @@ func Run(t *testing.T, newQueue func(t *testing.T) jobs.Queue) {
 		{"RunnerPermanentAndUnknownKinds", testRunnerPermanentAndUnknown},
 		{"RunnerSurvivesPanics", testRunnerPanics},
 		{"RunnerFairDispatch", testRunnerFairDispatch},
+		{"RunnerBatchHandler", testRunnerBatchHandler},
+		{"RunnerBatchHandlerPanics", testRunnerBatchPanics},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, newQueue(t)) })
@@ -218,6 +221,60 @@ func testCompleteEnqueuesNext(t *testing.T, q jobs.Queue) {
 	for _, j := range got {
 		wantJob(t, j, "child", string(j.Payload), 1)
 	}
+}
+
+// testCompleteMany settles several jobs in one call: the jobs still leased
+// are acknowledged with their next jobs, the ones settled already are
+// refused one by one and their next jobs are not enqueued.
+func testCompleteMany(t *testing.T, q jobs.Queue) {
+	if res, err := q.CompleteMany(t.Context(), nil); err != nil || len(res) != 0 {
+		t.Fatalf("CompleteMany of nothing: got %v, %v; want no results, nil", res, err)
+	}
+	enqueue(t, q, newJob("k", "done"), newJob("k", "parent"), newJob("k", "plain"), newJob("k", "buried"))
+	got := claim(t, q, "c", 10, longLease)
+	if len(got) != 4 {
+		t.Fatalf("claimed %d jobs, want 4", len(got))
+	}
+	by := map[string]jobs.Job{}
+	for _, j := range got {
+		by[string(j.Payload)] = j
+	}
+	if err := q.Complete(t.Context(), by["done"]); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if err := q.Bury(t.Context(), by["buried"], "bad"); err != nil {
+		t.Fatalf("Bury: %v", err)
+	}
+	later := time.Now().Add(time.Hour)
+	cs := []jobs.Completion{
+		{Job: by["done"], Next: []jobs.NewJob{newJob("orphan", "o1")}},
+		{Job: by["parent"], Next: []jobs.NewJob{newJob("child", "c1"), newJob("child", "c2"), {Kind: "child", Payload: []byte("c3"), RunAt: later}}},
+		{Job: by["plain"]},
+		{Job: by["buried"], Next: []jobs.NewJob{newJob("orphan", "o2")}},
+	}
+	res, err := q.CompleteMany(t.Context(), cs)
+	if err != nil {
+		t.Fatalf("CompleteMany: %v", err)
+	}
+	if len(res) != len(cs) {
+		t.Fatalf("CompleteMany: got %d results for %d jobs", len(res), len(cs))
+	}
+	for i, want := range []error{jobs.ErrLeaseLost, nil, nil, jobs.ErrLeaseLost} {
+		if !errors.Is(res[i], want) || (want == nil && res[i] != nil) {
+			t.Fatalf("CompleteMany result %d (%s): got %v, want %v", i, cs[i].Job.Payload, res[i], want)
+		}
+	}
+	wantStats(t, q, jobs.Stats{Ready: 2, Delayed: 1, Dead: 1})
+	children := claim(t, q, "c", 10, longLease)
+	if got, want := payloads(children), []string{"c1", "c2"}; !slices.Equal(got, want) {
+		t.Fatalf("next jobs claimed: got %q, want %q", got, want)
+	}
+	// Acknowledged jobs stay acknowledged.
+	res, err = q.CompleteMany(t.Context(), []jobs.Completion{{Job: by["parent"]}, {Job: children[0]}})
+	if err != nil || len(res) != 2 || !errors.Is(res[0], jobs.ErrLeaseLost) || res[1] != nil {
+		t.Fatalf("CompleteMany of a completed job and a leased one: got %v, %v; want [ErrLeaseLost nil], nil", res, err)
+	}
+	wantStats(t, q, jobs.Stats{Delayed: 1, Leased: 1, Dead: 1})
 }
 
 // testStaleLease lets a lease run out, has another consumer claim the job,

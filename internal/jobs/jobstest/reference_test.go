@@ -125,6 +125,21 @@ func (q *memQueue) Complete(ctx context.Context, job jobs.Job, next ...jobs.NewJ
 	return nil
 }
 
+func (q *memQueue) CompleteMany(ctx context.Context, cs []jobs.Completion) ([]error, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	results := make([]error, len(cs))
+	for i, c := range cs {
+		if _, err := q.held(c.Job); err != nil {
+			results[i] = err
+			continue
+		}
+		delete(q.jobs, c.Job.ID)
+		q.add(c.Next)
+	}
+	return results, nil
+}
+
 func (q *memQueue) Retry(ctx context.Context, job jobs.Job, at time.Time, reason string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()

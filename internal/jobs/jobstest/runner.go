@@ -241,3 +241,98 @@ func testRunnerFairDispatch(t *testing.T, q jobs.Queue) {
 		t.Fatalf("jobs run: got %d (%v), want %d, each once", got, ran, total)
 	}
 }
+
+// testRunnerBatchHandler checks that the jobs of a batch kind among those a
+// worker claims at once go to the batch handler together, that each job's
+// outcome settles it (next jobs, retry, burial), and that jobs of other
+// kinds in the same claim still run one by one.
+func testRunnerBatchHandler(t *testing.T, q jobs.Queue) {
+	const prefetch = 6
+	var (
+		mu      sync.Mutex // guards batches
+		batches [][]string
+	)
+	ran := newCounter()
+	r := jobs.NewRunner(q, jobs.RunnerConfig{Workers: 1, Prefetch: prefetch, Lease: longLease, MaxAttempts: 3, BackoffBase: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, Consumer: "batch"}, quietLogger())
+	r.HandleBatch("b", func(ctx context.Context, batch []jobs.Job) []jobs.Outcome {
+		mu.Lock()
+		batches = append(batches, payloads(batch))
+		mu.Unlock()
+		out := make([]jobs.Outcome, len(batch))
+		for i, j := range batch {
+			ran.add("b " + string(j.Payload))
+			switch string(j.Payload) {
+			case "parent":
+				out[i].Next = []jobs.NewJob{newJob("single", "child")}
+			case "broken":
+				out[i].Err = jobs.Permanent(errors.New("broken job"))
+			case "flaky":
+				if j.Attempts == 1 {
+					out[i].Err = errors.New("not yet")
+				}
+			}
+		}
+		return out
+	})
+	r.Handle("single", func(ctx context.Context, job jobs.Job) ([]jobs.NewJob, error) {
+		ran.add("single " + string(job.Payload))
+		return nil, nil
+	})
+	enqueue(t, q, newJob("b", "parent"), newJob("single", "s1"), newJob("b", "plain"),
+		newJob("b", "broken"), newJob("b", "flaky"), newJob("single", "s2"))
+	if err := r.Drain(t.Context()); err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	mu.Lock()
+	first := batches[0]
+	mu.Unlock()
+	if want := []string{"broken", "flaky", "parent", "plain"}; !slices.Equal(first, want) {
+		t.Fatalf("first batch: got %q, want %q (every job of the kind in the claim)", first, want)
+	}
+	for _, k := range []string{"b parent", "b plain", "b broken", "single s1", "single s2", "single child"} {
+		if n := ran.get(k); n != 1 {
+			t.Errorf("%s ran %d times, want 1 (all ran: %v)", k, n, ran)
+		}
+	}
+	// The flaky job waits for its retry, then succeeds on its own.
+	eventually(t, "the flaky job to be retried", func() bool {
+		if err := r.Drain(t.Context()); err != nil {
+			t.Fatalf("Drain: %v", err)
+		}
+		return ran.get("b flaky") == 2
+	})
+	wantStats(t, q, jobs.Stats{Dead: 1})
+	if d := dead(t, q, 10); len(d) != 1 || string(d[0].Payload) != "broken" || !reasonHas(d[0], "broken job") {
+		t.Fatalf("dead jobs: got %+v, want the broken job", d)
+	}
+}
+
+// testRunnerBatchPanics has a batch handler panic whenever a poisonous job
+// is in its batch: the jobs batched with it still run (each on its own) and
+// are acknowledged, and only the poisonous one ends in the dead letters.
+func testRunnerBatchPanics(t *testing.T, q jobs.Queue) {
+	ran := newCounter()
+	r := jobs.NewRunner(q, jobs.RunnerConfig{Workers: 1, Prefetch: 4, Lease: longLease, MaxAttempts: 1, Consumer: "poison"}, quietLogger())
+	r.HandleBatch("b", func(ctx context.Context, batch []jobs.Job) []jobs.Outcome {
+		for _, j := range batch {
+			if string(j.Payload) == "poison" {
+				panic("poisoned batch")
+			}
+		}
+		for _, j := range batch {
+			ran.add(string(j.Payload))
+		}
+		return make([]jobs.Outcome, len(batch))
+	})
+	enqueue(t, q, newJob("b", "a"), newJob("b", "poison"), newJob("b", "c"))
+	if err := r.Drain(t.Context()); err != nil {
+		t.Fatalf("Drain: %v", err)
+	}
+	if ran.get("a") != 1 || ran.get("c") != 1 {
+		t.Fatalf("jobs batched with a panicking one: ran %v, want a and c once each", ran)
+	}
+	wantStats(t, q, jobs.Stats{Dead: 1})
+	if d := dead(t, q, 10); len(d) != 1 || string(d[0].Payload) != "poison" || !reasonHas(d[0], "poisoned batch") {
+		t.Fatalf("dead jobs: got %+v, want the poisonous job", d)
+	}
+}

@@ -1,9 +1,11 @@
 package socialtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,9 @@ var fanoutTests = []suiteTest{
 	{"FanoutAfterDeleteLeavesNoTrace", testFanoutAfterDelete},
 	{"WorkerDiesJobRunsAgain", testWorkerDies},
 	{"FollowerChunks", testFollowerChunks},
+	{"DeliverManyInOneCall", testDeliverMany},
+	{"FanoutOfManyPostsBatched", testFanoutBatched},
+	{"FanoutPlannedInSteps", testFanoutPlannedInSteps},
 }
 
 // fans is more than two chunks of followers, so that every fan-out is
@@ -258,4 +263,133 @@ func testFollowerChunks(t *testing.T, newEngine Engine) {
 	if err != nil || len(ids) != 0 || next != "" {
 		t.Fatalf("FollowerChunk of a user without followers: got %v, %q, %v; want none, \"\", nil", ids, next, err)
 	}
+}
+
+// testDeliverMany checks Store.Deliver, the delivery of several statuses in
+// one call: each reaches its own timelines once, a deleted status and a
+// deleted list are skipped, and delivering again adds nothing.
+func testDeliverMany(t *testing.T, newEngine Engine) {
+	e := newEnv(t, newEngine)
+	a := e.audience()
+	other := e.register("other")
+	doomedList := e.createList(other, "doomed")
+	s1 := e.post(a.star, "one").ID
+	s2 := e.post(a.star, "two").ID
+	gone := e.post(a.star, "gone").ID
+	s3 := e.post(other, "three").ID
+	if err := e.svc.DeleteStatus(e.ctx, a.star.ID, gone); err != nil {
+		t.Fatalf("DeleteStatus: %v", err)
+	}
+	if err := e.svc.DeleteList(e.ctx, other.ID, doomedList.ID); err != nil {
+		t.Fatalf("DeleteList: %v", err)
+	}
+	e.drain()
+	fans := a.timelines()
+	ds := []social.Delivery{
+		{Status: s1, Timelines: fans},
+		{Status: gone, Timelines: fans},
+		{Status: s2, Timelines: fans[:3]},
+		{Status: s3, Timelines: []social.Timeline{social.HomeOf(a.fans[0].ID), social.ListOf(doomedList.ID)}},
+		{Status: s2, Timelines: fans[3:]},
+		{Status: s3},
+	}
+	for range 2 {
+		if err := e.store.Deliver(e.ctx, ds, timelineSize); err != nil {
+			t.Fatalf("store.Deliver: %v", err)
+		}
+		e.wantEverywhere(a, s1, 1, "after delivering several statuses at once")
+		e.wantEverywhere(a, s2, 1, "a status delivered in two parts of one call")
+		e.wantEverywhere(a, gone, 0, "a deleted status delivered with others")
+		if got := count(e.raw(social.HomeOf(a.fans[0].ID)), s3); got != 1 {
+			t.Fatalf("status %d is %d times in fan1's home, want 1", s3, got)
+		}
+		wantIDs(t, "timeline of a deleted list", e.raw(social.ListOf(doomedList.ID)), nil)
+	}
+	if err := e.store.Deliver(e.ctx, nil, timelineSize); err != nil {
+		t.Fatalf("store.Deliver of nothing: %v", err)
+	}
+}
+
+// testFanoutBatched has several authors post several statuses each before
+// any job runs, so that the runner hands the fan-outs to the handlers in
+// batches, a deleted status among them: every status reaches each of its
+// author's audiences once, and the deleted one none.
+func testFanoutBatched(t *testing.T, newEngine Engine) {
+	e := newEnv(t, newEngine)
+	a := e.audience()
+	small := e.register("small")
+	fan := e.register("smallfan")
+	e.follow(fan, small)
+	e.drain()
+	var stars, smalls []int64
+	for i := range 4 {
+		stars = append(stars, e.post(a.star, fmt.Sprintf("star %d", i)).ID)
+		smalls = append(smalls, e.post(small, fmt.Sprintf("small %d", i)).ID)
+	}
+	gone := e.post(small, "deleted before its fan-out").ID
+	if err := e.svc.DeleteStatus(e.ctx, small.ID, gone); err != nil {
+		t.Fatalf("DeleteStatus: %v", err)
+	}
+	e.drain()
+	for _, id := range stars {
+		e.wantEverywhere(a, id, 1, "after batched fan-outs")
+	}
+	wantIDs(t, "home of the small author's fan", e.raw(social.HomeOf(fan.ID)), newest(timelineSize, smalls...))
+	if got := count(e.raw(social.HomeOf(fan.ID)), gone); got != 0 {
+		t.Fatalf("deleted status is %d times in the fan's home, want 0", got)
+	}
+}
+
+// testFanoutPlannedInSteps checks that a fan-out to more followers than
+// FanoutPlanStep is planned by a chain of planning jobs: the first one
+// leaves a planning job for the rest besides its chunks, and the chain,
+// run to its end, reaches everyone once.
+func testFanoutPlannedInSteps(t *testing.T, newEngine Engine) {
+	e := newEnv(t, newEngine)
+	a := e.audience()
+	s := e.post(a.star, "planned in steps").ID
+	first := e.claimPending("planner", time.Minute)
+	if len(first) != 1 {
+		t.Fatalf("jobs pending after one post: got %d, want 1 (its fan-out)", len(first))
+	}
+	e.requeue(first, 1)
+	one := jobs.NewRunner(&claimBudget{Queue: e.queue, left: 1}, jobs.RunnerConfig{Consumer: "one-job", Lease: time.Minute}, e.runnerLog())
+	e.svc.RegisterJobs(one)
+	if err := one.Drain(e.ctx); err != nil {
+		t.Fatalf("Drain of the first planning job: %v", err)
+	}
+	next := e.claimPending("inspector", time.Minute)
+	planners := 0
+	for _, j := range next {
+		if j.Kind == first[0].Kind {
+			planners++
+		}
+	}
+	if planners != 1 || len(next) < 2 {
+		t.Fatalf("jobs after the first planning step of %d followers (plan step %d): got %d, %d of them planning; want chunks and one planning job for the rest",
+			fans, fanoutPlanStep, len(next), planners)
+	}
+	e.requeue(next, 1)
+	e.drain()
+	e.wantEverywhere(a, s, 1, "after the chain of planning jobs")
+}
+
+// claimBudget is a queue that hands out at most left jobs in all, so that a
+// Runner's Drain runs just that many.
+type claimBudget struct {
+	jobs.Queue
+	mu   sync.Mutex // guards left
+	left int
+}
+
+func (q *claimBudget) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c.Max = min(max(c.Max, 1), q.left)
+	if c.Max == 0 {
+		return nil, nil
+	}
+	got, err := q.Queue.Claim(ctx, c)
+	q.left -= len(got)
+	return got, err
 }

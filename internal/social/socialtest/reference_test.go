@@ -254,6 +254,15 @@ func (m *memEngine) AddToTimelines(ctx context.Context, id int64, tls []social.T
 	return nil
 }
 
+func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery, h int) error {
+	for _, d := range ds {
+		if err := m.AddToTimelines(ctx, d.Status, d.Timelines, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *memEngine) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Timeline) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -560,6 +569,21 @@ func (m *memEngine) Complete(ctx context.Context, job jobs.Job, next ...jobs.New
 	delete(m.jobs, job.ID)
 	m.enqueue(next...)
 	return nil
+}
+
+func (m *memEngine) CompleteMany(ctx context.Context, cs []jobs.Completion) ([]error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	results := make([]error, len(cs))
+	for i, c := range cs {
+		if _, err := m.held(c.Job); err != nil {
+			results[i] = err
+			continue
+		}
+		delete(m.jobs, c.Job.ID)
+		m.enqueue(c.Next...)
+	}
+	return results, nil
 }
 
 func (m *memEngine) Retry(ctx context.Context, job jobs.Job, at time.Time, reason string) error {

@@ -22,6 +22,12 @@ const (
 	// trimming, refills and multi-chunk fan-outs with a handful of users.
 	timelineSize = 5
 	fanoutChunk  = 3
+	// fanoutPlanStep makes a fan-out to more than two chunks of followers
+	// a chain of planning jobs.
+	fanoutPlanStep = 2 * fanoutChunk
+	// prefetch has the runner claim several jobs at once, so that the
+	// batch handlers of fan-out get batches.
+	prefetch = 8
 	// tokenTTL is short enough to be passed by moving the clock.
 	tokenTTL = time.Hour
 	// patience bounds every wait for something that must happen; a guard
@@ -71,26 +77,34 @@ func newEnv(t *testing.T, newEngine Engine, tune ...func(*social.Config)) *env {
 	store, queue := newEngine(t)
 	clk := &clock{}
 	cfg := social.Config{
-		TimelineSize: timelineSize,
-		FanoutChunk:  fanoutChunk,
-		TokenTTL:     tokenTTL,
-		Password:     social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
-		Now:          clk.Now,
+		TimelineSize:   timelineSize,
+		FanoutChunk:    fanoutChunk,
+		FanoutPlanStep: fanoutPlanStep,
+		TokenTTL:       tokenTTL,
+		Password:       social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
+		Now:            clk.Now,
 	}
 	for _, f := range tune {
 		f(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := testLog(t)
 	svc, err := social.NewService(store, cfg, log)
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
 	}
 	// Retries come back after a backoff that Drain does not wait for, so a
 	// failing job shows up in drain's check of the queue.
-	runner := jobs.NewRunner(queue, jobs.RunnerConfig{Consumer: "socialtest", Lease: time.Minute}, log)
+	runner := jobs.NewRunner(queue, jobs.RunnerConfig{Consumer: "socialtest", Lease: time.Minute, Prefetch: prefetch}, log)
 	svc.RegisterJobs(runner)
 	return &env{t: t, ctx: t.Context(), store: store, queue: queue, svc: svc, runner: runner, clock: clk}
 }
+
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// runnerLog is the logger of runners a test makes besides the env's own.
+func (e *env) runnerLog() *slog.Logger { return testLog(e.t) }
 
 // clock is the Service's time: real time moved on by the tests.
 type clock struct {

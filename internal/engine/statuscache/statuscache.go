@@ -1,0 +1,140 @@
+package statuscache
+
+import (
+	"sync"
+
+	"starling/internal/social"
+)
+
+// Cache is an in-process cache of statuses by id, safe for concurrent
+// use. The zero value is not usable; a nil *Cache is a cache that is off.
+type Cache struct {
+	max int // bytes
+
+	mu     sync.RWMutex
+	byID   map[int64]social.Status
+	bytes  int
+	epochs uint64 // Forget and ForgetAll calls so far
+}
+
+// New returns a cache holding at most about maxBytes of statuses, or nil
+// (a cache that is off) when maxBytes is not positive.
+func New(maxBytes int) *Cache {
+	if maxBytes <= 0 {
+		return nil
+	}
+	return &Cache{max: maxBytes, byID: make(map[int64]social.Status)}
+}
+
+// Lookup copies the cached statuses among ids into the same positions of
+// sts (len(sts) == len(ids)), leaving the others alone, and returns the ids
+// it did not find with the epoch that Add needs. Callers must not modify
+// what the cached statuses point to (their Location).
+func (c *Cache) Lookup(ids []int64, sts []social.Status) (missing []int64, epoch uint64) {
+	if c == nil {
+		return ids, 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, id := range ids {
+		if st, ok := c.byID[id]; ok {
+			sts[i] = st
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	return missing, c.epochs
+}
+
+// Add caches statuses read from the store after the Lookup that returned
+// epoch, unless a Forget came in between.
+func (c *Cache) Add(epoch uint64, sts ...social.Status) {
+	if c == nil || len(sts) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epochs != epoch {
+		return
+	}
+	for _, st := range sts {
+		if _, ok := c.byID[st.ID]; ok {
+			continue
+		}
+		c.byID[st.ID] = st
+		c.bytes += Size(st)
+	}
+	if c.bytes > c.max {
+		c.evict(c.max - c.max/8)
+	}
+}
+
+// evict drops entries until the cache holds at most target bytes.
+func (c *Cache) evict(target int) {
+	for id, st := range c.byID {
+		if c.bytes <= target {
+			return
+		}
+		delete(c.byID, id)
+		c.bytes -= Size(st)
+	}
+}
+
+// Forget drops the given statuses, once their deletion is done.
+func (c *Cache) Forget(ids ...int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if st, ok := c.byID[id]; ok {
+			delete(c.byID, id)
+			c.bytes -= Size(st)
+		}
+	}
+	c.epochs++
+}
+
+// ForgetAll empties the cache, for when deletes may have gone unreported
+// (a lost connection to Redis).
+func (c *Cache) ForgetAll() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.byID)
+	c.bytes = 0
+	c.epochs++
+}
+
+// Len is the number of cached statuses.
+func (c *Cache) Len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byID)
+}
+
+// Bytes is the estimated memory the cached statuses take.
+func (c *Cache) Bytes() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
+}
+
+// Size estimates the memory a cached status takes: the map entry and
+// struct, its two strings and its location.
+func Size(st social.Status) int {
+	n := 160 + len(st.Login) + len(st.Message)
+	if st.Location != nil {
+		n += 16
+	}
+	return n
+}

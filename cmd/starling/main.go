@@ -100,6 +100,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a claimed job stays leased before another worker may run it")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of session tokens")
 	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", social.DefaultSessionCacheTTL, "how long a process trusts a session token it checked before asking the store again, and so how long a logout on another process takes to reach it (0 to always ask)")
+	var statusCacheMiB, timelineCacheMiB int
+	fs.IntVar(&statusCacheMiB, "status-cache", 64, "MiB of statuses a process keeps in memory for timeline reads (0 for none)")
+	fs.IntVar(&timelineCacheMiB, "timeline-cache", 32, "MiB of home and list timeline heads the embedded engine keeps in memory (0 for none)")
 	var argonTime, argonMemory, argonThreads uint
 	fs.UintVar(&argonTime, "argon2-time", 4, "argon2id passes over memory when hashing passwords")
 	fs.UintVar(&argonMemory, "argon2-memory", 32*1024, "argon2id memory in KiB when hashing passwords")
@@ -145,6 +148,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	if cfg.SessionCacheTTL == 0 {
 		cfg.SessionCacheTTL = -1 // the flag's 0 means no cache; the config's zero means the default
 	}
+	if statusCacheMiB < 0 || statusCacheMiB > 1<<20 || timelineCacheMiB < 0 || timelineCacheMiB > 1<<20 {
+		return fmt.Errorf("%s: -status-cache and -timeline-cache must be within 0 and %d MiB", name, 1<<20)
+	}
+	cfg.StatusCacheBytes, cfg.TimelineCacheBytes = cacheBytes(statusCacheMiB), cacheBytes(timelineCacheMiB)
 	for _, a := range strings.Split(admins, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.Admins = append(cfg.Admins, a)
@@ -166,6 +173,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// cacheBytes turns a cache flag's MiB into the config's bytes, where zero
+// means the default and a negative size none.
+func cacheBytes(mib int) int {
+	if mib == 0 {
+		return -1
+	}
+	return mib << 20
 }
 
 func checkConfig(cfg server.Config, listen, workersSet, prefetchSet bool) error {

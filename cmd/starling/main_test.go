@@ -266,6 +266,8 @@ func TestBadFlagsAreRejected(t *testing.T) {
 		{"serve", "--timeline-size", "0"},
 		{"serve", "--fanout-chunk", "-1"},
 		{"serve", "--job-lease", "0s"},
+		{"serve", "--status-cache", "-1"},
+		{"serve", "--timeline-cache", "x"},
 		{"serve", "--no-such-flag"},
 		{"serve", "stray"},
 		{"frobnicate"},

@@ -36,6 +36,13 @@ type Config struct {
 	SessionCacheTTL time.Duration
 	Password        social.PasswordParams
 
+	// StatusCacheBytes bounds the statuses the engine keeps in memory for
+	// timeline reads (both engines), TimelineCacheBytes the heads of home
+	// and list timelines (the embedded engine); zero means the engine's
+	// default, negative turns a cache off.
+	StatusCacheBytes   int
+	TimelineCacheBytes int
+
 	// Workers is the number of in-process job workers; zero means the
 	// engine's default (jobDefaults), negative means none.
 	Workers int

@@ -39,14 +39,14 @@ type eventBus interface {
 // Redis pub/sub for the Redis engine, so that events reach every process.
 func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, eventBus, error) {
 	if cfg.RedisURL != "" {
-		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout}
+		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout, StatusCacheBytes: cfg.StatusCacheBytes}
 		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("server: opening redis engine: %w", err)
 		}
 		return e, redis.NewBus(e, redis.BusOptions{}), nil
 	}
-	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{}, log)
+	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: opening embedded engine: %w", err)
 	}

@@ -5,4 +5,10 @@
 // only to the URL it is given, and reports medians and tail latencies rather
 // than averages. Scenarios that need a large social graph read the manifest
 // that `starling seed` writes.
+//
+// The post scenario also reads the server's job counts from /readyz while
+// it posts, and reports the fan-out backlog (job_backlog_max, _mean,
+// _at_end) and how long the workers took to empty the queue once posting
+// stopped (job_backlog_drain_seconds): a backlog that grows with the
+// duration means fan-out does not keep up with the posting rate.
 package bench

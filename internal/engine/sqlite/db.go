@@ -111,7 +111,9 @@ type DB struct {
 	// lock holds the data directory's lock (lockDir) until Close.
 	lock *os.File
 
-	statuses  *statuscache.Cache
+	statuses *statuscache.Cache
+	// group lets concurrent posts share a transaction (group.go).
+	group     writeGroup
 	timelines *timelineCache
 
 	jobsAdded notifier

@@ -45,6 +45,11 @@
 // write lock for a while; a writer waits up to Options.BusyTimeout for it
 // before a call fails with an error that wraps social.ErrUnavailable.
 //
+// Posts that arrive while another write commits share the next
+// transaction (group commit, group.go): each runs in a savepoint of its
+// own, so one that fails rolls back alone, and the pages they all touch
+// (the statuses and jobs tables' last pages) reach the WAL once.
+//
 // A Claim that finds no runnable job waits for one. Work enqueued through
 // this DB wakes it at once; delayed jobs coming due and expired leases are
 // found by looking again every Options.JobPoll, on a reader connection so

@@ -31,7 +31,8 @@ SELECT s.id, s.uid, s.login, s.message, s.posted, s.lat, s.lon FROM json_each(?)
 
 // CreateStatus stores a status with the next status id, increments the
 // author's posts, puts it at the head of the author's profile and home
-// timelines, and enqueues fanout(status) in the same transaction.
+// timelines, and enqueues fanout(status) in the same transaction, which
+// posts arriving together share (writeGrouped).
 func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
 	if err := checkTimelineSize(h); err != nil {
 		return social.Status{}, err
@@ -44,7 +45,7 @@ func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanou
 		lat = sql.NullFloat64{Float64: loc.Lat, Valid: true}
 		lon = sql.NullFloat64{Float64: loc.Lon, Valid: true}
 	}
-	err := db.write(ctx, "create status", func(tx *wtx) error {
+	err := db.writeGrouped(ctx, "create status", func(tx *wtx) error {
 		err := tx.queryRow(qCountPost, s.UID).Scan(&st.Login)
 		if errors.Is(err, sql.ErrNoRows) {
 			return social.ErrUserNotFound

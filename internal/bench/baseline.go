@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,9 +42,13 @@ func ServeStatic(ctx context.Context, addr string, body []byte) error {
 	if err != nil {
 		return err
 	}
+	length := strconv.Itoa(len(body))
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// With its length given the body goes out as one piece, as
+			// Starling's pages do, rather than chunked.
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Content-Length", length)
 			w.Write(body)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -66,7 +71,15 @@ func static(ctx context.Context, o Options) (Result, error) {
 		clients = 64
 	}
 	c := newClient(o.URL, clients)
-	pages := &pageReader{c: c, path: "/api/v1/timelines/home?count=30"}
+	tokens := make([]string, clients)
+	for i := range tokens {
+		tokens[i] = "static-baseline-token"
+	}
+	pages, err := newPageReader(c, "/api/v1/timelines/home?count=30", tokens)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pages.close()
 	var first bytes.Buffer
 	if err := c.fetch(ctx, pages.path, "static-baseline-token", &first); err != nil {
 		return Result{}, err
@@ -75,7 +88,7 @@ func static(ctx context.Context, o Options) (Result, error) {
 	bufs := make([]bytes.Buffer, clients)
 	rec := &recorder{}
 	elapsed := hammer(ctx, o, "static", clients, rec, func(ctx context.Context, w int, _ *rand.Rand) error {
-		return pages.read(ctx, "static-baseline-token", &bufs[w])
+		return pages.read(ctx, w, &bufs[w])
 	})
 	return finish("static", o, clients, elapsed, rec), nil
 }

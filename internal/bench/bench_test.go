@@ -61,7 +61,7 @@ func TestStaticScenarioDrivesTheBaseline(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go ServeStatic(ctx, addr, StaticBody(500))
+	go ServeStatic(ctx, addr, StaticBody(4000)) // past net/http's 2 KiB, where it would chunk
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {

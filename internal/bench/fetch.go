@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 )
 
 // fetch GETs path and reads the answer's body into buf, reset first. The
@@ -36,17 +38,54 @@ func (c *client) fetch(ctx context.Context, path, token string, buf *bytes.Buffe
 	return err
 }
 
-// pageReader reads one path over and over, checking that every answer has
-// the length of the first.
+// pageReader reads one path over and over, one keepAlive connection per
+// worker, checking that every answer has the length of the first.
 type pageReader struct {
-	c    *client
-	path string
-	want int
+	c     *client
+	path  string
+	want  int
+	conns []*keepAlive // by worker
+
+	// interrupting ends every connection's wait once the context of the
+	// reads (the loop's, bounded by its duration) is done, so that the
+	// loop ends on time; set up by the first read.
+	interrupting sync.Once
 }
 
-// read fetches the page once with buf, one buffer per worker.
-func (p *pageReader) read(ctx context.Context, token string, buf *bytes.Buffer) error {
-	if err := p.c.fetch(ctx, p.path, token, buf); err != nil {
+// newPageReader returns a reader of path with a connection for each of
+// the workers' tokens. The client's base must be an http:// URL.
+func newPageReader(c *client, path string, tokens []string) (*pageReader, error) {
+	base, err := url.Parse(c.base)
+	if err != nil {
+		return nil, err
+	}
+	if base.Scheme != "http" {
+		return nil, fmt.Errorf("the read scenarios drive http:// URLs only, not %q", c.base)
+	}
+	p := &pageReader{c: c, path: path}
+	for _, t := range tokens {
+		p.conns = append(p.conns, newKeepAlive(base, path, t))
+	}
+	return p, nil
+}
+
+// close closes every connection.
+func (p *pageReader) close() {
+	for _, k := range p.conns {
+		k.close()
+	}
+}
+
+// read fetches the page once as worker w, into buf.
+func (p *pageReader) read(ctx context.Context, w int, buf *bytes.Buffer) error {
+	p.interrupting.Do(func() {
+		context.AfterFunc(ctx, func() {
+			for _, k := range p.conns {
+				k.interrupt()
+			}
+		})
+	})
+	if err := p.conns[w].get(ctx, buf); err != nil {
 		return err
 	}
 	if buf.Len() != p.want {

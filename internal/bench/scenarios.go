@@ -43,7 +43,15 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	// Every reader follows the same authors, so every home page is the
 	// first one, byte for byte: decoded once here, and only its length
 	// checked in the loop.
-	pages := &pageReader{c: c, path: "/api/v1/timelines/home?count=30"}
+	tokens := make([]string, len(readers))
+	for i, r := range readers {
+		tokens[i] = r.Token
+	}
+	pages, err := newPageReader(c, "/api/v1/timelines/home?count=30", tokens)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pages.close()
 	var first bytes.Buffer
 	if err := c.fetch(ctx, pages.path, readers[0].Token, &first); err != nil {
 		return Result{}, err
@@ -56,7 +64,7 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	bufs := make([]bytes.Buffer, clients)
 	rec := &recorder{}
 	elapsed := hammer(ctx, o, "timeline", clients, rec, func(ctx context.Context, w int, _ *rand.Rand) error {
-		return pages.read(ctx, readers[w].Token, &bufs[w])
+		return pages.read(ctx, w, &bufs[w])
 	})
 	r := finish("timeline", o, clients, elapsed, rec)
 	r.Extra["statuses_per_page"] = float64(len(page))

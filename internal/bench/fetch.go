@@ -41,10 +41,11 @@ func (c *client) fetch(ctx context.Context, path, token string, buf *bytes.Buffe
 // pageReader reads one path over and over, one keepAlive connection per
 // worker, checking that every answer has the length of the first.
 type pageReader struct {
-	c     *client
-	path  string
-	want  int
-	conns []*keepAlive // by worker
+	c      *client
+	path   string
+	want   int
+	tokens []string     // by worker
+	conns  []*keepAlive // by worker; none for an https:// server
 
 	// interrupting ends every connection's wait once the context of the
 	// reads (the loop's, bounded by its duration) is done, so that the
@@ -52,19 +53,19 @@ type pageReader struct {
 	interrupting sync.Once
 }
 
-// newPageReader returns a reader of path with a connection for each of
-// the workers' tokens. The client's base must be an http:// URL.
+// newPageReader returns a reader of path for workers with the given
+// tokens: on keepAlive connections for an http:// server, through
+// net/http's client (which speaks TLS) otherwise.
 func newPageReader(c *client, path string, tokens []string) (*pageReader, error) {
 	base, err := url.Parse(c.base)
 	if err != nil {
 		return nil, err
 	}
-	if base.Scheme != "http" {
-		return nil, fmt.Errorf("the read scenarios drive http:// URLs only, not %q", c.base)
-	}
-	p := &pageReader{c: c, path: path}
-	for _, t := range tokens {
-		p.conns = append(p.conns, newKeepAlive(base, path, t))
+	p := &pageReader{c: c, path: path, tokens: tokens}
+	if base.Scheme == "http" {
+		for _, t := range tokens {
+			p.conns = append(p.conns, newKeepAlive(base, path, t))
+		}
 	}
 	return p, nil
 }
@@ -85,7 +86,13 @@ func (p *pageReader) read(ctx context.Context, w int, buf *bytes.Buffer) error {
 			}
 		})
 	})
-	if err := p.conns[w].get(ctx, buf); err != nil {
+	var err error
+	if p.conns != nil {
+		err = p.conns[w].get(ctx, buf)
+	} else {
+		err = p.c.fetch(ctx, p.path, p.tokens[w], buf)
+	}
+	if err != nil {
 		return err
 	}
 	if buf.Len() != p.want {

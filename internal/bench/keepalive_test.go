@@ -112,3 +112,25 @@ func TestPageReaderStopsWithItsContext(t *testing.T) {
 		t.Fatal("a blocked read outlived its context by 10s")
 	}
 }
+
+// An https:// server is read through net/http's client, which speaks TLS.
+func TestPageReaderReadsHTTPSThroughNetHTTP(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "["+r.Header.Get("Authorization")+"]")
+	}))
+	defer srv.Close()
+	p, err := newPageReader(&client{base: srv.URL, http: srv.Client()}, "/", []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.want = len("[Bearer a]")
+	var buf bytes.Buffer
+	for w := range 2 {
+		if err := p.read(t.Context(), w, &buf); err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+		if want := fmt.Sprintf("[Bearer %c]", 'a'+w); buf.String() != want {
+			t.Fatalf("worker %d read %q, want %q", w, buf.String(), want)
+		}
+	}
+}

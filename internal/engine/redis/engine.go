@@ -177,6 +177,12 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		copt.CacheSizeEachConn = max(1<<20, opts.StatusCacheBytes/8)
 		copt.OnInvalidations = e.invalidated
 		copt.ClientName += "-reads"
+		// Nagle's algorithm on this one connection: the commands of
+		// concurrent page reads then share TCP segments while earlier
+		// ones await Redis's replies, which carry the ACKs at once. It
+		// measured about 5–10% more pages per second at C = 64 and no
+		// slower at C = 1 (docs/PERFORMANCE.md).
+		copt.DisableTCPNoDelay = true
 		if e.reads, err = rueidis.NewClient(copt); err != nil {
 			client.Close()
 			return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)

@@ -419,10 +419,22 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *wtx) error) erro
 		return db.fail(op, err)
 	}
 	tx := &wtx{ctx: ctx, db: db, tx: sqlTx}
+	// A panic in fn must not leave the only writer connection inside a
+	// transaction, where every later write would wait for it forever.
+	committing := false
+	defer func() {
+		if p := recover(); p != nil {
+			if !committing {
+				sqlTx.Rollback()
+			}
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return db.fail(op, err)
 	}
+	committing = true
 	err = sqlTx.Commit()
 	// Forgotten even when Commit failed, which may come after the commit
 	// itself; forgetting only costs a reread.

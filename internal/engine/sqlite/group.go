@@ -49,8 +49,9 @@ var (
 // writeGrouped is write for writes that may share a transaction with
 // others (see writeGroup): fn runs in a transaction, perhaps with other
 // writes, and the call returns once that transaction has committed (nil)
-// or fn's changes were rolled back (the error). ctx bounds the wait before
-// fn runs; once fn has run its write is committed or not with the others.
+// or fn's changes were rolled back (the error). A write whose ctx is done
+// when its turn comes is not run; once fn has run, its changes commit or
+// not with the others'.
 func (db *DB) writeGrouped(ctx context.Context, op string, fn func(*wtx) error) error {
 	w := &groupedWrite{ctx: ctx, op: op, fn: fn, wake: make(chan struct{}, 1)}
 	g := &db.group
@@ -70,8 +71,26 @@ func (db *DB) writeGrouped(ctx context.Context, op string, fn func(*wtx) error) 
 	g.pending = g.pending[n:]
 	g.mu.Unlock()
 
+	defer db.handOff(batch)
 	db.commitGroup(batch)
+	return w.err
+}
 
+// handOff ends a leader's turn: it passes the lead to the first write
+// that arrived meanwhile, or leaves the group idle, and wakes the writers
+// of batch. It runs deferred, so that a panic in a write's fn (which
+// write rolls back) still hands the lead on, and the batch's other writes
+// learn that theirs did not commit.
+func (db *DB) handOff(batch []*groupedWrite) {
+	p := recover()
+	if p != nil {
+		for _, w := range batch {
+			if w.err == nil {
+				w.err = errGroupAborted
+			}
+		}
+	}
+	g := &db.group
 	g.mu.Lock()
 	if len(g.pending) > 0 {
 		next := g.pending[0]
@@ -85,7 +104,9 @@ func (db *DB) writeGrouped(ctx context.Context, op string, fn func(*wtx) error) 
 	for _, other := range batch[1:] {
 		other.wake <- struct{}{}
 	}
-	return w.err
+	if p != nil {
+		panic(p)
+	}
 }
 
 // commitGroup runs the writes of batch in one transaction, each in a
@@ -143,3 +164,7 @@ func (db *DB) commitGroup(batch []*groupedWrite) {
 // errNothingToCommit rolls back a grouped transaction whose every write
 // failed on its own.
 var errNothingToCommit = errors.New("nothing to commit")
+
+// errGroupAborted is the result of the writes of a grouped transaction
+// that a panic in one of them rolled back.
+var errGroupAborted = errors.New("sqlite: rolled back by a panic in another write of its transaction")

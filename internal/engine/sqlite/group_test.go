@@ -169,3 +169,81 @@ func TestConcurrentPostsGrouped(t *testing.T) {
 		t.Errorf("%d posts stored and %d refused, want %d in all with some refused", total, failed, posters*each)
 	}
 }
+
+// A panic in one grouped write rolls back its transaction, tells the other
+// writes in it so, and leaves the writer and the group usable.
+func TestPanicInAGroupedWrite(t *testing.T) {
+	ctx := t.Context()
+	db := openDir(t, t.TempDir())
+	author := newUser(t, db, "author")
+	holding, release := make(chan struct{}), make(chan struct{})
+	go db.write(ctx, "hold", func(*wtx) error {
+		close(holding)
+		<-release
+		return nil
+	})
+	<-holding
+
+	post := func() error {
+		_, err := db.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: "m", Posted: time.Now()}, testTimelineSize, nil)
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { post() }) // leads alone, waiting for the writer
+	for {
+		db.group.mu.Lock()
+		busy := db.group.busy
+		db.group.mu.Unlock()
+		if busy {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	errs := make([]error, 2)
+	panicked := make(chan any, 1)
+	wg.Go(func() {
+		defer func() { panicked <- recover() }()
+		db.writeGrouped(ctx, "boom", func(*wtx) error { panic("boom") })
+	})
+	for {
+		db.group.mu.Lock()
+		n := len(db.group.pending)
+		db.group.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range errs {
+		wg.Go(func() { errs[i] = post() })
+	}
+	for {
+		db.group.mu.Lock()
+		n := len(db.group.pending)
+		db.group.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if p := <-panicked; p != "boom" {
+		t.Fatalf("the panicking write's caller recovered %v, want boom", p)
+	}
+	for i, err := range errs {
+		if !errors.Is(err, errGroupAborted) {
+			t.Errorf("write %d sharing the panicking one's transaction: %v, want errGroupAborted", i, err)
+		}
+	}
+	if err := post(); err != nil {
+		t.Fatalf("a post after the panic: %v", err)
+	}
+	u, err := db.User(ctx, author.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Posts != 2 { // the first post and the last
+		t.Fatalf("author's posts = %d, want 2", u.Posts)
+	}
+}

@@ -207,12 +207,16 @@ func clientIP(r *http.Request, trustedProxies []netip.Prefix) (netip.Addr, bool)
 	return addr, true
 }
 
+// remoteAddr reads the peer's address from RemoteAddr. A link-local peer's
+// address comes with the zone of the interface it reached ("fe80::1%eth0"),
+// which names this host's interface, not the client: it is dropped, so that
+// one client is one key for rate limits and logs.
 func remoteAddr(s string) (netip.Addr, bool) {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap(), true
+		return ap.Addr().Unmap().WithZone(""), true
 	}
 	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap(), true
+		return a.Unmap().WithZone(""), true
 	}
 	return netip.Addr{}, false
 }

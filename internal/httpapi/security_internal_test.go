@@ -35,6 +35,7 @@ func TestClientIP(t *testing.T) {
 		{"10.0.0.1:1234", []string{"fe80::1%eth0"}, "10.0.0.1"},
 		{"[2001:db8:ffff::1]:1234", []string{"2001:db8:1::5"}, "2001:db8:1::5"},
 		{"[::ffff:10.0.0.1]:1234", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"[fe80::1%eth0]:1234", nil, "fe80::1"}, // the zone names this host's interface
 		{"10.0.0.1:1234", []string{strings.Repeat("10.0.0.9,", 100) + "10.0.0.2"}, "10.0.0.9"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)

@@ -394,6 +394,22 @@ func TestTimelineSizeRecorded(t *testing.T) {
 	}
 }
 
+// followedStar registers "star" and n fans who follow it, fan i at
+// at + i·step.
+func followedStar(t *testing.T, e *Engine, n int, at time.Time, step time.Duration) (social.User, []social.User) {
+	t.Helper()
+	star := mustUser(t, e, "star")
+	var fans []social.User
+	for i := range n {
+		u := mustUser(t, e, fmt.Sprintf("fan%d", i))
+		if _, err := e.Follow(t.Context(), u.ID, star.ID, at.Add(time.Duration(i)*step), testH); err != nil {
+			t.Fatal(err)
+		}
+		fans = append(fans, u)
+	}
+	return star, fans
+}
+
 // TestFollowerChunkWhileRanksMove walks a follower set while followers
 // before the cursor leave, arrive and follow again, so that the cursor's
 // rank hint goes stale in every way: every follower there for the whole
@@ -402,16 +418,8 @@ func TestFollowerChunkWhileRanksMove(t *testing.T) {
 	t.Parallel()
 	e := openTest(t)
 	ctx := t.Context()
-	star := mustUser(t, e, "star")
 	at := time.UnixMilli(1_700_000_000_000)
-	var fans []social.User
-	for i := range 40 {
-		u := mustUser(t, e, fmt.Sprintf("fan%d", i))
-		if _, err := e.Follow(ctx, u.ID, star.ID, at.Add(time.Duration(i)*time.Millisecond), testH); err != nil {
-			t.Fatal(err)
-		}
-		fans = append(fans, u)
-	}
+	star, fans := followedStar(t, e, 40, at, time.Millisecond)
 	late := mustUser(t, e, "late")
 	var got []int64
 	left := map[int64]bool{}
@@ -492,16 +500,8 @@ func TestFollowerChunkCursorMovesToItsOwnRank(t *testing.T) {
 	t.Parallel()
 	e := openTest(t)
 	ctx := t.Context()
-	star := mustUser(t, e, "star")
 	at := time.UnixMilli(1_700_000_000_000)
-	var fans []social.User
-	for i := range 4 {
-		u := mustUser(t, e, fmt.Sprintf("fan%d", i))
-		if _, err := e.Follow(ctx, u.ID, star.ID, at.Add(time.Duration(i)*time.Second), testH); err != nil {
-			t.Fatal(err)
-		}
-		fans = append(fans, u)
-	}
+	star, fans := followedStar(t, e, 4, at, time.Second)
 	ids, next, err := e.FollowerChunk(ctx, star.ID, "", 2) // fan0, fan1
 	if err != nil || !slices.Equal(ids, []int64{fans[0].ID, fans[1].ID}) {
 		t.Fatalf("first chunk: got %v (%v)", ids, err)

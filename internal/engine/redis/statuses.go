@@ -77,31 +77,9 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 	if len(ids) == 1 || e.reads == e.client {
 		return e.readStatuses(ctx, e.client, ids)
 	}
-	sts := make([]social.Status, len(ids))
-	missing, epoch := e.statuses.Lookup(ids, sts)
-	if len(missing) > 0 {
-		found, err := e.readStatuses(ctx, e.reads, missing)
-		if err != nil {
-			return nil, err
-		}
-		byID := make(map[int64]social.Status, len(found))
-		for _, st := range found {
-			byID[st.ID] = st
-		}
-		for i, id := range ids {
-			if st, ok := byID[id]; ok && sts[i].ID == 0 {
-				sts[i] = st
-			}
-		}
-		e.statuses.Add(epoch, found...)
-	}
-	out := sts[:0]
-	for _, st := range sts {
-		if st.ID != 0 {
-			out = append(out, st)
-		}
-	}
-	return out, nil
+	return e.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
+		return e.readStatuses(ctx, e.reads, missing)
+	})
 }
 
 // readStatuses reads statuses from Redis in one pipelined round trip:

@@ -28,7 +28,7 @@ type writeGroup struct {
 	mu      sync.Mutex
 	pending []*groupedWrite
 	busy    bool // a leader is committing
-	commits int  // transactions committed by commitGroup, for tests
+	commits int  // batches taken by leaders, for tests
 }
 
 type groupedWrite struct {
@@ -69,6 +69,7 @@ func (db *DB) writeGrouped(ctx context.Context, op string, fn func(*wtx) error) 
 	n := min(len(g.pending), maxGroup)
 	batch := g.pending[:n:n] // w first: it leads the oldest writes
 	g.pending = g.pending[n:]
+	g.commits++
 	g.mu.Unlock()
 
 	defer db.handOff(batch)
@@ -112,9 +113,6 @@ func (db *DB) handOff(batch []*groupedWrite) {
 // commitGroup runs the writes of batch in one transaction, each in a
 // savepoint when there are several, and records each one's result.
 func (db *DB) commitGroup(batch []*groupedWrite) {
-	db.group.mu.Lock()
-	db.group.commits++
-	db.group.mu.Unlock()
 	if len(batch) == 1 {
 		w := batch[0]
 		w.err = db.write(w.ctx, w.op, w.fn)

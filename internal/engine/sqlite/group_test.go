@@ -12,6 +12,38 @@ import (
 	"starling/internal/social"
 )
 
+// holdWriter keeps the only writer connection busy in a transaction of
+// its own until the returned channel is closed.
+func holdWriter(t *testing.T, db *DB) (release chan struct{}) {
+	holding, release := make(chan struct{}), make(chan struct{})
+	go db.write(t.Context(), "hold", func(*wtx) error {
+		close(holding)
+		<-release
+		return nil
+	})
+	<-holding
+	return release
+}
+
+// waitGroup waits until a leader is committing and pending writes wait
+// behind it.
+func waitGroup(t *testing.T, db *DB, pending int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.group.mu.Lock()
+		got, busy := len(db.group.pending), db.group.busy
+		db.group.mu.Unlock()
+		if busy && got == pending {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes queued (leader busy %v), want %d", got, busy, pending)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func fanoutJob(st social.Status) jobs.NewJob {
 	return jobs.NewJob{Kind: "fanout", Payload: fmt.Appendf(nil, `{"status":%d}`, st.ID)}
 }
@@ -23,14 +55,7 @@ func TestPostsWaitingTogetherShareACommit(t *testing.T) {
 	db := openDir(t, t.TempDir())
 	author := newUser(t, db, "author")
 
-	// Hold the only writer connection.
-	holding, release := make(chan struct{}), make(chan struct{})
-	go db.write(ctx, "hold", func(*wtx) error {
-		close(holding)
-		<-release
-		return nil
-	})
-	<-holding
+	release := holdWriter(t, db)
 	db.group.mu.Lock()
 	before := db.group.commits
 	db.group.mu.Unlock()
@@ -52,27 +77,11 @@ func TestPostsWaitingTogetherShareACommit(t *testing.T) {
 	}
 	// The first leads and waits for the writer; the others queue behind it.
 	wg.Go(func() { post(0) })
-	waitPending := func(want int) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			db.group.mu.Lock()
-			got, busy := len(db.group.pending), db.group.busy
-			db.group.mu.Unlock()
-			if busy && got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d posts queued (busy %v), want %d", got, busy, want)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitPending(0)
+	waitGroup(t, db, 0)
 	for i := 1; i < n; i++ {
 		wg.Go(func() { post(i) })
 	}
-	waitPending(n - 1)
+	waitGroup(t, db, n-1)
 	close(release)
 	wg.Wait()
 
@@ -176,13 +185,7 @@ func TestPanicInAGroupedWrite(t *testing.T) {
 	ctx := t.Context()
 	db := openDir(t, t.TempDir())
 	author := newUser(t, db, "author")
-	holding, release := make(chan struct{}), make(chan struct{})
-	go db.write(ctx, "hold", func(*wtx) error {
-		close(holding)
-		<-release
-		return nil
-	})
-	<-holding
+	release := holdWriter(t, db)
 
 	post := func() error {
 		_, err := db.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: "m", Posted: time.Now()}, testTimelineSize, nil)
@@ -190,42 +193,18 @@ func TestPanicInAGroupedWrite(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { post() }) // leads alone, waiting for the writer
-	for {
-		db.group.mu.Lock()
-		busy := db.group.busy
-		db.group.mu.Unlock()
-		if busy {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitGroup(t, db, 0)
 	errs := make([]error, 2)
 	panicked := make(chan any, 1)
 	wg.Go(func() {
 		defer func() { panicked <- recover() }()
 		db.writeGrouped(ctx, "boom", func(*wtx) error { panic("boom") })
 	})
-	for {
-		db.group.mu.Lock()
-		n := len(db.group.pending)
-		db.group.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitGroup(t, db, 1)
 	for i := range errs {
 		wg.Go(func() { errs[i] = post() })
 	}
-	for {
-		db.group.mu.Lock()
-		n := len(db.group.pending)
-		db.group.mu.Unlock()
-		if n == 3 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitGroup(t, db, 3)
 	close(release)
 	wg.Wait()
 	if p := <-panicked; p != "boom" {

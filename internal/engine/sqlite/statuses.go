@@ -75,55 +75,30 @@ func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanou
 // ids that name no status. Statuses read once are kept in process
 // (statuscache), so a page of them usually costs no query at all.
 func (db *DB) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
-	if len(ids) == 0 {
-		return []social.Status{}, nil
-	}
-	sts := make([]social.Status, len(ids))
-	missing, epoch := db.statuses.Lookup(ids, sts)
-	if len(missing) > 0 {
-		found, err := db.readStatuses(ctx, missing)
-		if err != nil {
-			return nil, err
-		}
-		for i, id := range ids {
-			if st, ok := found[id]; ok && sts[i].ID == 0 {
-				sts[i] = st
-			}
-		}
-		fresh := make([]social.Status, 0, len(found))
-		for _, st := range found {
-			fresh = append(fresh, st)
-		}
-		db.statuses.Add(epoch, fresh...)
-	}
-	out := sts[:0]
-	for _, st := range sts {
-		if st.ID != 0 {
-			out = append(out, st)
-		}
-	}
-	return out, nil
+	return db.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
+		return db.readStatuses(ctx, missing)
+	})
 }
 
 // readStatuses reads the statuses with the given ids from the database.
-func (db *DB) readStatuses(ctx context.Context, ids []int64) (map[int64]social.Status, error) {
+func (db *DB) readStatuses(ctx context.Context, ids []int64) ([]social.Status, error) {
 	rows, err := db.readRows(ctx, qStatuses, jsonIDs(ids))
 	if err != nil {
 		return nil, db.fail("statuses", err)
 	}
 	defer rows.Close()
-	byID := make(map[int64]social.Status, len(ids))
+	sts := make([]social.Status, 0, len(ids))
 	for rows.Next() {
 		st, err := scanStatus(rows)
 		if err != nil {
 			return nil, db.fail("statuses", err)
 		}
-		byID[st.ID] = st
+		sts = append(sts, st)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, db.fail("statuses", err)
 	}
-	return byID, nil
+	return sts, nil
 }
 
 // DeleteStatus removes status id, posted by uid: the record (which is also

@@ -26,6 +26,41 @@ func New(maxBytes int) *Cache {
 	return &Cache{max: maxBytes, byID: make(map[int64]social.Status)}
 }
 
+// Get returns the statuses with the given ids, in that order and skipping
+// ids that name no status: from the cache where it holds them, and from
+// read, called once with the ids it does not, for the others, which it then
+// caches (Add). read returns the statuses it found, in any order.
+func (c *Cache) Get(ids []int64, read func(missing []int64) ([]social.Status, error)) ([]social.Status, error) {
+	if len(ids) == 0 {
+		return []social.Status{}, nil
+	}
+	sts := make([]social.Status, len(ids))
+	missing, epoch := c.Lookup(ids, sts)
+	if len(missing) > 0 {
+		found, err := read(missing)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[int64]social.Status, len(found))
+		for _, st := range found {
+			byID[st.ID] = st
+		}
+		for i, id := range ids {
+			if st, ok := byID[id]; ok && sts[i].ID == 0 {
+				sts[i] = st
+			}
+		}
+		c.Add(epoch, found...)
+	}
+	out := sts[:0]
+	for _, st := range sts {
+		if st.ID != 0 {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
 // Lookup copies the cached statuses among ids into the same positions of
 // sts (len(sts) == len(ids)), leaving the others alone, and returns the ids
 // it did not find with the epoch that Add needs. Callers must not modify

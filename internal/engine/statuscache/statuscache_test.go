@@ -84,3 +84,36 @@ func TestNilCacheIsOff(t *testing.T) {
 		t.Fatalf("a cache that is off: missing %v, len %d", missing, c.Len())
 	}
 }
+
+func TestGetReadsOnlyWhatIsMissing(t *testing.T) {
+	for _, c := range []*Cache{New(1 << 20), New(0)} {
+		var asked [][]int64
+		read := func(missing []int64) ([]social.Status, error) {
+			asked = append(asked, missing)
+			var out []social.Status
+			for _, id := range missing {
+				if id != 99 { // 99 names no status
+					out = append([]social.Status{status(id)}, out...) // any order
+				}
+			}
+			return out, nil
+		}
+		got, err := c.Get([]int64{3, 99, 1, 3}, read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0].ID != 3 || got[1].ID != 1 || got[2].ID != 3 {
+			t.Fatalf("Get = %+v, want 3, 1, 3 in order", got)
+		}
+		if _, err := c.Get([]int64{1, 3}, read); err != nil {
+			t.Fatal(err)
+		}
+		wantReads := 1
+		if c == nil {
+			wantReads = 2 // a cache that is off reads every time
+		}
+		if len(asked) != wantReads {
+			t.Fatalf("cache %v: read called %d times (%v), want %d", c != nil, len(asked), asked, wantReads)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", social.DefaultSessionCacheTTL, "how long a process trusts a session token it checked before asking the store again, and so how long a logout on another process takes to reach it (0 to always ask)")
 	var statusCacheMiB, timelineCacheMiB int
 	fs.IntVar(&statusCacheMiB, "status-cache", 64, "MiB of statuses a process keeps in memory for timeline reads (0 for none)")
-	fs.IntVar(&timelineCacheMiB, "timeline-cache", 32, "MiB of home and list timeline heads the embedded engine keeps in memory (0 for none)")
+	fs.IntVar(&timelineCacheMiB, "timeline-cache", 32, "MiB of timelines a process keeps in memory for reads (0 for none)")
 	var argonTime, argonMemory, argonThreads uint
 	fs.UintVar(&argonTime, "argon2-time", 4, "argon2id passes over memory when hashing passwords")
 	fs.UintVar(&argonMemory, "argon2-memory", 32*1024, "argon2id memory in KiB when hashing passwords")

@@ -37,9 +37,9 @@ type Config struct {
 	Password        social.PasswordParams
 
 	// StatusCacheBytes bounds the statuses the engine keeps in memory for
-	// timeline reads (both engines), TimelineCacheBytes the heads of home
-	// and list timelines (the embedded engine); zero means the engine's
-	// default, negative turns a cache off.
+	// timeline reads, TimelineCacheBytes the timelines (the heads of home
+	// and list timelines on the embedded engine, pages of any timeline on
+	// Redis); zero means the engine's default, negative turns a cache off.
 	StatusCacheBytes   int
 	TimelineCacheBytes int
 

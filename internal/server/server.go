@@ -39,7 +39,7 @@ type eventBus interface {
 // Redis pub/sub for the Redis engine, so that events reach every process.
 func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, eventBus, error) {
 	if cfg.RedisURL != "" {
-		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout, StatusCacheBytes: cfg.StatusCacheBytes}
+		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout, StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}
 		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {
 			return nil, nil, fmt.Errorf("server: opening redis engine: %w", err)

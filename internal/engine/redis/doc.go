@@ -84,22 +84,35 @@
 //
 // # Reads
 //
-// Statuses never change, so a process keeps those it reads in timeline
-// pages in memory, with RESP3 client-side caching (rueidis DoMultiCache;
-// Options.StatusCacheBytes bounds it). Redis remembers which keys a
-// connection cached and pushes an invalidation to that connection when one
-// changes; deleting a status deletes its key, which invalidates every
-// process's copy. For the delete to vanish from reads at once:
+// Statuses never change, and timeline pages change only when Redis says
+// so, so a process keeps those it reads in memory, with RESP3 client-side
+// caching (rueidis DoCache and DoMultiCache; Options.StatusCacheBytes and
+// Options.TimelineCacheBytes bound them). Redis remembers which keys a
+// connection cached and pushes an invalidation to that connection when
+// one changes: a delivery, a removal or a merge into a timeline
+// invalidates every process's pages of it, and deleting a status deletes
+// its key, which invalidates every process's copy. For each read to be as
+// new as one made from Redis (a delete vanishes from every read at once,
+// and whatever a call changed shows in every read that starts after it
+// returned, in any process):
 //
-//   - timeline reads and the cache use one connection of their own
+//   - timeline reads and the caches use one connection of their own
 //     (Engine.reads), on which Redis's invalidations and replies arrive in
-//     the order Redis sent them. A timeline page reads its ids there first,
-//     so every invalidation sent before that read (every delete that had
-//     returned, in any process) is applied before its statuses are looked
-//     up;
-//   - DeleteStatus, before it returns, sends a PING on that connection, so
-//     the deleting process forgets the status even for a Statuses call with
-//     no timeline read before it;
+//     the order Redis sent them, and rueidis applies each invalidation as
+//     it reads it, before the replies behind it;
+//   - a timeline page by number first waits for a round trip on that
+//     connection that began after the read did (Engine.catchUp, a
+//     barrier), so every invalidation Redis sent before the read began
+//     has been applied; then its ids come from the cache, or from Redis
+//     on a miss, and so do its statuses. Concurrent reads share those
+//     round trips: at most one PING is in flight, and the reads that
+//     arrive meanwhile share the next, so at C = 64 one PING serves some
+//     twenty pages and Redis does almost no work for a page read;
+//   - a page below MaxID is a script, which is not cached; its own round
+//     trip on the connection does the catching up;
+//   - DeleteStatus, before it returns, catches up too, so the deleting
+//     process forgets the status even for a Statuses call with no
+//     timeline read before it;
 //   - a Statuses call for one id (a status asked for by itself) is not
 //     cached: it reads Redis.
 //

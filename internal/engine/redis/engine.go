@@ -54,11 +54,19 @@ type Options struct {
 	// statuses read in timeline pages (see doc.go, "Reads"); zero means
 	// DefaultStatusCacheBytes, negative turns the cache off.
 	StatusCacheBytes int
+	// TimelineCacheBytes bounds the memory of the in-process cache of
+	// timeline pages (see doc.go, "Reads"); zero means
+	// DefaultTimelineCacheBytes, negative turns the cache off.
+	TimelineCacheBytes int
 }
 
 // DefaultStatusCacheBytes is the status cache's size when
 // Options.StatusCacheBytes is zero: some hundreds of thousands of statuses.
 const DefaultStatusCacheBytes = 64 << 20
+
+// DefaultTimelineCacheBytes is the timeline page cache's size when
+// Options.TimelineCacheBytes is zero: some tens of thousands of pages.
+const DefaultTimelineCacheBytes = 32 << 20
 
 func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
@@ -72,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StatusCacheBytes == 0 {
 		o.StatusCacheBytes = DefaultStatusCacheBytes
+	}
+	if o.TimelineCacheBytes == 0 {
+		o.TimelineCacheBytes = DefaultTimelineCacheBytes
 	}
 	return o
 }
@@ -100,13 +111,19 @@ type Engine struct {
 	client rueidis.Client
 	// reads serves timeline pages: the ids and then the statuses, which it
 	// caches in process (RESP3 client-side caching). It is a client of one
-	// connection, so that Redis's invalidations of cached statuses and the
+	// connection, so that Redis's invalidations of cached keys and the
 	// replies of its reads arrive in order; see doc.go, "Reads". It is
-	// client itself when the cache is off.
+	// client itself when both caches are off.
 	reads rueidis.Client
+	// catchUp applies the invalidations Redis has sent e.reads so far:
+	// its round trips go through e.reads.
+	catchUp barrier
+	// cachePages says whether timeline pages are read through the cache
+	// of e.reads (Options.TimelineCacheBytes).
+	cachePages bool
 	// statuses holds the statuses of timeline pages, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear it (see
-	// doc.go, "Reads"). Nil when the cache is off.
+	// doc.go, "Reads"). Nil when the status cache is off.
 	statuses *statuscache.Cache
 	opts     Options
 	log      *slog.Logger
@@ -166,15 +183,22 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		client.Close()
 		return nil, err
 	}
-	if opts.StatusCacheBytes > 0 {
+	if opts.StatusCacheBytes > 0 || opts.TimelineCacheBytes > 0 {
 		// One connection (a multiplex of 2^0): see doc.go, "Reads".
 		copt.PipelineMultiplex = -1
 		copt.DisableCache = false
-		// The parsed statuses in e.statuses take most of the budget;
-		// rueidis's own cache of replies behind it only serves what that
-		// one dropped.
-		e.statuses = statuscache.New(opts.StatusCacheBytes - opts.StatusCacheBytes/8)
-		copt.CacheSizeEachConn = max(1<<20, opts.StatusCacheBytes/8)
+		copt.CacheSizeEachConn = 0
+		if opts.StatusCacheBytes > 0 {
+			// The parsed statuses in e.statuses take most of the budget;
+			// rueidis's own cache of replies behind it only serves what
+			// that one dropped.
+			e.statuses = statuscache.New(opts.StatusCacheBytes - opts.StatusCacheBytes/8)
+			copt.CacheSizeEachConn += max(1<<20, opts.StatusCacheBytes/8)
+		}
+		if opts.TimelineCacheBytes > 0 {
+			e.cachePages = true
+			copt.CacheSizeEachConn += opts.TimelineCacheBytes
+		}
 		copt.OnInvalidations = e.invalidated
 		copt.ClientName += "-reads"
 		// Nagle's algorithm on this one connection: the commands of
@@ -187,6 +211,9 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 			client.Close()
 			return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
 		}
+	}
+	e.catchUp.roundTrip = func(ctx context.Context) error {
+		return e.reads.Do(ctx, e.reads.B().Ping().Build()).Error()
 	}
 	log.Debug("redis: engine open", "addr", copt.InitAddress, "db", copt.SelectDB, "prefix", opts.Prefix)
 	return e, nil

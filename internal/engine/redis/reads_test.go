@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -297,6 +298,126 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 	}
 }
 
+// crossProcess is an engine whose timeline and status reads go through a
+// second engine on the same Redis, as another process would make them: a
+// write through the first must reach the caches of the second before the
+// read that follows it.
+type crossProcess struct {
+	*Engine
+	reader *Engine
+}
+
+func (c crossProcess) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+	return c.reader.TimelineIDs(ctx, tl, p)
+}
+
+func (c crossProcess) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+	return c.reader.Statuses(ctx, ids)
+}
+
+// TestSocialConformanceAcrossProcesses runs the social suite with every
+// timeline and status read made by another engine than the writes, with
+// each combination of the two caches: what one process changes is what
+// the next read of any other sees.
+func TestSocialConformanceAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"caches", Options{}},
+		{"no page cache", Options{TimelineCacheBytes: -1}},
+		{"no status cache", Options{StatusCacheBytes: -1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
+				url, opts := redistest.Shared(t), c.opts
+				opts.Prefix = redistest.Prefix(t)
+				writer, reader := openAt(t, url, opts), openAt(t, url, opts)
+				return crossProcess{Engine: writer, reader: reader}, writer
+			})
+		})
+	}
+}
+
+// pageCached reports whether e's page cache holds the page that
+// TimelineIDs reads for tl by number; asking caches it if it did not.
+func pageCached(t *testing.T, e *Engine, tl social.Timeline, p social.Page) bool {
+	t.Helper()
+	key, err := e.timelineKey(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := pageRange(p)
+	cmd := e.reads.B().Zrange().Key(key).Min(fmt.Sprint(first)).Max(fmt.Sprint(last)).Rev().Cache().ToStaticTTL()
+	res := e.reads.DoCache(t.Context(), cmd, pageCacheTTL)
+	if err := res.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return res.IsCacheHit()
+}
+
+// TestCachedPagesFollowOtherProcesses has one engine read pages, which it
+// then serves from its cache, while another changes the timelines: each
+// read after a change sees it.
+func TestCachedPagesFollowOtherProcesses(t *testing.T) {
+	t.Parallel()
+	url, prefix := redistest.Shared(t), redistest.Prefix(t)
+	writer, reader := openAt(t, url, Options{Prefix: prefix}), openAt(t, url, Options{Prefix: prefix})
+	ctx := t.Context()
+	author, fan := mustUser(t, writer, "author"), mustUser(t, writer, "fan")
+	home, profile := social.HomeOf(fan.ID), social.ProfileOf(author.ID)
+	page := social.Page{Count: 10, Page: 1}
+	read := func(tl social.Timeline, want []int64) {
+		t.Helper()
+		ids, err := reader.TimelineIDs(ctx, tl, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("%v: got %v, want %v", tl, ids, want)
+		}
+	}
+	var posted []int64 // newest first
+	post := func() {
+		t.Helper()
+		st := mustPost(t, writer, author, fmt.Sprint("post ", len(posted)))
+		if err := writer.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
+			t.Fatal(err)
+		}
+		posted = append([]int64{st.ID}, posted...)
+	}
+
+	post()
+	read(home, posted)
+	read(profile, posted)
+	for _, tl := range []social.Timeline{home, profile} {
+		if !pageCached(t, reader, tl, page) {
+			t.Fatalf("%v: the page just read is not cached", tl)
+		}
+	}
+	read(home, posted) // from the cache
+
+	post()
+	read(home, posted)
+	read(profile, posted)
+	if err := writer.RemoveFromTimelines(ctx, posted[0], []social.Timeline{home, profile}); err != nil {
+		t.Fatal(err)
+	}
+	read(home, posted[1:])
+	read(profile, posted[1:])
+
+	// With the page cache off, pages are read from Redis every time.
+	off := openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1})
+	if ids, err := off.TimelineIDs(ctx, home, page); err != nil || !slices.Equal(ids, posted[1:]) {
+		t.Fatalf("home without the page cache: got %v (%v), want %v", ids, err, posted[1:])
+	}
+	if pageCached(t, off, home, page) {
+		t.Fatal("a page came from a page cache that is off")
+	}
+}
+
 // TestInvalidationsReachParsedStatuses feeds e.reads' invalidation hook
 // directly: a status key forgets that status only, other keys forget
 // nothing, and nil (a broken connection, a flush) forgets everything.
@@ -349,9 +470,13 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 // status from Redis, with the same results.
 func TestStatusCacheOff(t *testing.T) {
 	t.Parallel()
-	e := openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t), StatusCacheBytes: -1})
-	if e.reads != e.client {
-		t.Fatal("a negative StatusCacheBytes still opened a caching client")
+	url, prefix := redistest.Shared(t), redistest.Prefix(t)
+	if e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1, TimelineCacheBytes: -1}); e.reads != e.client {
+		t.Fatal("with both caches off, the engine still opened a caching client")
+	}
+	e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1})
+	if e.statuses != nil {
+		t.Fatal("a negative StatusCacheBytes still made a status cache")
 	}
 	u := mustUser(t, e, "u")
 	s1, s2 := mustPost(t, e, u, "one"), mustPost(t, e, u, "two")

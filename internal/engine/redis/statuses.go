@@ -74,7 +74,7 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
-	if len(ids) == 1 || e.reads == e.client {
+	if len(ids) == 1 || e.statuses == nil {
 		return e.readStatuses(ctx, e.client, ids)
 	}
 	return e.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
@@ -145,19 +145,18 @@ func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 	}
 }
 
-// flushInvalidations makes this process's cache forget what Redis has
-// invalidated so far: Redis queued the invalidation of a deleted status on
-// e.reads' connection while it ran the delete, so a reply that e.reads
-// receives after that comes behind it. A delete calls it before it returns,
-// so that the status is gone from every read of this process at once, even
-// from a Statuses call that no TimelineIDs preceded. A failure is only
-// logged: the connection it would have flushed is broken, and rueidis drops
-// a broken connection's cache with it.
+// flushInvalidations makes this process's caches forget what Redis has
+// invalidated so far (see barrier): Redis queued the invalidation of a
+// deleted status on e.reads' connection while it ran the delete. A delete
+// calls it before it returns, so that the status is gone from every read
+// of this process at once, even from a Statuses call that no TimelineIDs
+// preceded. A failure is only logged: the connection it would have
+// flushed is broken, and rueidis drops a broken connection's cache with it.
 func (e *Engine) flushInvalidations(ctx context.Context) {
 	if e.reads == e.client {
 		return
 	}
-	if err := e.reads.Do(ctx, e.reads.B().Ping().Build()).Error(); err != nil {
+	if err := e.catchUp.wait(ctx); err != nil {
 		e.log.Debug("redis: flushing cache invalidations", "err", err)
 	}
 }

@@ -103,9 +103,9 @@ func (e *Engine) timelineSize(ctx context.Context) (int64, error) {
 //   - a page below MaxID needs the h-th entry and the range in one
 //     snapshot, so lua/timeline_before.lua reads timelines:size itself.
 //
-// The reads go through e.reads, which makes them the barrier that applies
-// pending invalidations of cached statuses before the page's statuses are
-// looked up (doc.go, "Reads").
+// Either read is as new as a read from Redis, and leaves every
+// invalidation Redis sent before it applied, so the page's statuses are
+// then looked up in the caches safely (pageMembers; doc.go, "Reads").
 func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
 	const op = "reading a timeline"
 	key, err := e.timelineKey(tl)

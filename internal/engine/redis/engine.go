@@ -16,6 +16,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"starling/internal/engine/statuscache"
+	"starling/internal/engine/timelinecache"
 	"starling/internal/jobs"
 	"starling/internal/social"
 )
@@ -55,7 +56,7 @@ type Options struct {
 	// DefaultStatusCacheBytes, negative turns the cache off.
 	StatusCacheBytes int
 	// TimelineCacheBytes bounds the memory of the in-process cache of
-	// timeline pages (see doc.go, "Reads"); zero means
+	// timeline heads (see doc.go, "Reads"); zero means
 	// DefaultTimelineCacheBytes, negative turns the cache off.
 	TimelineCacheBytes int
 }
@@ -64,8 +65,9 @@ type Options struct {
 // Options.StatusCacheBytes is zero: some hundreds of thousands of statuses.
 const DefaultStatusCacheBytes = 64 << 20
 
-// DefaultTimelineCacheBytes is the timeline page cache's size when
-// Options.TimelineCacheBytes is zero: some tens of thousands of pages.
+// DefaultTimelineCacheBytes is the timeline cache's size when
+// Options.TimelineCacheBytes is zero: the heads of some tens of thousands
+// of timelines.
 const DefaultTimelineCacheBytes = 32 << 20
 
 func (o Options) withDefaults() Options {
@@ -118,9 +120,10 @@ type Engine struct {
 	// catchUp applies the invalidations Redis has sent e.reads so far:
 	// its round trips go through e.reads.
 	catchUp barrier
-	// cachePages says whether timeline pages are read through the cache
-	// of e.reads (Options.TimelineCacheBytes).
-	cachePages bool
+	// pages holds the heads of the timelines read, parsed, in front of
+	// the cache of e.reads; the invalidations of e.reads clear them (see
+	// doc.go, "Reads"). Nil when the timeline cache is off.
+	pages *timelinecache.Cache[social.Timeline]
 	// statuses holds the statuses of timeline pages, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear it (see
 	// doc.go, "Reads"). Nil when the status cache is off.
@@ -196,8 +199,9 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 			copt.CacheSizeEachConn += max(1<<20, opts.StatusCacheBytes/8)
 		}
 		if opts.TimelineCacheBytes > 0 {
-			e.cachePages = true
-			copt.CacheSizeEachConn += opts.TimelineCacheBytes
+			// The same split for the heads of timelines.
+			e.pages = timelinecache.New[social.Timeline](opts.TimelineCacheBytes - opts.TimelineCacheBytes/8)
+			copt.CacheSizeEachConn += max(1<<20, opts.TimelineCacheBytes/8)
 		}
 		copt.OnInvalidations = e.invalidated
 		copt.ClientName += "-reads"

@@ -341,23 +341,6 @@ func TestSocialConformanceAcrossProcesses(t *testing.T) {
 	}
 }
 
-// pageCached reports whether e's page cache holds the page that
-// TimelineIDs reads for tl by number; asking caches it if it did not.
-func pageCached(t *testing.T, e *Engine, tl social.Timeline, p social.Page) bool {
-	t.Helper()
-	key, err := e.timelineKey(tl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, last := pageRange(p)
-	cmd := e.reads.B().Zrange().Key(key).Min(fmt.Sprint(first)).Max(fmt.Sprint(last)).Rev().Cache().ToStaticTTL()
-	res := e.reads.DoCache(t.Context(), cmd, pageCacheTTL)
-	if err := res.Error(); err != nil {
-		t.Fatal(err)
-	}
-	return res.IsCacheHit()
-}
-
 // TestCachedPagesFollowOtherProcesses has one engine read pages, which it
 // then serves from its cache, while another changes the timelines: each
 // read after a change sees it.
@@ -393,8 +376,8 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	read(home, posted)
 	read(profile, posted)
 	for _, tl := range []social.Timeline{home, profile} {
-		if !pageCached(t, reader, tl, page) {
-			t.Fatalf("%v: the page just read is not cached", tl)
+		if !reader.pages.Cached(tl) {
+			t.Fatalf("%v: the head just read is not cached", tl)
 		}
 	}
 	read(home, posted) // from the cache
@@ -402,25 +385,33 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	post()
 	read(home, posted)
 	read(profile, posted)
+	// A page below an id, cut from the cached head.
+	if ids, err := reader.TimelineIDs(ctx, home, social.Page{Count: 10, MaxID: posted[0]}); err != nil || !slices.Equal(ids, posted[1:]) {
+		t.Fatalf("home below %d: got %v (%v), want %v", posted[0], ids, err, posted[1:])
+	}
+	if !reader.pages.Cached(home) {
+		t.Fatal("the home's head was dropped with nothing changed")
+	}
 	if err := writer.RemoveFromTimelines(ctx, posted[0], []social.Timeline{home, profile}); err != nil {
 		t.Fatal(err)
 	}
 	read(home, posted[1:])
 	read(profile, posted[1:])
 
-	// With the page cache off, pages are read from Redis every time.
+	// With the timeline cache off, pages are read from Redis every time.
 	off := openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1})
-	if ids, err := off.TimelineIDs(ctx, home, page); err != nil || !slices.Equal(ids, posted[1:]) {
-		t.Fatalf("home without the page cache: got %v (%v), want %v", ids, err, posted[1:])
+	if off.pages != nil {
+		t.Fatal("a negative TimelineCacheBytes still made a timeline cache")
 	}
-	if pageCached(t, off, home, page) {
-		t.Fatal("a page came from a page cache that is off")
+	if ids, err := off.TimelineIDs(ctx, home, page); err != nil || !slices.Equal(ids, posted[1:]) {
+		t.Fatalf("home without the timeline cache: got %v (%v), want %v", ids, err, posted[1:])
 	}
 }
 
 // TestInvalidationsReachParsedStatuses feeds e.reads' invalidation hook
-// directly: a status key forgets that status only, other keys forget
-// nothing, and nil (a broken connection, a flush) forgets everything.
+// directly: a status key forgets that status only, a timeline key that
+// timeline's head only, other keys nothing, and nil (a broken connection,
+// a flush) everything.
 func TestInvalidationsReachParsedStatuses(t *testing.T) {
 	t.Parallel()
 	e := openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t)})
@@ -463,6 +454,48 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 	e.invalidated(nil)
 	if n := e.statuses.Len(); n != 0 {
 		t.Fatalf("invalidating everything left %d statuses cached", n)
+	}
+
+	// Timeline keys drop their timeline's head; timelines:size and nil
+	// drop every head.
+	tls := []social.Timeline{social.HomeOf(author.ID), social.ProfileOf(author.ID), social.ListOf(7)}
+	cacheAll := func() {
+		t.Helper()
+		for _, tl := range tls {
+			e.pages.Fill(tl, e.pages.Reserve(tl), ids, true)
+		}
+	}
+	cached := func() []bool {
+		out := make([]bool, len(tls))
+		for i, tl := range tls {
+			out[i] = e.pages.Cached(tl)
+		}
+		return out
+	}
+	cacheAll()
+	e.invalidated(keys(e.homeKey(author.ID+1), e.statusKey(ids[0]), e.key("list:7")))
+	if got := cached(); slices.Contains(got, false) {
+		t.Fatalf("invalidating other keys dropped heads: cached %v", got)
+	}
+	for i, tl := range tls {
+		key, err := e.timelineKey(tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.invalidated(keys(key))
+		if got := cached(); got[i] || slices.Contains(append(got[:i:i], got[i+1:]...), false) {
+			t.Fatalf("invalidating %s: cached %v, want only %v dropped", key, got, tl)
+		}
+		cacheAll()
+	}
+	e.invalidated(keys(e.timelineSizeKey()))
+	if got := cached(); slices.Contains(got, true) {
+		t.Fatalf("invalidating timelines:size left heads cached: %v", got)
+	}
+	cacheAll()
+	e.invalidated(nil)
+	if got := cached(); slices.Contains(got, true) {
+		t.Fatalf("invalidating everything left heads cached: %v", got)
 	}
 }
 

@@ -122,27 +122,63 @@ func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []int64
 
 // invalidated is e.reads' OnInvalidations hook: rueidis calls it, in order
 // with the replies of that connection, with the keys Redis invalidated, or
-// with nil when the whole cache goes (a flush, a broken connection).
+// with nil when the whole cache goes (a flush, a broken connection). A
+// status key drops that status, a timeline key that timeline's head, and
+// timelines:size every head (they were cut at the h it held).
 func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 	if keys == nil {
 		e.statuses.ForgetAll()
+		e.pages.ForgetAll()
 		return
 	}
-	prefix := e.statusKey(0)
-	prefix = prefix[:len(prefix)-1]
 	var ids []int64
+	var tls []social.Timeline
 	for _, m := range keys {
 		key, err := m.ToString()
-		if err != nil || !strings.HasPrefix(key, prefix) {
+		if err != nil {
 			continue
 		}
-		if id, err := strconv.ParseInt(key[len(prefix):], 10, 64); err == nil {
+		if id, ok := idIn(key, e.statusKey(0)); ok {
 			ids = append(ids, id)
+		} else if key == e.timelineSizeKey() {
+			e.pages.ForgetAll()
+		} else if tl, ok := e.timelineOf(key); ok {
+			tls = append(tls, tl)
 		}
 	}
 	if len(ids) > 0 {
+		// Only when there are statuses to drop: every Forget starts an
+		// epoch, which keeps the reads in flight from filling the cache.
 		e.statuses.Forget(ids...)
 	}
+	e.pages.Forget(tls...)
+}
+
+// timelineOf names the timeline whose sorted set key is.
+func (e *Engine) timelineOf(key string) (social.Timeline, bool) {
+	for _, tl := range []social.Timeline{social.HomeOf(0), social.ProfileOf(0), social.ListOf(0)} {
+		empty, err := e.timelineKey(tl)
+		if err != nil {
+			continue
+		}
+		if id, ok := idIn(key, empty); ok {
+			tl.ID = id
+			return tl, true
+		}
+	}
+	return social.Timeline{}, false
+}
+
+// idIn returns the id in key when key is idKey with another id in place
+// of its 0.
+func idIn(key, idKey string) (int64, bool) {
+	prefix := idKey[:len(idKey)-1]
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
 }
 
 // flushInvalidations makes this process's caches forget what Redis has

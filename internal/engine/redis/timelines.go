@@ -3,12 +3,14 @@ package redis
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
 
+	"starling/internal/engine/timelinecache"
 	"starling/internal/social"
 )
 
@@ -27,9 +29,9 @@ const scanBatch = 500
 // size bound (Options.StatusCacheBytes) does that too.
 const statusCacheTTL = 10 * time.Minute
 
-// pageCacheTTL bounds how long a timeline page stays in the cache of
-// e.reads. Redis invalidates a cached page when its timeline changes, so
-// the TTL only lets go of pages nobody reads any more.
+// pageCacheTTL bounds how long a timeline head stays in the cache of
+// e.reads. Redis invalidates it when its timeline changes, so the TTL only
+// lets go of heads nobody reads any more.
 const pageCacheTTL = 10 * time.Minute
 
 // Lazy trimming. Trimming a home or list timeline back to h after every
@@ -103,9 +105,12 @@ func (e *Engine) timelineSize(ctx context.Context) (int64, error) {
 //   - a page below MaxID needs the h-th entry and the range in one
 //     snapshot, so lua/timeline_before.lua reads timelines:size itself.
 //
-// Either read is as new as a read from Redis, and leaves every
-// invalidation Redis sent before it applied, so the page's statuses are
-// then looked up in the caches safely (pageMembers; doc.go, "Reads").
+// With the timeline cache on, a page near the top comes from the
+// timeline's cached head instead (readHead), once the read has caught up
+// on Redis's invalidations. Either way a read is as new as a read from
+// Redis and leaves every invalidation Redis sent before it applied, so the
+// page's statuses are then looked up in the caches safely (doc.go,
+// "Reads").
 func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
 	const op = "reading a timeline"
 	key, err := e.timelineKey(tl)
@@ -116,6 +121,21 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 	count := int64(p.Count)
 	if count <= 0 {
 		count = social.DefaultCount
+	}
+	if e.pages != nil {
+		if err := e.catchUp.wait(ctx); err != nil {
+			return nil, e.fail(op, err)
+		}
+		below := int64(math.MaxInt64)
+		if p.MaxID > 0 {
+			below = p.MaxID
+		}
+		ids, ok, err := e.pages.Get(tl, below, int(count), p.Offset(), func() ([]int64, bool, error) {
+			return e.readHead(ctx, key, capped)
+		})
+		if err != nil || ok {
+			return ids, err
+		}
 	}
 	if p.MaxID > 0 {
 		var res rueidis.RedisResult
@@ -131,10 +151,16 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 		return parseIDs(op, members)
 	}
 	first, last := pageRange(p)
-	members, err := e.pageMembers(ctx, key, first, last)
+	members, err := e.reads.Do(ctx, e.reads.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev().Build()).AsStrSlice()
 	if err != nil {
 		return nil, e.fail(op, err)
 	}
+	return e.cutAtH(ctx, op, members, first, capped)
+}
+
+// cutAtH parses the members of a timeline read from rank first, dropping
+// those past rank h of a home or list timeline (see TimelineIDs).
+func (e *Engine) cutAtH(ctx context.Context, op string, members []string, first int64, capped bool) ([]int64, error) {
 	if capped && len(members) > 0 {
 		h, err := e.timelineSize(ctx)
 		if err != nil {
@@ -147,24 +173,27 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 	return parseIDs(op, members)
 }
 
-// pageMembers reads the members of a timeline's sorted set from rank first
-// to rank last, newest first. With the page cache on, it first catches up
-// on the invalidations Redis has sent e.reads, and then answers from the
-// cache of e.reads when it holds the page: a page cached there is then as
-// new as one read from Redis, and so are the statuses looked up after it
-// (doc.go, "Reads"). Without it, the read itself goes through e.reads and
-// is the round trip that catches up.
-func (e *Engine) pageMembers(ctx context.Context, key string, first, last int64) ([]string, error) {
-	zrange := e.reads.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev()
-	if !e.cachePages {
-		return e.reads.Do(ctx, zrange.Build()).AsStrSlice()
+// readHead reads the newest timelinecache.Depth ids a timeline shows, and
+// whether they are all of them, for the timeline cache. It reads through
+// the cache of e.reads (rueidis DoCache), so that Redis tracks the
+// timeline's key for that connection and invalidates it, which drops the
+// head (Engine.invalidated), when anything changes the timeline.
+func (e *Engine) readHead(ctx context.Context, key string, capped bool) ([]int64, bool, error) {
+	cmd := e.reads.B().Zrange().Key(key).Min("0").Max(strconv.Itoa(timelinecache.Depth - 1)).Rev().Cache().ToStaticTTL()
+	// ToStaticTTL: timeline keys never expire, so rueidis need not ask for
+	// their TTL with each miss.
+	members, err := e.reads.DoCache(ctx, cmd, pageCacheTTL).AsStrSlice()
+	if err != nil {
+		return nil, false, e.fail("reading a timeline", err)
 	}
-	if err := e.catchUp.wait(ctx); err != nil {
-		return nil, err
+	ids, err := e.cutAtH(ctx, "reading a timeline", members, 0, capped)
+	if err != nil {
+		return nil, false, err
 	}
-	// ToStaticTTL: timeline keys never expire, so rueidis need not ask
-	// for their TTL with each miss.
-	return e.reads.DoCache(ctx, zrange.Cache().ToStaticTTL(), pageCacheTTL).AsStrSlice()
+	// Fewer entries than asked for are all there are; so are the newest h
+	// of a capped timeline when h is within the head.
+	complete := len(members) < timelinecache.Depth || capped && len(ids) < len(members)
+	return ids, complete, nil
 }
 
 // AddToTimelines is Deliver with one delivery.

@@ -18,6 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"starling/internal/engine/statuscache"
+	"starling/internal/engine/timelinecache"
 	"starling/internal/jobs"
 	"starling/internal/social"
 )
@@ -51,7 +52,7 @@ type Options struct {
 	// negative turns the cache off.
 	StatusCacheBytes int
 	// TimelineCacheBytes bounds the memory of the in-process cache of the
-	// heads of home and list timelines read (see timelineCache); zero
+	// heads of home and list timelines read (see tlKey); zero
 	// means DefaultTimelineCacheBytes, negative turns the cache off.
 	TimelineCacheBytes int
 }
@@ -114,7 +115,7 @@ type DB struct {
 	statuses *statuscache.Cache
 	// group lets concurrent posts share a transaction (group.go).
 	group     writeGroup
-	timelines *timelineCache
+	timelines *timelinecache.Cache[tlKey]
 
 	jobsAdded notifier
 	closing   chan struct{} // closed by Close to release waiting Claims
@@ -188,7 +189,7 @@ func open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 		path: abs, opts: opts, log: log, closing: make(chan struct{}),
 		walGrew: make(chan struct{}, 1), ckDone: make(chan struct{}),
 		statuses:  statuscache.New(opts.StatusCacheBytes),
-		timelines: newTimelineCache(opts.TimelineCacheBytes),
+		timelines: timelinecache.New[tlKey](opts.TimelineCacheBytes),
 	}
 	db.jobsAdded.init()
 
@@ -438,7 +439,7 @@ func (db *DB) write(ctx context.Context, op string, fn func(tx *wtx) error) erro
 	err = sqlTx.Commit()
 	// Forgotten even when Commit failed, which may come after the commit
 	// itself; forgetting only costs a reread.
-	db.timelines.forget(tx.touched)
+	db.timelines.Forget(tx.touched...)
 	if err != nil {
 		return db.fail(op, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"starling/internal/engine/timelinecache"
 	"starling/internal/social"
 )
 
@@ -297,22 +298,14 @@ func (db *DB) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page
 	if err != nil {
 		return nil, err
 	}
-	key := tlKey{kind, tl.ID}
-	if ids, ok := db.timelines.page(key, below, count, p.Offset()); ok {
-		return ids, nil
-	}
-	if p.MaxID == 0 && p.Offset()+count <= timelineCacheDepth {
-		// A page near the top: read the head and cache it.
-		token := db.timelines.reserve(key)
-		head, err := db.readTimeline(ctx, kind, tl.ID, math.MaxInt64, timelineCacheDepth, 0)
-		if err != nil {
-			return nil, err
-		}
-		e := tlEntry{ids: head, complete: len(head) < timelineCacheDepth}
-		db.timelines.fill(key, token, e.ids, e.complete)
-		if ids, ok := pageOf(e, below, count, p.Offset()); ok {
-			return ids, nil
-		}
+	// Pages near the top come from the cache of timeline heads; a head
+	// that misses is read and cached whole.
+	ids, ok, err := db.timelines.Get(tlKey{kind, tl.ID}, below, count, p.Offset(), func() ([]int64, bool, error) {
+		head, err := db.readTimeline(ctx, kind, tl.ID, math.MaxInt64, timelinecache.Depth, 0)
+		return head, len(head) < timelinecache.Depth, err
+	})
+	if err != nil || ok {
+		return ids, err
 	}
 	return db.readTimeline(ctx, kind, tl.ID, below, count, p.Offset())
 }

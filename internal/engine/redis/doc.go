@@ -84,32 +84,31 @@
 //
 // # Reads
 //
-// Statuses never change, and timeline pages change only when Redis says
-// so, so a process keeps those it reads in memory, with RESP3 client-side
-// caching (rueidis DoCache and DoMultiCache; Options.StatusCacheBytes and
+// Statuses never change, and timelines change only when Redis says so, so
+// a process keeps those it reads in memory, with RESP3 client-side caching
+// (rueidis DoCache and DoMultiCache; Options.StatusCacheBytes and
 // Options.TimelineCacheBytes bound them). Redis remembers which keys a
 // connection cached and pushes an invalidation to that connection when
-// one changes: a delivery, a removal or a merge into a timeline
-// invalidates every process's pages of it, and deleting a status deletes
-// its key, which invalidates every process's copy. For each read to be as
-// new as one made from Redis (a delete vanishes from every read at once,
-// and whatever a call changed shows in every read that starts after it
-// returned, in any process):
+// one changes: a delivery, a removal, a merge or a trim invalidates every
+// process's copy of that timeline, and deleting a status deletes its key,
+// which invalidates every process's copy of the status. For each read to
+// be as new as one made from Redis (a delete vanishes from every read at
+// once, and whatever a call changed shows in every read that starts after
+// it returned, in any process):
 //
 //   - timeline reads and the caches use one connection of their own
 //     (Engine.reads), on which Redis's invalidations and replies arrive in
 //     the order Redis sent them, and rueidis applies each invalidation as
 //     it reads it, before the replies behind it;
-//   - a timeline page by number first waits for a round trip on that
-//     connection that began after the read did (Engine.catchUp, a
-//     barrier), so every invalidation Redis sent before the read began
-//     has been applied; then its ids come from the cache, or from Redis
-//     on a miss, and so do its statuses. Concurrent reads share those
-//     round trips: at most one PING is in flight, and the reads that
-//     arrive meanwhile share the next, so at C = 64 one PING serves some
-//     twenty pages and Redis does almost no work for a page read;
-//   - a page below MaxID is a script, which is not cached; its own round
-//     trip on the connection does the catching up;
+//   - a timeline read first waits for a round trip on that connection
+//     that began after the read did (Engine.catchUp, a barrier), so every
+//     invalidation Redis sent before the read began has been applied; then
+//     a page near the top is cut from the timeline's cached head, or from
+//     a head read on a miss, and its statuses come from the cache.
+//     Concurrent reads share those round trips: at most one PING is in
+//     flight, and the reads that arrive meanwhile share the next, so at
+//     C = 64 one PING serves some twenty pages and Redis does almost no
+//     work for a page read. Deeper pages are read from Redis as before;
 //   - DeleteStatus, before it returns, catches up too, so the deleting
 //     process forgets the status even for a Statuses call with no
 //     timeline read before it;
@@ -119,16 +118,18 @@
 // A connection that breaks takes its cache with it (rueidis starts the new
 // connection with an empty one), so no invalidation can be missed.
 //
-// In front of rueidis's cache of replies sits Engine.statuses (package
-// statuscache), the same statuses parsed, so that a page whose statuses
-// are all there costs a map lookup per status instead of building a
-// command, its cache key and a parse. It is fed only by DoMultiCache reads
-// of e.reads, so Redis tracks every key it holds, and emptied by the same
+// In front of rueidis's cache of replies sit the same data parsed:
+// Engine.statuses (package statuscache) and Engine.pages (package
+// timelinecache, the newest 256 ids of each timeline read, cut at h), so
+// that a page read costs map lookups instead of building commands, cache
+// keys and parses. They are fed only by DoCache and DoMultiCache reads of
+// e.reads, so Redis tracks every key they hold, and emptied by the same
 // invalidations: rueidis hands each one to e.reads' OnInvalidations hook
 // (Engine.invalidated) in order with the connection's replies, and hands
 // it nil when the connection breaks, which forgets everything. A read that
-// raced an invalidation does not fill it (statuscache's epochs).
-// timelines:size is read through the same cache.
+// raced an invalidation does not fill them (statuscache's epochs,
+// timelinecache's tokens). timelines:size is read through the same cache,
+// and its invalidation drops every head, which were cut at the h it held.
 //
 // FollowerChunk reads a fan-out's followers by rank, with plain commands
 // in one MULTI/EXEC that check the cursor's rank still holds, and only when

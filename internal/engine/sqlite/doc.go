@@ -61,7 +61,12 @@
 // Statuses never change once created, so the statuses read are kept in
 // process (statusCache, bounded by Options.StatusCacheBytes); DeleteStatus
 // forgets them once its transaction committed, and a read racing a delete
-// never puts one back (statuscache.go has the argument).
+// never puts one back (statuscache.go has the argument). The heads of the
+// home and list timelines read (their newest 256 ids) are kept too
+// (package timelinecache, bounded by Options.TimelineCacheBytes): every
+// write transaction records the timelines it changes (wtx.touch) and drops
+// them once it committed, and a read that raced such a commit never fills
+// the cache (the package's fill tokens).
 //
 // # Checkpoints
 //

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -405,6 +406,76 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	}
 	if ids, err := off.TimelineIDs(ctx, home, page); err != nil || !slices.Equal(ids, posted[1:]) {
 		t.Fatalf("home without the timeline cache: got %v (%v), want %v", ids, err, posted[1:])
+	}
+}
+
+// TestCachedHeadsAgreeWithRedis reads random pages, by number and below
+// ids, of a home longer than a cached head (with entries past h left by
+// the lazy trim) through an engine with the timeline cache and one
+// without, after deliveries and removals: they always agree, and the
+// first page keeps the head cached until the home changes.
+func TestCachedHeadsAgreeWithRedis(t *testing.T) {
+	t.Parallel()
+	const h = 300 // past timelinecache.Depth, so that deep pages miss the head
+	url, prefix := redistest.Shared(t), redistest.Prefix(t)
+	cached := openAt(t, url, Options{Prefix: prefix})
+	plain := withSlack(openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1}), 40)
+	ctx := t.Context()
+	author, fan := mustUser(t, plain, "author"), mustUser(t, plain, "fan")
+	home := social.HomeOf(fan.ID)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var posted []int64
+	pastH := false
+	check := func(when string) {
+		t.Helper()
+		for range 40 {
+			p := social.Page{Count: 1 + rng.IntN(social.MaxPageCount)}
+			if rng.IntN(2) == 0 {
+				p.Page = 1 + rng.IntN(4)
+			} else {
+				p.MaxID = max(1, posted[rng.IntN(len(posted))]+int64(rng.IntN(3))-1)
+			}
+			got, err := cached.TimelineIDs(ctx, home, p)
+			if err != nil {
+				t.Fatalf("%s: cached TimelineIDs(%+v): %v", when, p, err)
+			}
+			want, err := plain.TimelineIDs(ctx, home, p)
+			if err != nil {
+				t.Fatalf("%s: TimelineIDs(%+v): %v", when, p, err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: page %+v: cached %v, Redis %v", when, p, got, want)
+			}
+		}
+	}
+	for round := range 4 {
+		for range 120 {
+			// One at a time: a single delivery checks the home's size
+			// only now and then, so entries past h stay between checks.
+			st := mustPost(t, plain, author, "post")
+			posted = append(posted, st.ID)
+			if err := plain.AddToTimelines(ctx, st.ID, []social.Timeline{home}, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(zmembers(t, plain, plain.homeKey(fan.ID))); n > h {
+			pastH = true
+		}
+		check("after deliveries")
+		if _, err := cached.TimelineIDs(ctx, home, social.Page{Count: 30, Page: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if !cached.pages.Cached(home) {
+			t.Fatalf("round %d: the head was not cached by a first-page read", round)
+		}
+		victim := posted[rng.IntN(len(posted))]
+		if err := plain.RemoveFromTimelines(ctx, victim, []social.Timeline{home}); err != nil {
+			t.Fatal(err)
+		}
+		check("after a removal")
+	}
+	if !pastH {
+		t.Fatal("the home never held entries past h; the test wants some")
 	}
 }
 

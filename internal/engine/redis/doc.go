@@ -119,7 +119,7 @@
 // connection with an empty one), so no invalidation can be missed.
 //
 // In front of rueidis's cache of replies sit the same data parsed:
-// Engine.statuses (package statuscache) and Engine.pages (package
+// Engine.statuses (package statuscache) and Engine.timelines (package
 // timelinecache, the newest 256 ids of each timeline read, cut at h), so
 // that a page read costs map lookups instead of building commands, cache
 // keys and parses. They are fed only by DoCache and DoMultiCache reads of

@@ -120,10 +120,10 @@ type Engine struct {
 	// catchUp applies the invalidations Redis has sent e.reads so far:
 	// its round trips go through e.reads.
 	catchUp barrier
-	// pages holds the heads of the timelines read, parsed, in front of
+	// timelines holds the heads of the timelines read, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear them (see
 	// doc.go, "Reads"). Nil when the timeline cache is off.
-	pages *timelinecache.Cache[social.Timeline]
+	timelines *timelinecache.Cache[social.Timeline]
 	// statuses holds the statuses of timeline pages, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear it (see
 	// doc.go, "Reads"). Nil when the status cache is off.
@@ -200,7 +200,7 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		}
 		if opts.TimelineCacheBytes > 0 {
 			// The same split for the heads of timelines.
-			e.pages = timelinecache.New[social.Timeline](opts.TimelineCacheBytes - opts.TimelineCacheBytes/8)
+			e.timelines = timelinecache.New[social.Timeline](opts.TimelineCacheBytes - opts.TimelineCacheBytes/8)
 			copt.CacheSizeEachConn += max(1<<20, opts.TimelineCacheBytes/8)
 		}
 		copt.OnInvalidations = e.invalidated

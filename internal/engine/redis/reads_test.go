@@ -377,7 +377,7 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	read(home, posted)
 	read(profile, posted)
 	for _, tl := range []social.Timeline{home, profile} {
-		if !reader.pages.Cached(tl) {
+		if !reader.timelines.Cached(tl) {
 			t.Fatalf("%v: the head just read is not cached", tl)
 		}
 	}
@@ -390,7 +390,7 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	if ids, err := reader.TimelineIDs(ctx, home, social.Page{Count: 10, MaxID: posted[0]}); err != nil || !slices.Equal(ids, posted[1:]) {
 		t.Fatalf("home below %d: got %v (%v), want %v", posted[0], ids, err, posted[1:])
 	}
-	if !reader.pages.Cached(home) {
+	if !reader.timelines.Cached(home) {
 		t.Fatal("the home's head was dropped with nothing changed")
 	}
 	if err := writer.RemoveFromTimelines(ctx, posted[0], []social.Timeline{home, profile}); err != nil {
@@ -401,7 +401,7 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 
 	// With the timeline cache off, pages are read from Redis every time.
 	off := openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1})
-	if off.pages != nil {
+	if off.timelines != nil {
 		t.Fatal("a negative TimelineCacheBytes still made a timeline cache")
 	}
 	if ids, err := off.TimelineIDs(ctx, home, page); err != nil || !slices.Equal(ids, posted[1:]) {
@@ -465,7 +465,7 @@ func TestCachedHeadsAgreeWithRedis(t *testing.T) {
 		if _, err := cached.TimelineIDs(ctx, home, social.Page{Count: 30, Page: 1}); err != nil {
 			t.Fatal(err)
 		}
-		if !cached.pages.Cached(home) {
+		if !cached.timelines.Cached(home) {
 			t.Fatalf("round %d: the head was not cached by a first-page read", round)
 		}
 		victim := posted[rng.IntN(len(posted))]
@@ -533,13 +533,13 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 	cacheAll := func() {
 		t.Helper()
 		for _, tl := range tls {
-			e.pages.Fill(tl, e.pages.Reserve(tl), ids, true)
+			e.timelines.Fill(tl, e.timelines.Reserve(tl), ids, true)
 		}
 	}
 	cached := func() []bool {
 		out := make([]bool, len(tls))
 		for i, tl := range tls {
-			out[i] = e.pages.Cached(tl)
+			out[i] = e.timelines.Cached(tl)
 		}
 		return out
 	}

@@ -128,7 +128,7 @@ func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []int64
 func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 	if keys == nil {
 		e.statuses.ForgetAll()
-		e.pages.ForgetAll()
+		e.timelines.ForgetAll()
 		return
 	}
 	var ids []int64
@@ -141,7 +141,7 @@ func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 		if id, ok := idIn(key, e.statusKey(0)); ok {
 			ids = append(ids, id)
 		} else if key == e.timelineSizeKey() {
-			e.pages.ForgetAll()
+			e.timelines.ForgetAll()
 		} else if tl, ok := e.timelineOf(key); ok {
 			tls = append(tls, tl)
 		}
@@ -151,7 +151,7 @@ func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 		// epoch, which keeps the reads in flight from filling the cache.
 		e.statuses.Forget(ids...)
 	}
-	e.pages.Forget(tls...)
+	e.timelines.Forget(tls...)
 }
 
 // timelineOf names the timeline whose sorted set key is.

@@ -122,7 +122,7 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 	if count <= 0 {
 		count = social.DefaultCount
 	}
-	if e.pages != nil {
+	if e.timelines != nil {
 		if err := e.catchUp.wait(ctx); err != nil {
 			return nil, e.fail(op, err)
 		}
@@ -130,7 +130,7 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 		if p.MaxID > 0 {
 			below = p.MaxID
 		}
-		ids, ok, err := e.pages.Get(tl, below, int(count), p.Offset(), func() ([]int64, bool, error) {
+		ids, ok, err := e.timelines.Get(tl, below, int(count), p.Offset(), func() ([]int64, bool, error) {
 			return e.readHead(ctx, key, capped)
 		})
 		if err != nil || ok {

@@ -47,9 +47,25 @@ func (c *client) do(ctx context.Context, method, path, token string, body, out a
 		}
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	resp, err := c.send(ctx, method, path, token, r)
 	if err != nil {
 		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send sends a request, with a JSON body when body is not nil, and
+// returns a successful answer for the caller to read and close; an answer
+// of 300 or above becomes an *apiError carrying the start of its body.
+func (c *client) send(ctx context.Context, method, path, token string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -59,18 +75,14 @@ func (c *client) do(ctx context.Context, method, path, token string, body, out a
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return &apiError{resp.StatusCode, strings.TrimSpace(string(b))}
+		return nil, &apiError{resp.StatusCode, strings.TrimSpace(string(b))}
 	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return resp, nil
 }
 
 // Account is a user the bench acts as: a login and a session token. It is

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 )
 
@@ -17,23 +14,12 @@ import (
 // request against the server and against the baseline handler, and the
 // ratio between them compares the servers alone.
 func (c *client) fetch(ctx context.Context, path, token string, buf *bytes.Buffer) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
+	buf.Reset()
+	resp, err := c.send(ctx, "GET", path, token, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	buf.Reset()
-	if resp.StatusCode >= 300 {
-		io.Copy(buf, io.LimitReader(resp.Body, 512))
-		return &apiError{resp.StatusCode, strings.TrimSpace(buf.String())}
-	}
 	_, err = buf.ReadFrom(resp.Body)
 	return err
 }

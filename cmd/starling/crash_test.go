@@ -116,7 +116,7 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 	}
 	p := start(t, cheapHashes, serveArgs()...)
 	var st status
-	p.call(t, "POST", "/api/v1/statuses", m.Celebrity.Token, map[string]string{"message": "to all twenty thousand"}, http.StatusCreated, &st)
+	p.call(t, "POST", "/api/starling/v1/statuses", m.Celebrity.Token, map[string]string{"message": "to all twenty thousand"}, http.StatusCreated, &st)
 
 	// Half-way: the planning job has enqueued its chunks (until then it
 	// is the only job), and a good part of them, but not all, have run.
@@ -207,7 +207,7 @@ type jobCounts struct {
 func jobStats(t *testing.T, p *process, adminToken string) jobCounts {
 	t.Helper()
 	var s jobCounts
-	p.call(t, "GET", "/api/v1/admin/jobs/stats", adminToken, nil, http.StatusOK, &s)
+	p.call(t, "GET", "/api/starling/v1/admin/jobs/stats", adminToken, nil, http.StatusOK, &s)
 	return s
 }
 

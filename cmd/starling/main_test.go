@@ -177,16 +177,16 @@ type status struct {
 
 func (p *process) register(t *testing.T, login string) (token string) {
 	t.Helper()
-	p.call(t, "POST", "/api/v1/users", "", map[string]string{"login": login, "name": login, "password": "password-" + login}, http.StatusCreated, nil)
+	p.call(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": "password-" + login}, http.StatusCreated, nil)
 	var tok struct{ Token string }
-	p.call(t, "POST", "/api/v1/tokens", "", map[string]string{"login": login, "password": "password-" + login}, http.StatusCreated, &tok)
+	p.call(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": login, "password": "password-" + login}, http.StatusCreated, &tok)
 	return tok.Token
 }
 
 func (p *process) home(t *testing.T, token string) []status {
 	t.Helper()
 	var sts []status
-	p.call(t, "GET", "/api/v1/timelines/home?count=200", token, nil, http.StatusOK, &sts)
+	p.call(t, "GET", "/api/starling/v1/timelines/home?count=200", token, nil, http.StatusOK, &sts)
 	return sts
 }
 
@@ -204,13 +204,13 @@ func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 
 	p := start(t, env, args...)
 	ada, bob, cy := p.register(t, "ada"), p.register(t, "bob"), p.register(t, "cy")
-	p.call(t, "PUT", "/api/v1/me/following/ada", bob, nil, http.StatusNoContent, nil)
-	p.call(t, "PUT", "/api/v1/me/following/ada", cy, nil, http.StatusNoContent, nil)
+	p.call(t, "PUT", "/api/starling/v1/me/following/ada", bob, nil, http.StatusNoContent, nil)
+	p.call(t, "PUT", "/api/starling/v1/me/following/ada", cy, nil, http.StatusNoContent, nil)
 	var list struct{ ID int64 }
-	p.call(t, "POST", "/api/v1/lists", bob, map[string]string{"name": "friends"}, http.StatusCreated, &list)
-	p.call(t, "PUT", fmt.Sprintf("/api/v1/lists/%d/members/ada", list.ID), bob, nil, http.StatusNoContent, nil)
+	p.call(t, "POST", "/api/starling/v1/lists", bob, map[string]string{"name": "friends"}, http.StatusCreated, &list)
+	p.call(t, "PUT", fmt.Sprintf("/api/starling/v1/lists/%d/members/ada", list.ID), bob, nil, http.StatusNoContent, nil)
 	var first status
-	p.call(t, "POST", "/api/v1/statuses", ada, map[string]string{"message": "before the restart"}, http.StatusCreated, &first)
+	p.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": "before the restart"}, http.StatusCreated, &first)
 	waitFor(t, "fan-out of the first status", func() bool { return len(p.home(t, cy)) == 1 })
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("graceful stop: %v\n%s", err, p.logs)
@@ -219,12 +219,12 @@ func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 	// Restart with no workers, post, and kill: the fan-out job is pending.
 	p = start(t, env, append(args, "--workers", "0")...)
 	var me user
-	p.call(t, "GET", "/api/v1/me", bob, nil, http.StatusOK, &me)
+	p.call(t, "GET", "/api/starling/v1/me", bob, nil, http.StatusOK, &me)
 	if me.Login != "bob" || me.Following != 1 {
 		t.Fatalf("after restart, bob = %+v, want login bob following 1", me)
 	}
 	var second status
-	p.call(t, "POST", "/api/v1/statuses", ada, map[string]string{"message": "while no worker runs"}, http.StatusCreated, &second)
+	p.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": "while no worker runs"}, http.StatusCreated, &second)
 	if got := p.home(t, cy); len(got) != 1 {
 		t.Fatalf("with no workers, cy's home holds %d statuses, want 1 (fan-out pending)", len(got))
 	}
@@ -239,12 +239,12 @@ func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 		}
 	}
 	var ids []status
-	p.call(t, "GET", fmt.Sprintf("/api/v1/lists/%d/statuses", list.ID), "", nil, http.StatusOK, &ids)
+	p.call(t, "GET", fmt.Sprintf("/api/starling/v1/lists/%d/statuses", list.ID), "", nil, http.StatusOK, &ids)
 	if len(ids) != 2 {
 		t.Fatalf("list timeline after restarts holds %d statuses, want 2", len(ids))
 	}
 	var u user
-	p.call(t, "GET", "/api/v1/users/ADA", "", nil, http.StatusOK, &u)
+	p.call(t, "GET", "/api/starling/v1/users/ADA", "", nil, http.StatusOK, &u)
 	if u.Followers != 2 || u.Posts != 2 {
 		t.Fatalf("ada after restarts = %+v, want 2 followers and 2 posts", u)
 	}
@@ -257,8 +257,8 @@ func TestEnvironmentConfiguresFlags(t *testing.T) {
 	p.base = "http://" + addr
 	p.waitReady(t)
 	tok := p.register(t, "short")
-	p.call(t, "POST", "/api/v1/statuses", tok, map[string]string{"message": "12345"}, http.StatusCreated, nil)
-	p.call(t, "POST", "/api/v1/statuses", tok, map[string]string{"message": "123456"}, http.StatusUnprocessableEntity, nil)
+	p.call(t, "POST", "/api/starling/v1/statuses", tok, map[string]string{"message": "12345"}, http.StatusCreated, nil)
+	p.call(t, "POST", "/api/starling/v1/statuses", tok, map[string]string{"message": "123456"}, http.StatusUnprocessableEntity, nil)
 }
 
 func TestBadFlagsAreRejected(t *testing.T) {

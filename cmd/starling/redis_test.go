@@ -30,20 +30,20 @@ func TestManyProcessesShareRedis(t *testing.T) {
 	fans := map[string]string{}
 	for _, login := range []string{"bob", "cy", "dee"} {
 		fans[login] = b.register(t, login)
-		b.call(t, "PUT", "/api/v1/me/following/ada", fans[login], nil, http.StatusNoContent, nil)
+		b.call(t, "PUT", "/api/starling/v1/me/following/ada", fans[login], nil, http.StatusNoContent, nil)
 	}
 	var u user
-	a.call(t, "GET", "/api/v1/users/ada", "", nil, http.StatusOK, &u)
+	a.call(t, "GET", "/api/starling/v1/users/ada", "", nil, http.StatusOK, &u)
 	if u.Followers != 3 {
 		t.Fatalf("ada read through the other process: %+v, want 3 followers", u)
 	}
-	a.call(t, "GET", "/api/v1/users/bob", "", nil, http.StatusOK, &u)
+	a.call(t, "GET", "/api/starling/v1/users/bob", "", nil, http.StatusOK, &u)
 	if u.Following != 1 {
 		t.Fatalf("bob read through the other process: %+v, want following 1", u)
 	}
 
 	var st status
-	a.call(t, "POST", "/api/v1/statuses", ada, map[string]string{"message": "hello from a"}, http.StatusCreated, &st)
+	a.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": "hello from a"}, http.StatusCreated, &st)
 	// Neither API process runs workers, so the fan-out waits for one.
 	if got := b.home(t, fans["bob"]); len(got) != 0 {
 		t.Fatalf("bob's home before any worker ran: %+v, want it empty", got)
@@ -56,8 +56,8 @@ func TestManyProcessesShareRedis(t *testing.T) {
 		})
 	}
 
-	b.call(t, "DELETE", "/api/v1/me/following/ada", fans["cy"], nil, http.StatusNoContent, nil)
-	a.call(t, "GET", "/api/v1/users/ada", "", nil, http.StatusOK, &u)
+	b.call(t, "DELETE", "/api/starling/v1/me/following/ada", fans["cy"], nil, http.StatusNoContent, nil)
+	a.call(t, "GET", "/api/starling/v1/users/ada", "", nil, http.StatusOK, &u)
 	if u.Followers != 2 || u.Posts != 1 {
 		t.Fatalf("ada after an unfollow through the other process: %+v, want 2 followers and 1 post", u)
 	}
@@ -102,9 +102,9 @@ func TestRedisOutage(t *testing.T) {
 	postAndSee := func(phase string) {
 		t.Helper()
 		ada, bob := p.register(t, "ada"), p.register(t, "bob")
-		p.call(t, "PUT", "/api/v1/me/following/ada", bob, nil, http.StatusNoContent, nil)
+		p.call(t, "PUT", "/api/starling/v1/me/following/ada", bob, nil, http.StatusNoContent, nil)
 		var st status
-		p.call(t, "POST", "/api/v1/statuses", ada, map[string]string{"message": phase}, http.StatusCreated, &st)
+		p.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": phase}, http.StatusCreated, &st)
 		waitFor(t, "fan-out "+phase, func() bool {
 			got := p.home(t, bob)
 			return len(got) == 1 && got[0].ID == st.ID
@@ -125,11 +125,11 @@ func TestRedisOutage(t *testing.T) {
 	// answered before this client gives up.
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/api/v1/users/ada", ""},
-		{"GET", "/api/v1/users/ada/statuses", ""},
-		{"POST", "/api/v1/users", `{"login":"eve","name":"Eve","password":"password-eve"}`},
-		{"POST", "/api/v1/tokens", `{"login":"ada","password":"password-ada"}`},
-		{"GET", "/api/v1/timelines/home", ""},
+		{"GET", "/api/starling/v1/users/ada", ""},
+		{"GET", "/api/starling/v1/users/ada/statuses", ""},
+		{"POST", "/api/starling/v1/users", `{"login":"eve","name":"Eve","password":"password-eve"}`},
+		{"POST", "/api/starling/v1/tokens", `{"login":"ada","password":"password-ada"}`},
+		{"GET", "/api/starling/v1/timelines/home", ""},
 		{"GET", "/readyz", ""},
 	} {
 		status, body := rawCall(t, client, c.method, p.base+c.path, c.body, "some-token")
@@ -176,7 +176,7 @@ func TestRedisHung(t *testing.T) {
 	t.Cleanup(func() { srv.Resume() })
 	// Generous next to --redis-timeout: it catches a hang, not slowness.
 	client := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/api/v1/users/ada", "/api/v1/timelines/home", "/readyz"} {
+	for _, path := range []string{"/api/starling/v1/users/ada", "/api/starling/v1/timelines/home", "/readyz"} {
 		if status, body := rawCall(t, client, "GET", p.base+path, "", ada); status != http.StatusServiceUnavailable {
 			t.Errorf("GET %s with Redis paused: got %d %s, want 503", path, status, body)
 		}
@@ -186,7 +186,7 @@ func TestRedisHung(t *testing.T) {
 	}
 	p.waitReady(t)
 	var me user
-	p.call(t, "GET", "/api/v1/me", ada, nil, http.StatusOK, &me)
+	p.call(t, "GET", "/api/starling/v1/me", ada, nil, http.StatusOK, &me)
 	if me.Login != "ada" {
 		t.Fatalf("after Redis resumed: /me = %+v, want ada", me)
 	}

@@ -92,45 +92,45 @@ func TestNoSecretsInLogsOrAnswers(t *testing.T) {
 
 	for _, login := range []string{"ada", "bob"} {
 		pw := secret("e2e-password-of-" + login)
-		keep(p.send(t, "POST", "/api/v1/users", "", map[string]string{"login": login, "name": login, "password": pw}, nil).want(t, http.StatusCreated))
+		keep(p.send(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": pw}, nil).want(t, http.StatusCreated))
 	}
 	wrong := secret("e2e-wrong-password-guess")
-	keep(p.send(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "ada", "password": wrong}, nil).want(t, http.StatusUnauthorized))
-	keep(p.send(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "nobody", "password": wrong}, nil).want(t, http.StatusUnauthorized))
-	keep(p.send(t, "POST", "/api/v1/users", "", map[string]string{"login": "bad login", "name": "x", "password": wrong}, nil).want(t, http.StatusUnprocessableEntity))
+	keep(p.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "ada", "password": wrong}, nil).want(t, http.StatusUnauthorized))
+	keep(p.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "nobody", "password": wrong}, nil).want(t, http.StatusUnauthorized))
+	keep(p.send(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": "bad login", "name": "x", "password": wrong}, nil).want(t, http.StatusUnprocessableEntity))
 
 	var tok struct{ Token string }
-	e := keep(p.send(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "ada", "password": "e2e-password-of-ada"}, nil).want(t, http.StatusCreated))
+	e := keep(p.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "ada", "password": "e2e-password-of-ada"}, nil).want(t, http.StatusCreated))
 	if err := json.Unmarshal(e.body, &tok); err != nil {
 		t.Fatal(err)
 	}
 	bearer := secret(tok.Token)
-	keep(p.send(t, "POST", "/api/v1/statuses", bearer, map[string]string{"message": "posted with a bearer token"}, nil).want(t, http.StatusCreated))
+	keep(p.send(t, "POST", "/api/starling/v1/statuses", bearer, map[string]string{"message": "posted with a bearer token"}, nil).want(t, http.StatusCreated))
 
 	// A browser session: cookie, CSRF refusal, success, logout.
-	e = keep(p.send(t, "POST", "/api/v1/sessions", "", map[string]string{"login": "bob", "password": "e2e-password-of-bob"}, nil).want(t, http.StatusCreated))
+	e = keep(p.send(t, "POST", "/api/starling/v1/sessions", "", map[string]string{"login": "bob", "password": "e2e-password-of-bob"}, nil).want(t, http.StatusCreated))
 	cookies := map[string]string{}
 	for _, c := range (&http.Response{Header: e.header}).Cookies() {
 		cookies[c.Name] = c.Value
 	}
 	session, csrf := secret(cookies["starling_session"]), secret(cookies["starling_csrf"])
 	cookie := http.Header{"Cookie": {"starling_session=" + session + "; starling_csrf=" + csrf}}
-	keep(p.send(t, "POST", "/api/v1/statuses", "", map[string]string{"message": "no csrf"}, cookie).want(t, http.StatusForbidden))
+	keep(p.send(t, "POST", "/api/starling/v1/statuses", "", map[string]string{"message": "no csrf"}, cookie).want(t, http.StatusForbidden))
 	withCSRF := http.Header{"Cookie": cookie["Cookie"], "X-Csrf-Token": {csrf}}
-	keep(p.send(t, "POST", "/api/v1/statuses", "", map[string]string{"message": "posted from a browser"}, withCSRF).want(t, http.StatusCreated))
-	keep(p.send(t, "GET", "/api/v1/me", "", nil, cookie).want(t, http.StatusOK))
-	keep(p.send(t, "DELETE", "/api/v1/sessions/current", "", nil, withCSRF).want(t, http.StatusNoContent))
-	keep(p.send(t, "GET", "/api/v1/me", "", nil, cookie).want(t, http.StatusUnauthorized))
+	keep(p.send(t, "POST", "/api/starling/v1/statuses", "", map[string]string{"message": "posted from a browser"}, withCSRF).want(t, http.StatusCreated))
+	keep(p.send(t, "GET", "/api/starling/v1/me", "", nil, cookie).want(t, http.StatusOK))
+	keep(p.send(t, "DELETE", "/api/starling/v1/sessions/current", "", nil, withCSRF).want(t, http.StatusNoContent))
+	keep(p.send(t, "GET", "/api/starling/v1/me", "", nil, cookie).want(t, http.StatusUnauthorized))
 
 	// A revoked bearer token, and a made-up one.
-	keep(p.send(t, "DELETE", "/api/v1/tokens/current", bearer, nil, nil).want(t, http.StatusNoContent))
-	keep(p.send(t, "GET", "/api/v1/me", bearer, nil, nil).want(t, http.StatusUnauthorized))
-	keep(p.send(t, "GET", "/api/v1/me", secret("made-up-token-value-1234567890"), nil, nil).want(t, http.StatusUnauthorized))
+	keep(p.send(t, "DELETE", "/api/starling/v1/tokens/current", bearer, nil, nil).want(t, http.StatusNoContent))
+	keep(p.send(t, "GET", "/api/starling/v1/me", bearer, nil, nil).want(t, http.StatusUnauthorized))
+	keep(p.send(t, "GET", "/api/starling/v1/me", secret("made-up-token-value-1234567890"), nil, nil).want(t, http.StatusUnauthorized))
 
 	// Guessing ada's password is cut off by the per-login limit.
 	var limited exchange
 	for range 10 {
-		limited = keep(p.send(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "ada", "password": wrong}, nil))
+		limited = keep(p.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "ada", "password": wrong}, nil))
 		if limited.status == http.StatusTooManyRequests {
 			break
 		}
@@ -142,7 +142,7 @@ func TestNoSecretsInLogsOrAnswers(t *testing.T) {
 
 	// Every answer carries the security headers and no private field.
 	publicUser := []string{"followers", "following", "id", "login", "name", "posts", "signup"}
-	for _, path := range []string{"/api/v1/users/ada", "/api/v1/users/bob"} {
+	for _, path := range []string{"/api/starling/v1/users/ada", "/api/starling/v1/users/bob"} {
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(keep(p.send(t, "GET", path, "", nil, nil).want(t, http.StatusOK)).body, &fields); err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestNoSecretsInLogsOrAnswers(t *testing.T) {
 		t.Fatalf("stopping: %v", err)
 	}
 	logs := p.logs.String()
-	if !strings.Contains(logs, "path=/api/v1/tokens") {
+	if !strings.Contains(logs, "path=/api/starling/v1/tokens") {
 		t.Fatalf("the debug log has no request lines; the check below would prove nothing:\n%s", logs)
 	}
 	for _, s := range secrets {
@@ -193,12 +193,12 @@ func TestRateLimitsAreSharedOnRedis(t *testing.T) {
 	args := []string{"--redis", url, "--rate-login-target", "1/1h,3"}
 	a := start(t, cheapHashes, append([]string{"serve", "--addr", freeAddr(t)}, args...)...)
 	b := start(t, cheapHashes, append([]string{"serve", "--addr", freeAddr(t)}, args...)...)
-	a.send(t, "POST", "/api/v1/users", "", map[string]string{"login": "ada", "name": "ada", "password": "password-ada"}, nil).want(t, http.StatusCreated)
+	a.send(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": "ada", "name": "ada", "password": "password-ada"}, nil).want(t, http.StatusCreated)
 	guess := map[string]string{"login": "ada", "password": "not her password"}
 	for _, p := range []*process{a, b, a} {
-		p.send(t, "POST", "/api/v1/tokens", "", guess, nil).want(t, http.StatusUnauthorized)
+		p.send(t, "POST", "/api/starling/v1/tokens", "", guess, nil).want(t, http.StatusUnauthorized)
 	}
-	b.send(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "ada", "password": "password-ada"}, nil).want(t, http.StatusTooManyRequests)
+	b.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "ada", "password": "password-ada"}, nil).want(t, http.StatusTooManyRequests)
 }
 
 func TestBadSecurityFlagsAreRejected(t *testing.T) {

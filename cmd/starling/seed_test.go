@@ -69,7 +69,7 @@ func TestSeedThenServe(t *testing.T) {
 
 	p := start(t, nil, "serve", "--addr", freeAddr(t), "--data", data)
 	var me user
-	p.call(t, "GET", "/api/v1/me", m.Celebrity.Token, nil, http.StatusOK, &me)
+	p.call(t, "GET", "/api/starling/v1/me", m.Celebrity.Token, nil, http.StatusOK, &me)
 	if me.Login != "celebrity" || me.Followers != 150 || me.Following != 0 {
 		t.Errorf("celebrity = %+v, want 150 followers", me)
 	}
@@ -77,12 +77,12 @@ func TestSeedThenServe(t *testing.T) {
 		t.Fatalf("manifest samples %d followers, want 20", len(m.Sample))
 	}
 	for _, a := range m.Sample {
-		p.call(t, "GET", "/api/v1/me", a.Token, nil, http.StatusOK, &me)
+		p.call(t, "GET", "/api/starling/v1/me", a.Token, nil, http.StatusOK, &me)
 		if me.Login != a.Login || me.Following < 1 {
 			t.Errorf("%s's token: /me = %+v, want %s following at least the celebrity", a.Login, me, a.Login)
 		}
 	}
 	// The shared password logs in like any other.
 	var tok struct{ Token string }
-	p.call(t, "POST", "/api/v1/tokens", "", map[string]string{"login": "u7", "password": "seed-password"}, http.StatusCreated, &tok)
+	p.call(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "u7", "password": "seed-password"}, http.StatusCreated, &tok)
 }

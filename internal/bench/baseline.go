@@ -75,7 +75,7 @@ func static(ctx context.Context, o Options) (Result, error) {
 	for i := range tokens {
 		tokens[i] = "static-baseline-token"
 	}
-	pages, err := newPageReader(c, "/api/v1/timelines/home?count=30", tokens)
+	pages, err := newPageReader(c, "/api/starling/v1/timelines/home?count=30", tokens)
 	if err != nil {
 		return Result{}, err
 	}

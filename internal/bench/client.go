@@ -109,12 +109,12 @@ func (c *client) register(ctx context.Context, prefix string, n int) ([]Account,
 			defer func() { <-sem }()
 			login := fmt.Sprintf("%s%d", prefix, i)
 			pw := "bench-password-" + login
-			if err := c.do(ctx, "POST", "/api/v1/users", "", map[string]string{"login": login, "name": login, "password": pw}, nil); err != nil {
+			if err := c.do(ctx, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": pw}, nil); err != nil {
 				errs[i] = fmt.Errorf("registering %s: %w", login, err)
 				return
 			}
 			var tok struct{ Token string }
-			if err := c.do(ctx, "POST", "/api/v1/tokens", "", map[string]string{"login": login, "password": pw}, &tok); err != nil {
+			if err := c.do(ctx, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": login, "password": pw}, &tok); err != nil {
 				errs[i] = fmt.Errorf("logging in %s: %w", login, err)
 				return
 			}
@@ -141,7 +141,7 @@ func (c *client) follow(ctx context.Context, followers, followees []Account) err
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				if err := c.do(ctx, "PUT", "/api/v1/me/following/"+e.Login, f.Token, nil, nil); err != nil {
+				if err := c.do(ctx, "PUT", "/api/starling/v1/me/following/"+e.Login, f.Token, nil, nil); err != nil {
 					mu.Lock()
 					first = cmpOr(first, fmt.Errorf("%s following %s: %w", f.Login, e.Login, err))
 					mu.Unlock()

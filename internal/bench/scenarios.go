@@ -33,7 +33,7 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	}
 	for i := range 40 {
 		a := authors[i%len(authors)]
-		if err := c.do(ctx, "POST", "/api/v1/statuses", a.Token, map[string]string{"message": fmt.Sprintf("timeline bench status %d", i)}, nil); err != nil {
+		if err := c.do(ctx, "POST", "/api/starling/v1/statuses", a.Token, map[string]string{"message": fmt.Sprintf("timeline bench status %d", i)}, nil); err != nil {
 			return Result{}, fmt.Errorf("posting: %w", err)
 		}
 	}
@@ -47,7 +47,7 @@ func timeline(ctx context.Context, o Options) (Result, error) {
 	for i, r := range readers {
 		tokens[i] = r.Token
 	}
-	pages, err := newPageReader(c, "/api/v1/timelines/home?count=30", tokens)
+	pages, err := newPageReader(c, "/api/starling/v1/timelines/home?count=30", tokens)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,7 +103,7 @@ func post(ctx context.Context, o Options) (Result, error) {
 	elapsed := hammer(ctx, o, "post", clients, rec, func(ctx context.Context, w int, rng *rand.Rand) error {
 		var st statusID
 		msg := fmt.Sprintf("post bench %d from %d", rng.Uint32(), w)
-		if err := c.do(ctx, "POST", "/api/v1/statuses", authors[w].Token, map[string]string{"message": msg}, &st); err != nil {
+		if err := c.do(ctx, "POST", "/api/starling/v1/statuses", authors[w].Token, map[string]string{"message": msg}, &st); err != nil {
 			return err
 		}
 		last[w].Store(st.ID)
@@ -144,7 +144,7 @@ func post(ctx context.Context, o Options) (Result, error) {
 	probe := fans[len(fans)-1]
 	for {
 		var sts []statusID
-		if err := c.do(ctx, "GET", "/api/v1/timelines/home?count=200", probe.Token, nil, &sts); err != nil {
+		if err := c.do(ctx, "GET", "/api/starling/v1/timelines/home?count=200", probe.Token, nil, &sts); err != nil {
 			return r, err
 		}
 		if holdsAll(sts, want) {
@@ -306,7 +306,7 @@ func fanout(ctx context.Context, o Options) (Result, error) {
 	c := newClient(o.URL, clients)
 	var st statusID
 	start := time.Now()
-	if err := c.do(ctx, "POST", "/api/v1/statuses", m.Celebrity.Token, map[string]string{"message": "fanout bench " + start.Format(time.RFC3339Nano)}, &st); err != nil {
+	if err := c.do(ctx, "POST", "/api/starling/v1/statuses", m.Celebrity.Token, map[string]string{"message": "fanout bench " + start.Format(time.RFC3339Nano)}, &st); err != nil {
 		return Result{}, fmt.Errorf("celebrity posting: %w", err)
 	}
 	posted := time.Since(start)
@@ -326,7 +326,7 @@ func fanout(ctx context.Context, o Options) (Result, error) {
 				}
 				for ctx.Err() == nil {
 					var sts []statusID
-					err := c.do(ctx, "GET", "/api/v1/timelines/home?count=30", m.Sample[i].Token, nil, &sts)
+					err := c.do(ctx, "GET", "/api/starling/v1/timelines/home?count=30", m.Sample[i].Token, nil, &sts)
 					if err == nil && holdsAll(sts, []int64{st.ID}) {
 						rec.add(time.Since(start))
 						break

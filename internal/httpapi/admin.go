@@ -14,7 +14,7 @@ const (
 
 var errNoQueue = &apiError{http.StatusServiceUnavailable, "unavailable", "this server has no job queue configured"}
 
-// deadJobs: GET /api/v1/admin/jobs/dead?limit → 200 [dead job], newest
+// deadJobs: GET /api/starling/v1/admin/jobs/dead?limit → 200 [dead job], newest
 // first; admins only.
 func (a *API) deadJobs(w http.ResponseWriter, r *http.Request, _ session) error {
 	if a.queue == nil {
@@ -42,7 +42,7 @@ func (a *API) deadJobs(w http.ResponseWriter, r *http.Request, _ session) error 
 	return nil
 }
 
-// jobStats: GET /api/v1/admin/jobs/stats → 200 {ready, delayed, leased,
+// jobStats: GET /api/starling/v1/admin/jobs/stats → 200 {ready, delayed, leased,
 // dead}; admins only.
 func (a *API) jobStats(w http.ResponseWriter, r *http.Request, _ session) error {
 	if a.queue == nil {

@@ -94,42 +94,48 @@ func New(cfg Config) *API {
 }
 
 func (a *API) routes() {
-	a.handle("POST /api/v1/users", a.register)
-	a.handle("GET /api/v1/users/{login}", a.user)
-	a.handle("GET /api/v1/users/{login}/statuses", a.profileTimeline)
-	a.handle("GET /api/v1/users/{login}/followers", a.followers)
-	a.handle("GET /api/v1/users/{login}/following", a.following)
-	a.handle("GET /api/v1/users/{login}/lists", a.usersLists)
+	a.handle("POST "+Prefix+"/users", a.register)
+	a.handle("GET "+Prefix+"/users/{login}", a.user)
+	a.handle("GET "+Prefix+"/users/{login}/statuses", a.profileTimeline)
+	a.handle("GET "+Prefix+"/users/{login}/followers", a.followers)
+	a.handle("GET "+Prefix+"/users/{login}/following", a.following)
+	a.handle("GET "+Prefix+"/users/{login}/lists", a.usersLists)
 
-	a.handle("POST /api/v1/tokens", a.createToken)
-	a.handle("DELETE /api/v1/tokens/current", a.authed(a.deleteToken))
-	a.handle("POST /api/v1/sessions", a.createSession)
-	a.handle("DELETE /api/v1/sessions/current", a.authed(a.deleteSession))
+	a.handle("POST "+Prefix+"/tokens", a.createToken)
+	a.handle("DELETE "+Prefix+"/tokens/current", a.authed(a.deleteToken))
+	a.handle("POST "+Prefix+"/sessions", a.createSession)
+	a.handle("DELETE "+Prefix+"/sessions/current", a.authed(a.deleteSession))
 
-	a.handle("GET /api/v1/me", a.authed(a.me))
-	a.handle("PUT /api/v1/me/following/{login}", a.authed(a.follow))
-	a.handle("DELETE /api/v1/me/following/{login}", a.authed(a.unfollow))
+	a.handle("GET "+Prefix+"/me", a.authed(a.me))
+	a.handle("PUT "+Prefix+"/me/following/{login}", a.authed(a.follow))
+	a.handle("DELETE "+Prefix+"/me/following/{login}", a.authed(a.unfollow))
 
-	a.handle("GET /api/v1/timelines/home", a.authed(a.homeTimeline))
+	a.handle("GET "+Prefix+"/timelines/home", a.authed(a.homeTimeline))
 
-	a.handle("POST /api/v1/statuses", a.authed(a.postStatus))
-	a.handle("GET /api/v1/statuses/{id}", a.status)
-	a.handle("DELETE /api/v1/statuses/{id}", a.authed(a.deleteStatus))
+	a.handle("POST "+Prefix+"/statuses", a.authed(a.postStatus))
+	a.handle("GET "+Prefix+"/statuses/{id}", a.status)
+	a.handle("DELETE "+Prefix+"/statuses/{id}", a.authed(a.deleteStatus))
 
-	a.handle("POST /api/v1/lists", a.authed(a.createList))
-	a.handle("GET /api/v1/lists/{id}", a.list)
-	a.handle("DELETE /api/v1/lists/{id}", a.authed(a.deleteList))
-	a.handle("GET /api/v1/lists/{id}/members", a.listMembers)
-	a.handle("PUT /api/v1/lists/{id}/members/{login}", a.authed(a.addListMember))
-	a.handle("DELETE /api/v1/lists/{id}/members/{login}", a.authed(a.removeListMember))
-	a.handle("GET /api/v1/lists/{id}/statuses", a.listTimeline)
+	a.handle("POST "+Prefix+"/lists", a.authed(a.createList))
+	a.handle("GET "+Prefix+"/lists/{id}", a.list)
+	a.handle("DELETE "+Prefix+"/lists/{id}", a.authed(a.deleteList))
+	a.handle("GET "+Prefix+"/lists/{id}/members", a.listMembers)
+	a.handle("PUT "+Prefix+"/lists/{id}/members/{login}", a.authed(a.addListMember))
+	a.handle("DELETE "+Prefix+"/lists/{id}/members/{login}", a.authed(a.removeListMember))
+	a.handle("GET "+Prefix+"/lists/{id}/statuses", a.listTimeline)
 
-	a.handle("GET /api/v1/admin/jobs/dead", a.admin(a.deadJobs))
-	a.handle("GET /api/v1/admin/jobs/stats", a.admin(a.jobStats))
+	a.handle("GET "+Prefix+"/admin/jobs/dead", a.admin(a.deadJobs))
+	a.handle("GET "+Prefix+"/admin/jobs/stats", a.admin(a.jobStats))
 
 	a.handle("GET /healthz", a.healthz)
 	a.handle("GET /readyz", a.readyz)
 }
+
+// Prefix is the path under which every route of the native API lives. The
+// paths /api/v1, /api/v2 and /oauth are left to the Mastodon client API,
+// whose routes clash with these (its POST /api/v1/statuses takes "status",
+// this API's "message").
+const Prefix = "/api/starling/v1"
 
 // handlerFunc is an endpoint. It writes its success answer itself and
 // returns any failure, which writeError alone turns into an answer.

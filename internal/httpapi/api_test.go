@@ -22,22 +22,22 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	s := newStack(t)
 	alice := s.register("alice")
 	anon := s.anonymous()
-	for _, path := range []string{"/", "/api", "/api/v1", "/api/v1/nope", "/api/v2/users", "/api/v1/users/alice/", "/api/v1/users/alice/statuses/1", "/api/v1/me/following"} {
+	for _, path := range []string{"/", "/api", "/api/starling/v1", "/api/starling/v1/nope", "/api/v2/users", "/api/starling/v1/users/alice/", "/api/starling/v1/users/alice/statuses/1", "/api/starling/v1/me/following"} {
 		wantError(t, anon.do("GET", path, nil), http.StatusNotFound, "not_found")
 	}
 	for _, tc := range []struct {
 		method, path string
 		allow        []string
 	}{
-		{"PATCH", "/api/v1/statuses/1", []string{"DELETE", "GET", "HEAD"}},
-		{"POST", "/api/v1/users/alice", []string{"GET", "HEAD"}},
-		{"GET", "/api/v1/statuses", []string{"POST"}},
-		{"PUT", "/api/v1/users", []string{"POST"}},
-		{"GET", "/api/v1/users", []string{"POST"}},
-		{"GET", "/api/v1/tokens/current", []string{"DELETE"}},
-		{"POST", "/api/v1/me/following/alice", []string{"DELETE", "PUT"}},
+		{"PATCH", "/api/starling/v1/statuses/1", []string{"DELETE", "GET", "HEAD"}},
+		{"POST", "/api/starling/v1/users/alice", []string{"GET", "HEAD"}},
+		{"GET", "/api/starling/v1/statuses", []string{"POST"}},
+		{"PUT", "/api/starling/v1/users", []string{"POST"}},
+		{"GET", "/api/starling/v1/users", []string{"POST"}},
+		{"GET", "/api/starling/v1/tokens/current", []string{"DELETE"}},
+		{"POST", "/api/starling/v1/me/following/alice", []string{"DELETE", "PUT"}},
 		{"DELETE", "/healthz", []string{"GET", "HEAD"}},
-		{"OPTIONS", "/api/v1/lists", []string{"POST"}},
+		{"OPTIONS", "/api/starling/v1/lists", []string{"POST"}},
 	} {
 		r := alice.do(tc.method, tc.path, nil)
 		wantError(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
@@ -46,8 +46,19 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
 		}
 	}
+	// The native API left /api/v1 to the Mastodon client API: the old
+	// paths name nothing, whatever the method.
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/api/v1/users/alice"},
+		{"POST", "/api/v1/statuses"},
+		{"POST", "/api/v1/users"},
+		{"GET", "/api/v1/timelines/home"},
+		{"POST", "/api/v1/tokens"},
+	} {
+		wantError(t, alice.do(tc.method, tc.path, nil), http.StatusNotFound, "not_found")
+	}
 	// HEAD works wherever GET does.
-	res, err := s.srv.Client().Head(s.srv.URL + "/api/v1/users/alice")
+	res, err := s.srv.Client().Head(s.srv.URL + "/api/starling/v1/users/alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +96,7 @@ func TestHealth(t *testing.T) {
 	if health["status"] != "ok" {
 		t.Errorf("healthz with the store closed = %v", health)
 	}
-	r = anon.do("GET", "/api/v1/users/alice", nil)
+	r = anon.do("GET", "/api/starling/v1/users/alice", nil)
 	if r.status != http.StatusInternalServerError && r.status != http.StatusServiceUnavailable {
 		t.Fatalf("GET user with the store closed: %s, want 500 or 503", r)
 	}
@@ -103,9 +114,9 @@ func TestAdminJobs(t *testing.T) {
 	alice := s.register("alice")
 	root := s.registerAdmin()
 
-	wantError(t, s.anonymous().do("GET", "/api/v1/admin/jobs/dead", nil), http.StatusUnauthorized, "unauthorized")
-	wantError(t, alice.do("GET", "/api/v1/admin/jobs/dead", nil), http.StatusForbidden, "forbidden")
-	wantError(t, alice.do("GET", "/api/v1/admin/jobs/stats", nil), http.StatusForbidden, "forbidden")
+	wantError(t, s.anonymous().do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusUnauthorized, "unauthorized")
+	wantError(t, alice.do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusForbidden, "forbidden")
+	wantError(t, alice.do("GET", "/api/starling/v1/admin/jobs/stats", nil), http.StatusForbidden, "forbidden")
 
 	type deadJob struct {
 		ID            string          `json:"id"`
@@ -116,7 +127,7 @@ func TestAdminJobs(t *testing.T) {
 		Payload       json.RawMessage `json:"payload"`
 		PayloadBase64 []byte          `json:"payload_base64"`
 	}
-	if dead := want[[]deadJob](t, root.do("GET", "/api/v1/admin/jobs/dead", nil), http.StatusOK); len(dead) != 0 {
+	if dead := want[[]deadJob](t, root.do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusOK); len(dead) != 0 {
 		t.Errorf("dead jobs %+v, want none", dead)
 	}
 
@@ -129,7 +140,7 @@ func TestAdminJobs(t *testing.T) {
 		t.Fatalf("Enqueue: %v", err)
 	}
 	s.drain()
-	dead := want[[]deadJob](t, root.do("GET", "/api/v1/admin/jobs/dead", nil), http.StatusOK)
+	dead := want[[]deadJob](t, root.do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusOK)
 	if len(dead) != 2 {
 		t.Fatalf("dead jobs %+v, want 2", dead)
 	}
@@ -149,11 +160,11 @@ func TestAdminJobs(t *testing.T) {
 	if !sawJSON || !sawBinary {
 		t.Errorf("dead job payloads %+v, want one JSON and one base64", dead)
 	}
-	if got := want[[]deadJob](t, root.do("GET", "/api/v1/admin/jobs/dead?limit=1", nil), http.StatusOK); len(got) != 1 {
+	if got := want[[]deadJob](t, root.do("GET", "/api/starling/v1/admin/jobs/dead?limit=1", nil), http.StatusOK); len(got) != 1 {
 		t.Errorf("limit=1 gave %d jobs", len(got))
 	}
 	for _, q := range []string{"limit=0", "limit=-1", "limit=abc", "limit=1001"} {
-		wantError(t, root.do("GET", "/api/v1/admin/jobs/dead?"+q, nil), http.StatusBadRequest, "invalid_limit")
+		wantError(t, root.do("GET", "/api/starling/v1/admin/jobs/dead?"+q, nil), http.StatusBadRequest, "invalid_limit")
 	}
 
 	stats := want[struct {
@@ -161,7 +172,7 @@ func TestAdminJobs(t *testing.T) {
 		Delayed int64 `json:"delayed"`
 		Leased  int64 `json:"leased"`
 		Dead    int64 `json:"dead"`
-	}](t, root.do("GET", "/api/v1/admin/jobs/stats", nil), http.StatusOK)
+	}](t, root.do("GET", "/api/starling/v1/admin/jobs/stats", nil), http.StatusOK)
 	if stats.Dead != 2 || stats.Ready != 0 || stats.Leased != 0 {
 		t.Errorf("stats %+v, want 2 dead and nothing ready or leased", stats)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // session is an authenticated caller and the token it presented, which
-// DELETE /api/v1/tokens/current and /api/v1/sessions/current revoke. It
+// DELETE /api/starling/v1/tokens/current and /api/starling/v1/sessions/current revoke. It
 // holds only what never changes about the user (id and login); endpoints
 // that show the profile read it from the store.
 type session struct {

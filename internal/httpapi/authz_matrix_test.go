@@ -33,14 +33,14 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	ada, eve := s.register("ada"), s.register("eve")
 	s.register("bob")
 	s.register("cy")
-	ada.noContent("PUT", "/api/v1/me/following/bob")
+	ada.noContent("PUT", "/api/starling/v1/me/following/bob")
 	st := ada.post("ada's status", nil)
-	l := want[list](t, ada.do("POST", "/api/v1/lists", map[string]string{"name": "friends"}), http.StatusCreated)
-	ada.noContent("PUT", fmt.Sprintf("/api/v1/lists/%d/members/bob", l.ID))
+	l := want[list](t, ada.do("POST", "/api/starling/v1/lists", map[string]string{"name": "friends"}), http.StatusCreated)
+	ada.noContent("PUT", fmt.Sprintf("/api/starling/v1/lists/%d/members/bob", l.ID))
 	s.drain()
 
 	revoked := s.login("ada")
-	revoked.noContent("DELETE", "/api/v1/tokens/current")
+	revoked.noContent("DELETE", "/api/starling/v1/tokens/current")
 
 	// A token issued 31 days ago by a Service on the same store: it
 	// expired a day ago under the default 30-day lifetime.
@@ -72,14 +72,14 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		"right":               s.login("ada"),
 	}
 	f.victims = []string{
-		"/api/v1/users/ada", "/api/v1/users/ada/statuses", "/api/v1/users/ada/following",
-		"/api/v1/users/ada/lists", fmt.Sprint("/api/v1/statuses/", st.ID),
-		fmt.Sprint("/api/v1/lists/", l.ID), fmt.Sprintf("/api/v1/lists/%d/members", l.ID),
-		fmt.Sprintf("/api/v1/lists/%d/statuses", l.ID),
+		"/api/starling/v1/users/ada", "/api/starling/v1/users/ada/statuses", "/api/starling/v1/users/ada/following",
+		"/api/starling/v1/users/ada/lists", fmt.Sprint("/api/starling/v1/statuses/", st.ID),
+		fmt.Sprint("/api/starling/v1/lists/", l.ID), fmt.Sprintf("/api/starling/v1/lists/%d/members", l.ID),
+		fmt.Sprintf("/api/starling/v1/lists/%d/statuses", l.ID),
 	}
 	f.others = []string{
-		"/api/v1/users/eve", "/api/v1/users/eve/statuses", "/api/v1/users/eve/following", "/api/v1/users/eve/lists",
-		"/api/v1/users/bob/followers", "/api/v1/users/cy/followers", "/api/v1/users/bob", "/api/v1/users/cy",
+		"/api/starling/v1/users/eve", "/api/starling/v1/users/eve/statuses", "/api/starling/v1/users/eve/following", "/api/starling/v1/users/eve/lists",
+		"/api/starling/v1/users/bob/followers", "/api/starling/v1/users/cy/followers", "/api/starling/v1/users/bob", "/api/starling/v1/users/cy",
 	}
 	return f
 }
@@ -92,7 +92,7 @@ func (f *matrixFixture) snapshot(everyone bool) map[string]string {
 		paths = append(slices.Clone(paths), f.others...)
 	}
 	snap := f.s.anonymous().snapshot(paths...)
-	snap["ada's token"] = fmt.Sprint(f.ada.do("GET", "/api/v1/me", nil).status)
+	snap["ada's token"] = fmt.Sprint(f.ada.do("GET", "/api/starling/v1/me", nil).status)
 	return snap
 }
 
@@ -117,19 +117,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		ok      int  // the status of success
 		mine    bool // about the caller, so another user's token succeeds
 	}{
-		{"DELETE /api/v1/tokens/current", func(*matrixFixture) string { return "/api/v1/tokens/current" }, nil, 204, true},
-		{"DELETE /api/v1/sessions/current", func(*matrixFixture) string { return "/api/v1/sessions/current" }, nil, 204, true},
-		{"PUT /api/v1/me/following/{login}", func(*matrixFixture) string { return "/api/v1/me/following/cy" }, nil, 204, true},
-		{"DELETE /api/v1/me/following/{login}", func(*matrixFixture) string { return "/api/v1/me/following/bob" }, nil, 204, true},
-		{"POST /api/v1/statuses", func(*matrixFixture) string { return "/api/v1/statuses" }, map[string]string{"message": "new"}, 201, true},
-		{"DELETE /api/v1/statuses/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/v1/statuses/", f.status) }, nil, 204, false},
-		{"POST /api/v1/lists", func(*matrixFixture) string { return "/api/v1/lists" }, map[string]string{"name": "new"}, 201, true},
-		{"DELETE /api/v1/lists/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/v1/lists/", f.list) }, nil, 204, false},
-		{"PUT /api/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/v1/lists/%d/members/cy", f.list) }, nil, 204, false},
-		{"DELETE /api/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/v1/lists/%d/members/bob", f.list) }, nil, 204, false},
+		{"DELETE /api/starling/v1/tokens/current", func(*matrixFixture) string { return "/api/starling/v1/tokens/current" }, nil, 204, true},
+		{"DELETE /api/starling/v1/sessions/current", func(*matrixFixture) string { return "/api/starling/v1/sessions/current" }, nil, 204, true},
+		{"PUT /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/cy" }, nil, 204, true},
+		{"DELETE /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/bob" }, nil, 204, true},
+		{"POST /api/starling/v1/statuses", func(*matrixFixture) string { return "/api/starling/v1/statuses" }, map[string]string{"message": "new"}, 201, true},
+		{"DELETE /api/starling/v1/statuses/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/statuses/", f.status) }, nil, 204, false},
+		{"POST /api/starling/v1/lists", func(*matrixFixture) string { return "/api/starling/v1/lists" }, map[string]string{"name": "new"}, 201, true},
+		{"DELETE /api/starling/v1/lists/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/lists/", f.list) }, nil, 204, false},
+		{"PUT /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/cy", f.list) }, nil, 204, false},
+		{"DELETE /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/bob", f.list) }, nil, 204, false},
 	}
 	// Routes anyone may call: they create an account or a credential.
-	public := []string{"POST /api/v1/users", "POST /api/v1/tokens", "POST /api/v1/sessions"}
+	public := []string{"POST /api/starling/v1/users", "POST /api/starling/v1/tokens", "POST /api/starling/v1/sessions"}
 
 	// The table covers every route that changes something.
 	probe := newStack(t)

@@ -12,7 +12,7 @@ import (
 	"starling/internal/social"
 )
 
-// BenchmarkHomeTimeline is one GET /api/v1/timelines/home?count=30 as the
+// BenchmarkHomeTimeline is one GET /api/starling/v1/timelines/home?count=30 as the
 // timeline bench sends it, through the API's handler on the embedded
 // engine, without the network: what the server spends per request in the
 // HTTP layer, the Service and the store.
@@ -42,7 +42,7 @@ func BenchmarkHomeTimeline(b *testing.B) {
 		}
 	}
 	api := httpapi.New(httpapi.Config{Service: svc, Queue: db})
-	req := httptest.NewRequest("GET", "/api/v1/timelines/home?count=30", nil)
+	req := httptest.NewRequest("GET", "/api/starling/v1/timelines/home?count=30", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	b.ReportAllocs()
 	for b.Loop() {

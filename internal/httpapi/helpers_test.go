@@ -400,7 +400,7 @@ func password(login string) string { return "secret-pw-" + login }
 func (s *stack) register(login string) *client {
 	s.t.Helper()
 	s.addSecret(password(login))
-	r := s.anonymous().do("POST", "/api/v1/users", map[string]string{"login": login, "name": "Name of " + login, "password": password(login)})
+	r := s.anonymous().do("POST", "/api/starling/v1/users", map[string]string{"login": login, "name": "Name of " + login, "password": password(login)})
 	u := want[user](s.t, r, http.StatusCreated)
 	if u.Login != login {
 		s.t.Fatalf("registered login %q, want %q", u.Login, login)
@@ -410,7 +410,7 @@ func (s *stack) register(login string) *client {
 
 func (s *stack) login(login string) *client {
 	s.t.Helper()
-	r := s.anonymous().do("POST", "/api/v1/tokens", map[string]string{"login": login, "password": password(login)})
+	r := s.anonymous().do("POST", "/api/starling/v1/tokens", map[string]string{"login": login, "password": password(login)})
 	tok := want[tokenAnswer](s.t, r, http.StatusCreated)
 	if tok.Token == "" || !strings.EqualFold(tok.User.Login, login) {
 		s.t.Fatalf("token answer %+v for %q", tok, login)
@@ -421,7 +421,7 @@ func (s *stack) login(login string) *client {
 
 func (c *client) user(login string) user {
 	c.s.t.Helper()
-	return want[user](c.s.t, c.do("GET", "/api/v1/users/"+login, nil), http.StatusOK)
+	return want[user](c.s.t, c.do("GET", "/api/starling/v1/users/"+login, nil), http.StatusOK)
 }
 
 func (c *client) post(message string, loc *location) status {
@@ -430,7 +430,7 @@ func (c *client) post(message string, loc *location) status {
 	if loc != nil {
 		body["location"] = loc
 	}
-	return want[status](c.s.t, c.do("POST", "/api/v1/statuses", body), http.StatusCreated)
+	return want[status](c.s.t, c.do("POST", "/api/starling/v1/statuses", body), http.StatusCreated)
 }
 
 func (c *client) statuses(path string) []status {

@@ -7,7 +7,7 @@ import (
 	"starling/internal/social"
 )
 
-// createList: POST /api/v1/lists {name} → 201 list.
+// createList: POST /api/starling/v1/lists {name} → 201 list.
 func (a *API) createList(w http.ResponseWriter, r *http.Request, s session) error {
 	var req listRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -17,12 +17,12 @@ func (a *API) createList(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/lists/"+strconv.FormatInt(l.ID, 10))
+	w.Header().Set("Location", Prefix+"/lists/"+strconv.FormatInt(l.ID, 10))
 	writeJSON(w, http.StatusCreated, presentList(l))
 	return nil
 }
 
-// list: GET /api/v1/lists/{id} → 200 list.
+// list: GET /api/starling/v1/lists/{id} → 200 list.
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	id, ok := pathID(r)
 	if !ok {
@@ -36,7 +36,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteList: DELETE /api/v1/lists/{id} → 204; only the owner may.
+// deleteList: DELETE /api/starling/v1/lists/{id} → 204; only the owner may.
 func (a *API) deleteList(w http.ResponseWriter, r *http.Request, s session) error {
 	id, ok := pathID(r)
 	if !ok {
@@ -49,7 +49,7 @@ func (a *API) deleteList(w http.ResponseWriter, r *http.Request, s session) erro
 	return nil
 }
 
-// listMembers: GET /api/v1/lists/{id}/members?count&page → 200 [user],
+// listMembers: GET /api/starling/v1/lists/{id}/members?count&page → 200 [user],
 // most recently added first.
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 	id, ok := pathID(r)
@@ -68,7 +68,7 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// addListMember: PUT /api/v1/lists/{id}/members/{login} → 204, also when
+// addListMember: PUT /api/starling/v1/lists/{id}/members/{login} → 204, also when
 // already a member; only the owner may.
 func (a *API) addListMember(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
@@ -85,7 +85,7 @@ func (a *API) addListMember(w http.ResponseWriter, r *http.Request, s session) e
 	return nil
 }
 
-// removeListMember: DELETE /api/v1/lists/{id}/members/{login} → 204, also
+// removeListMember: DELETE /api/starling/v1/lists/{id}/members/{login} → 204, also
 // when not a member; only the owner may.
 func (a *API) removeListMember(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
@@ -102,7 +102,7 @@ func (a *API) removeListMember(w http.ResponseWriter, r *http.Request, s session
 	return nil
 }
 
-// usersLists: GET /api/v1/users/{login}/lists → 200 [list], oldest first.
+// usersLists: GET /api/starling/v1/users/{login}/lists → 200 [list], oldest first.
 func (a *API) usersLists(w http.ResponseWriter, r *http.Request) error {
 	ls, err := a.svc.ListsOf(r.Context(), r.PathValue("login"))
 	if err != nil {

@@ -17,14 +17,14 @@ func TestLists(t *testing.T) {
 	b1 := bob.post("bob 1", nil)
 	c1 := carol.post("carol 1", nil)
 
-	r := alice.do("POST", "/api/v1/lists", map[string]string{"name": "  Friends  "})
+	r := alice.do("POST", "/api/starling/v1/lists", map[string]string{"name": "  Friends  "})
 	l := want[list](t, r, http.StatusCreated)
 	me := alice.user("alice")
 	if l.ID < 1 || l.Name != "Friends" || l.UID != me.ID || l.Login != "alice" || l.Following != 0 {
 		t.Errorf("created %+v, want name Friends owned by alice with no members", l)
 	}
 	wantTime(t, "created", l.Created)
-	base := fmt.Sprintf("/api/v1/lists/%d", l.ID)
+	base := fmt.Sprintf("/api/starling/v1/lists/%d", l.ID)
 	if got := r.header.Get("Location"); got != base {
 		t.Errorf("Location = %q, want %q", got, base)
 	}
@@ -59,17 +59,17 @@ func TestLists(t *testing.T) {
 		t.Errorf("list statuses?count=2 %v, want %v", got, []int64{b2.ID, c1.ID})
 	}
 
-	second := want[list](t, alice.do("POST", "/api/v1/lists", map[string]string{"name": "Work"}), http.StatusCreated)
-	ls := want[[]list](t, anon.do("GET", "/api/v1/users/alice/lists", nil), http.StatusOK)
+	second := want[list](t, alice.do("POST", "/api/starling/v1/lists", map[string]string{"name": "Work"}), http.StatusCreated)
+	ls := want[[]list](t, anon.do("GET", "/api/starling/v1/users/alice/lists", nil), http.StatusOK)
 	if len(ls) != 2 || ls[0].ID != l.ID || ls[1].ID != second.ID || ls[0].Following != 2 {
 		t.Errorf("alice's lists %+v, want [Friends (2 members), Work]", ls)
 	}
-	if ls := want[[]list](t, anon.do("GET", "/api/v1/users/bob/lists", nil), http.StatusOK); len(ls) != 0 {
+	if ls := want[[]list](t, anon.do("GET", "/api/starling/v1/users/bob/lists", nil), http.StatusOK); len(ls) != 0 {
 		t.Errorf("bob's lists %+v, want []", ls)
 	}
 
 	// Only the owner changes a list.
-	state := []string{base, base + "/members", base + "/statuses", "/api/v1/users/alice/lists"}
+	state := []string{base, base + "/members", base + "/statuses", "/api/starling/v1/users/alice/lists"}
 	before := anon.snapshot(state...)
 	wantError(t, bob.do("PUT", base+"/members/alice", nil), http.StatusForbidden, "forbidden")
 	wantError(t, bob.do("DELETE", base+"/members/carol", nil), http.StatusForbidden, "forbidden")
@@ -98,14 +98,14 @@ func TestLists(t *testing.T) {
 	}
 	wantError(t, alice.do("DELETE", base, nil), http.StatusNotFound, "list_not_found")
 	wantError(t, alice.do("PUT", base+"/members/carol", nil), http.StatusNotFound, "list_not_found")
-	if ls := want[[]list](t, anon.do("GET", "/api/v1/users/alice/lists", nil), http.StatusOK); len(ls) != 1 || ls[0].ID != second.ID {
+	if ls := want[[]list](t, anon.do("GET", "/api/starling/v1/users/alice/lists", nil), http.StatusOK); len(ls) != 1 || ls[0].ID != second.ID {
 		t.Errorf("alice's lists after delete %+v, want [Work]", ls)
 	}
 	// A later status of a former member's fans out without trouble: no
 	// job is left failing on the deleted list.
 	carol.post("carol 2", nil)
 	s.drain()
-	if dead := want[[]map[string]any](t, s.registerAdmin().do("GET", "/api/v1/admin/jobs/dead", nil), http.StatusOK); len(dead) != 0 {
+	if dead := want[[]map[string]any](t, s.registerAdmin().do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusOK); len(dead) != 0 {
 		t.Errorf("dead jobs %v, want none", dead)
 	}
 }
@@ -114,10 +114,10 @@ func TestListBadInput(t *testing.T) {
 	s := newStack(t)
 	alice := s.register("alice")
 	s.register("bob")
-	l := want[list](t, alice.do("POST", "/api/v1/lists", map[string]string{"name": "L"}), http.StatusCreated)
-	base := fmt.Sprintf("/api/v1/lists/%d", l.ID)
+	l := want[list](t, alice.do("POST", "/api/starling/v1/lists", map[string]string{"name": "L"}), http.StatusCreated)
+	base := fmt.Sprintf("/api/starling/v1/lists/%d", l.ID)
 	alice.noContent("PUT", base+"/members/bob")
-	state := []string{"/api/v1/users/alice/lists", base, base + "/members"}
+	state := []string{"/api/starling/v1/users/alice/lists", base, base + "/members"}
 
 	for _, tc := range []struct {
 		name, body string
@@ -133,14 +133,14 @@ func TestListBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := alice.snapshot(state...)
-			wantError(t, alice.do("POST", "/api/v1/lists", rawBody{contentType: "application/json", data: tc.body}), tc.status, tc.code)
+			wantError(t, alice.do("POST", "/api/starling/v1/lists", rawBody{contentType: "application/json", data: tc.body}), tc.status, tc.code)
 			alice.wantUnchanged(before, tc.name)
 		})
 	}
 
 	before := alice.snapshot(state...)
 	for _, id := range []string{"abc", "0", "-1", "01", fmt.Sprint(l.ID + 100)} {
-		path := "/api/v1/lists/" + id
+		path := "/api/starling/v1/lists/" + id
 		wantError(t, alice.do("GET", path, nil), http.StatusNotFound, "list_not_found")
 		wantError(t, alice.do("GET", path+"/members", nil), http.StatusNotFound, "list_not_found")
 		wantError(t, alice.do("GET", path+"/statuses", nil), http.StatusNotFound, "list_not_found")

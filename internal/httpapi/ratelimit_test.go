@@ -60,14 +60,14 @@ func TestRegisterRateLimit(t *testing.T) {
 	s := newLimitedStack(t, ratelimit.Policies{Register: hourly(2)})
 	anon := s.anonymous()
 	for _, login := range []string{"a1", "a2"} {
-		want[user](t, anon.doWith("POST", "/api/v1/users", registerBody(login), from("192.0.2.1")), http.StatusCreated)
+		want[user](t, anon.doWith("POST", "/api/starling/v1/users", registerBody(login), from("192.0.2.1")), http.StatusCreated)
 	}
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/users", registerBody("a3"), from("192.0.2.1")), time.Hour)
-	wantError(t, anon.do("GET", "/api/v1/users/a3", nil), http.StatusNotFound, "user_not_found")
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/users", registerBody("a3"), from("192.0.2.1")), time.Hour)
+	wantError(t, anon.do("GET", "/api/starling/v1/users/a3", nil), http.StatusNotFound, "user_not_found")
 	// Another address has a budget of its own; the refused one still has
 	// none, whatever it sends.
-	want[user](t, anon.doWith("POST", "/api/v1/users", registerBody("b1"), from("198.51.100.7")), http.StatusCreated)
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/users", rawBody{"application/json", "{", false}, from("192.0.2.1")), time.Hour)
+	want[user](t, anon.doWith("POST", "/api/starling/v1/users", registerBody("b1"), from("198.51.100.7")), http.StatusCreated)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/users", rawBody{"application/json", "{", false}, from("192.0.2.1")), time.Hour)
 }
 
 func TestForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {
@@ -76,10 +76,10 @@ func TestForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {
 		c.RateLimits = ratelimit.Policies{Register: hourly(1)}
 	})
 	anon := s.anonymous()
-	want[user](t, anon.doWith("POST", "/api/v1/users", registerBody("a1"), from("192.0.2.1")), http.StatusCreated)
+	want[user](t, anon.doWith("POST", "/api/starling/v1/users", registerBody("a1"), from("192.0.2.1")), http.StatusCreated)
 	// Loopback is no trusted proxy here: a made-up X-Forwarded-For does
 	// not buy a fresh budget.
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/users", registerBody("a2"), from("198.51.100.7")), time.Hour)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/users", registerBody("a2"), from("198.51.100.7")), time.Hour)
 }
 
 func TestLoginRateLimits(t *testing.T) {
@@ -93,22 +93,22 @@ func TestLoginRateLimits(t *testing.T) {
 
 	// Per address: two more attempts from 192.0.2.1 (s.register logged in
 	// from loopback, not from it), whatever the endpoint.
-	wantError(t, anon.doWith("POST", "/api/v1/tokens", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
-	wantError(t, anon.doWith("POST", "/api/v1/sessions", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
-	want[tokenAnswer](t, anon.doWith("POST", "/api/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("192.0.2.1")), http.StatusCreated)
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/tokens", right, from("192.0.2.1")), time.Hour)
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/sessions", right, from("192.0.2.1")), time.Hour)
+	wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
+	wantError(t, anon.doWith("POST", "/api/starling/v1/sessions", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
+	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("192.0.2.1")), http.StatusCreated)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("192.0.2.1")), time.Hour)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/sessions", right, from("192.0.2.1")), time.Hour)
 
 	// Per login, across addresses: ada had one attempt at registration and
 	// two from 192.0.2.1; one more from anywhere, then none.
-	wantError(t, anon.doWith("POST", "/api/v1/tokens", wrong, from("198.51.100.1")), http.StatusUnauthorized, "invalid_credentials")
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/tokens", right, from("198.51.100.2")), time.Hour)
-	wantRateLimited(t, anon.doWith("POST", "/api/v1/tokens", map[string]string{"login": "ADA", "password": password("ada")}, from("198.51.100.3")), time.Hour)
+	wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("198.51.100.1")), http.StatusUnauthorized, "invalid_credentials")
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("198.51.100.2")), time.Hour)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "ADA", "password": password("ada")}, from("198.51.100.3")), time.Hour)
 	// Another login is not affected.
-	want[tokenAnswer](t, anon.doWith("POST", "/api/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("198.51.100.4")), http.StatusCreated)
+	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("198.51.100.4")), http.StatusCreated)
 	// Logins that cannot exist count against the address only.
 	for i := range 3 {
-		wantError(t, anon.doWith("POST", "/api/v1/tokens", map[string]string{"login": "no such login!", "password": "x"}, from(fmt.Sprint("203.0.113.", i))), http.StatusUnauthorized, "invalid_credentials")
+		wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "no such login!", "password": "x"}, from(fmt.Sprint("203.0.113.", i))), http.StatusUnauthorized, "invalid_credentials")
 	}
 }
 
@@ -118,7 +118,7 @@ func TestPostAndFollowRateLimits(t *testing.T) {
 	s.register("cy")
 	ada.post("one", nil)
 	ada.post("two", nil)
-	wantRateLimited(t, ada.do("POST", "/api/v1/statuses", map[string]string{"message": "three"}), time.Hour)
+	wantRateLimited(t, ada.do("POST", "/api/starling/v1/statuses", map[string]string{"message": "three"}), time.Hour)
 	if got := ada.user("ada").Posts; got != 2 {
 		t.Fatalf("ada has %d posts after a refused third, want 2", got)
 	}
@@ -126,16 +126,16 @@ func TestPostAndFollowRateLimits(t *testing.T) {
 	bob.post("bob's", nil)
 
 	// Following, unfollowing and list membership share one budget.
-	ada.noContent("PUT", "/api/v1/me/following/bob")
-	ada.noContent("DELETE", "/api/v1/me/following/bob")
-	l := want[list](t, ada.do("POST", "/api/v1/lists", map[string]string{"name": "friends"}), http.StatusCreated)
-	ada.noContent("PUT", fmt.Sprintf("/api/v1/lists/%d/members/cy", l.ID))
-	wantRateLimited(t, ada.do("PUT", "/api/v1/me/following/cy", nil), time.Hour)
-	wantRateLimited(t, ada.do("DELETE", fmt.Sprintf("/api/v1/lists/%d/members/cy", l.ID), nil), time.Hour)
+	ada.noContent("PUT", "/api/starling/v1/me/following/bob")
+	ada.noContent("DELETE", "/api/starling/v1/me/following/bob")
+	l := want[list](t, ada.do("POST", "/api/starling/v1/lists", map[string]string{"name": "friends"}), http.StatusCreated)
+	ada.noContent("PUT", fmt.Sprintf("/api/starling/v1/lists/%d/members/cy", l.ID))
+	wantRateLimited(t, ada.do("PUT", "/api/starling/v1/me/following/cy", nil), time.Hour)
+	wantRateLimited(t, ada.do("DELETE", fmt.Sprintf("/api/starling/v1/lists/%d/members/cy", l.ID), nil), time.Hour)
 	if got := ada.user("ada").Following; got != 0 {
 		t.Fatalf("ada follows %d users after a refused follow, want 0", got)
 	}
-	bob.noContent("PUT", "/api/v1/me/following/cy")
+	bob.noContent("PUT", "/api/starling/v1/me/following/cy")
 }
 
 func TestRateLimitsOff(t *testing.T) {
@@ -164,11 +164,11 @@ func TestLimiterFailure(t *testing.T) {
 	})
 	ada.s, broken.secrets = broken, s.secrets
 	anon := broken.anonymous()
-	wantError(t, anon.do("POST", "/api/v1/users", registerBody("bob")), http.StatusServiceUnavailable, "unavailable")
-	wantError(t, anon.do("POST", "/api/v1/tokens", map[string]string{"login": "ada", "password": password("ada")}), http.StatusServiceUnavailable, "unavailable")
-	wantError(t, anon.do("POST", "/api/v1/sessions", map[string]string{"login": "ada", "password": password("ada")}), http.StatusServiceUnavailable, "unavailable")
+	wantError(t, anon.do("POST", "/api/starling/v1/users", registerBody("bob")), http.StatusServiceUnavailable, "unavailable")
+	wantError(t, anon.do("POST", "/api/starling/v1/tokens", map[string]string{"login": "ada", "password": password("ada")}), http.StatusServiceUnavailable, "unavailable")
+	wantError(t, anon.do("POST", "/api/starling/v1/sessions", map[string]string{"login": "ada", "password": password("ada")}), http.StatusServiceUnavailable, "unavailable")
 	st := ada.post("still posting", nil)
-	want[status](t, anon.do("GET", fmt.Sprint("/api/v1/statuses/", st.ID), nil), http.StatusOK)
+	want[status](t, anon.do("GET", fmt.Sprint("/api/starling/v1/statuses/", st.ID), nil), http.StatusOK)
 	if logs := broken.logs.String(); !strings.Contains(logs, "rate limiter failed; letting the request through") {
 		t.Errorf("the log does not record the fail-open decision:\n%s", logs)
 	}

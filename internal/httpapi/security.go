@@ -41,7 +41,7 @@ var (
 	hdrContentJSON = []string{contentTypeJSON}
 )
 
-// Browser sessions. The web UI logs in with POST /api/v1/sessions, which
+// Browser sessions. The web UI logs in with POST /api/starling/v1/sessions, which
 // sets two cookies: the session token, HttpOnly so that no script can read
 // it, and a CSRF token that scripts read and send back in a header on
 // every state-changing request (double submit). The CSRF token is derived

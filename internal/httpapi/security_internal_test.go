@@ -98,7 +98,7 @@ func TestDeepJSONIsRefused(t *testing.T) {
 		`{"a":` + strings.Repeat(`{"a":`, 20) + `1` + strings.Repeat("}", 21),
 	} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/api/v1/users", strings.NewReader(body))
+		req := httptest.NewRequest("POST", "/api/starling/v1/users", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		a.ServeHTTP(rec, req)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"json_too_deep"`) {
@@ -113,9 +113,9 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/healthz"},
 		{"GET", "/no/such/route"},
-		{"PATCH", "/api/v1/me"},
+		{"PATCH", "/api/starling/v1/me"},
 		{"GET", "/test/panic"},
-		{"GET", "/api/v1/me"},
+		{"GET", "/api/starling/v1/me"},
 	} {
 		rec := httptest.NewRecorder()
 		a.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))

@@ -9,7 +9,7 @@ type sessionJSON struct {
 	CSRFToken string   `json:"csrf_token"`
 }
 
-// createSession: POST /api/v1/sessions {login, password} → 201 {user,
+// createSession: POST /api/starling/v1/sessions {login, password} → 201 {user,
 // csrf_token}, with the session in an HttpOnly cookie (starling_session)
 // and the CSRF token in a cookie scripts can read (starling_csrf). The
 // session token itself is never in the body: no script ever sees it.
@@ -23,7 +23,7 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteSession: DELETE /api/v1/sessions/current → 204; revokes the token
+// deleteSession: DELETE /api/starling/v1/sessions/current → 204; revokes the token
 // the request is authenticated with and clears both cookies.
 func (a *API) deleteSession(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.svc.Logout(r.Context(), s.token); err != nil {

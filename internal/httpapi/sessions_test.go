@@ -9,17 +9,17 @@ import (
 	"starling/internal/httpapi"
 )
 
-// sessionAnswer is the body of POST /api/v1/sessions.
+// sessionAnswer is the body of POST /api/starling/v1/sessions.
 type sessionAnswer struct {
 	User      user   `json:"user"`
 	CSRFToken string `json:"csrf_token"`
 }
 
-// browserLogin logs in with POST /api/v1/sessions and returns the answer
+// browserLogin logs in with POST /api/starling/v1/sessions and returns the answer
 // and its cookies by name.
 func (s *stack) browserLogin(login string, header http.Header) (response, map[string]*http.Cookie) {
 	s.t.Helper()
-	r := s.anonymous().doWith("POST", "/api/v1/sessions", map[string]string{"login": login, "password": password(strings.ToLower(login))}, header)
+	r := s.anonymous().doWith("POST", "/api/starling/v1/sessions", map[string]string{"login": login, "password": password(strings.ToLower(login))}, header)
 	cookies := map[string]*http.Cookie{}
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		cookies[c.Name] = c
@@ -66,7 +66,7 @@ func TestBrowserSessionCookies(t *testing.T) {
 	}
 	// The session token is a token like any other.
 	bearer := &client{s: s, token: session.Value}
-	want[user](t, bearer.do("GET", "/api/v1/me", nil), http.StatusOK)
+	want[user](t, bearer.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 }
 
 func TestSecureCookies(t *testing.T) {
@@ -102,13 +102,13 @@ func TestCSRF(t *testing.T) {
 	s.register("ada")
 	b := s.browser("ada")
 	post := map[string]string{"message": "hello"}
-	home := []string{"/api/v1/users/ada/statuses", "/api/v1/users/ada"}
+	home := []string{"/api/starling/v1/users/ada/statuses", "/api/starling/v1/users/ada"}
 	before := b.snapshot(home...)
 
 	// Reading needs no CSRF token.
 	noHeader := *b
 	noHeader.csrfHeader = ""
-	want[user](t, noHeader.do("GET", "/api/v1/me", nil), http.StatusOK)
+	want[user](t, noHeader.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 
 	for _, tc := range []struct {
 		name                   string
@@ -124,29 +124,29 @@ func TestCSRF(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := *b
 			c.csrfCookie, c.csrfHeader = tc.csrfCookie, tc.csrfHeader
-			wantError(t, c.do("POST", "/api/v1/statuses", post), http.StatusForbidden, "csrf_failed")
-			wantError(t, c.do("DELETE", "/api/v1/sessions/current", nil), http.StatusForbidden, "csrf_failed")
+			wantError(t, c.do("POST", "/api/starling/v1/statuses", post), http.StatusForbidden, "csrf_failed")
+			wantError(t, c.do("DELETE", "/api/starling/v1/sessions/current", nil), http.StatusForbidden, "csrf_failed")
 		})
 	}
 	b.wantUnchanged(before, "requests without a valid CSRF token")
 
 	// Two X-CSRF-Token headers are refused too.
-	r := b.doWith("POST", "/api/v1/statuses", post, http.Header{"X-Csrf-Token": {b.csrfHeader, b.csrfHeader}})
+	r := b.doWith("POST", "/api/starling/v1/statuses", post, http.Header{"X-Csrf-Token": {b.csrfHeader, b.csrfHeader}})
 	wantError(t, r, http.StatusForbidden, "csrf_failed")
 
 	// A CSRF token belongs to its session.
 	other := s.browser("ada")
 	mixed := *b
 	mixed.csrfCookie, mixed.csrfHeader = other.csrfCookie, other.csrfHeader
-	wantError(t, mixed.do("POST", "/api/v1/statuses", post), http.StatusForbidden, "csrf_failed")
+	wantError(t, mixed.do("POST", "/api/starling/v1/statuses", post), http.StatusForbidden, "csrf_failed")
 
 	// With the right token, it works.
-	want[status](t, b.do("POST", "/api/v1/statuses", post), http.StatusCreated)
+	want[status](t, b.do("POST", "/api/starling/v1/statuses", post), http.StatusCreated)
 
 	// Bearer requests need no CSRF token, also when a cookie comes along.
 	bearer := s.login("ada")
 	bearer.sessionCookie = "not-a-session"
-	want[status](t, bearer.do("POST", "/api/v1/statuses", post), http.StatusCreated)
+	want[status](t, bearer.do("POST", "/api/starling/v1/statuses", post), http.StatusCreated)
 }
 
 func TestBrowserLogout(t *testing.T) {
@@ -154,7 +154,7 @@ func TestBrowserLogout(t *testing.T) {
 	s.register("ada")
 	b := s.browser("ada")
 	other := s.browser("ada")
-	r := b.do("DELETE", "/api/v1/sessions/current", nil)
+	r := b.do("DELETE", "/api/starling/v1/sessions/current", nil)
 	wantStatus(t, r, http.StatusNoContent)
 	cleared := map[string]bool{}
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
@@ -167,14 +167,14 @@ func TestBrowserLogout(t *testing.T) {
 	}
 	// The token is revoked, and a browser still sending it is told to
 	// drop it.
-	r = b.do("GET", "/api/v1/me", nil)
+	r = b.do("GET", "/api/starling/v1/me", nil)
 	wantError(t, r, http.StatusUnauthorized, "invalid_token")
 	if got := strings.Join(r.header.Values("Set-Cookie"), "; "); !strings.Contains(got, "starling_session=;") {
 		t.Errorf("a request with a revoked session cookie got Set-Cookie %q, want the cookie cleared", got)
 	}
-	wantError(t, (&client{s: s, token: b.sessionCookie}).do("GET", "/api/v1/me", nil), http.StatusUnauthorized, "invalid_token")
+	wantError(t, (&client{s: s, token: b.sessionCookie}).do("GET", "/api/starling/v1/me", nil), http.StatusUnauthorized, "invalid_token")
 	// Other sessions of the user go on.
-	want[user](t, other.do("GET", "/api/v1/me", nil), http.StatusOK)
+	want[user](t, other.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 }
 
 func TestBrowserSessionRefusals(t *testing.T) {
@@ -182,19 +182,19 @@ func TestBrowserSessionRefusals(t *testing.T) {
 	s.register("ada")
 	r, cookies := s.browserLogin("ada", nil)
 	wantStatus(t, r, http.StatusCreated)
-	r = s.anonymous().do("POST", "/api/v1/sessions", map[string]string{"login": "ada", "password": "wrong password"})
+	r = s.anonymous().do("POST", "/api/starling/v1/sessions", map[string]string{"login": "ada", "password": "wrong password"})
 	wantError(t, r, http.StatusUnauthorized, "invalid_credentials")
 	if got := r.header.Values("Set-Cookie"); len(got) != 0 {
 		t.Errorf("a failed login set cookies %q", got)
 	}
-	wantError(t, s.anonymous().do("DELETE", "/api/v1/sessions/current", nil), http.StatusUnauthorized, "unauthorized")
+	wantError(t, s.anonymous().do("DELETE", "/api/starling/v1/sessions/current", nil), http.StatusUnauthorized, "unauthorized")
 
 	// Two different session cookies make the caller ambiguous.
-	r = s.anonymous().doWith("GET", "/api/v1/me", nil, http.Header{"Cookie": {
+	r = s.anonymous().doWith("GET", "/api/starling/v1/me", nil, http.Header{"Cookie": {
 		"starling_session=" + cookies["starling_session"].Value + "; starling_session=another-value"}})
 	wantError(t, r, http.StatusUnauthorized, "invalid_token")
 	// The same cookie twice is not ambiguous.
-	r = s.anonymous().doWith("GET", "/api/v1/me", nil, http.Header{"Cookie": {
+	r = s.anonymous().doWith("GET", "/api/starling/v1/me", nil, http.Header{"Cookie": {
 		"starling_session=" + cookies["starling_session"].Value + "; starling_session=" + cookies["starling_session"].Value}})
 	want[user](t, r, http.StatusOK)
 }

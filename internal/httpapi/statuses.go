@@ -7,7 +7,7 @@ import (
 	"starling/internal/social"
 )
 
-// postStatus: POST /api/v1/statuses {message, location?} → 201 status.
+// postStatus: POST /api/starling/v1/statuses {message, location?} → 201 status.
 func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.allowUser(r, "post", a.limits.Post, s.user.ID); err != nil {
 		return err
@@ -24,7 +24,7 @@ func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/statuses/"+strconv.FormatInt(st.ID, 10))
+	w.Header().Set("Location", Prefix+"/statuses/"+strconv.FormatInt(st.ID, 10))
 	return a.writeStatus(w, http.StatusCreated, st)
 }
 
@@ -41,7 +41,7 @@ func (l *locationRequest) location() (*social.Location, error) {
 	return &social.Location{Lat: *l.Lat, Lon: *l.Lon}, nil
 }
 
-// status: GET /api/v1/statuses/{id} → 200 status.
+// status: GET /api/starling/v1/statuses/{id} → 200 status.
 func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 	id, ok := pathID(r)
 	if !ok {
@@ -54,7 +54,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 	return a.writeStatus(w, http.StatusOK, st)
 }
 
-// deleteStatus: DELETE /api/v1/statuses/{id} → 204; only the author may.
+// deleteStatus: DELETE /api/starling/v1/statuses/{id} → 204; only the author may.
 func (a *API) deleteStatus(w http.ResponseWriter, r *http.Request, s session) error {
 	id, ok := pathID(r)
 	if !ok {

@@ -31,29 +31,29 @@ func TestPostAndReadStatuses(t *testing.T) {
 		t.Errorf("ids %d then %d, want strictly increasing", plain.ID, located.ID)
 	}
 	// An explicit null is no location; the edges of the ranges are valid.
-	r := alice.do("POST", "/api/v1/statuses", rawBody{contentType: "application/json", data: `{"message": "nowhere", "location": null}`})
+	r := alice.do("POST", "/api/starling/v1/statuses", rawBody{contentType: "application/json", data: `{"message": "nowhere", "location": null}`})
 	if st := want[status](t, r, http.StatusCreated); st.Location != nil {
 		t.Errorf("location null gave %+v", st.Location)
 	}
-	if got := r.header.Get("Location"); !strings.HasPrefix(got, "/api/v1/statuses/") {
+	if got := r.header.Get("Location"); !strings.HasPrefix(got, "/api/starling/v1/statuses/") {
 		t.Errorf("Location header %q", got)
 	}
 	edge := alice.post("edge", &location{Lat: 90, Lon: -180})
 	// The JSON shape of the location, checked as text: {"lat":n,"lon":n}.
-	raw := string(anon.do("GET", fmt.Sprintf("/api/v1/statuses/%d", edge.ID), nil).body)
+	raw := string(anon.do("GET", fmt.Sprintf("/api/starling/v1/statuses/%d", edge.ID), nil).body)
 	if !strings.Contains(raw, `"location":{"lat":90,"lon":-180}`) {
 		t.Errorf("status JSON %s lacks \"location\":{\"lat\":90,\"lon\":-180}", raw)
 	}
-	raw = string(anon.do("GET", fmt.Sprintf("/api/v1/statuses/%d", plain.ID), nil).body)
+	raw = string(anon.do("GET", fmt.Sprintf("/api/starling/v1/statuses/%d", plain.ID), nil).body)
 	if !strings.Contains(raw, `"location":null`) {
 		t.Errorf("status JSON %s lacks \"location\":null", raw)
 	}
-	got := want[status](t, anon.do("GET", fmt.Sprintf("/api/v1/statuses/%d", located.ID), nil), http.StatusOK)
+	got := want[status](t, anon.do("GET", fmt.Sprintf("/api/starling/v1/statuses/%d", located.ID), nil), http.StatusOK)
 	if got.ID != located.ID || got.Message != located.Message || got.Posted != located.Posted || *got.Location != *located.Location {
 		t.Errorf("GET status = %+v, want %+v", got, located)
 	}
 
-	profile := anon.statuses("/api/v1/users/alice/statuses")
+	profile := anon.statuses("/api/starling/v1/users/alice/statuses")
 	if len(profile) != 4 || profile[0].ID != edge.ID || profile[3].ID != plain.ID {
 		t.Errorf("profile ids %v, want 4 statuses newest first from %d down to %d", ids(profile), edge.ID, plain.ID)
 	}
@@ -61,7 +61,7 @@ func TestPostAndReadStatuses(t *testing.T) {
 		t.Errorf("posts = %d, want 4", n)
 	}
 	// The author's own home timeline holds their statuses at once.
-	if home := alice.statuses("/api/v1/timelines/home"); !slices.Equal(ids(home), ids(profile)) {
+	if home := alice.statuses("/api/starling/v1/timelines/home"); !slices.Equal(ids(home), ids(profile)) {
 		t.Errorf("home ids %v, want the profile's %v", ids(home), ids(profile))
 	}
 }
@@ -99,8 +99,8 @@ func TestPostBadInput(t *testing.T) {
 		{"trailing data", `{"message": "m"}{"message": "again"}`, 400, "invalid_json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := alice.snapshot("/api/v1/me", "/api/v1/users/alice/statuses", "/api/v1/timelines/home")
-			r := alice.do("POST", "/api/v1/statuses", rawBody{contentType: "application/json", data: tc.body})
+			before := alice.snapshot("/api/starling/v1/me", "/api/starling/v1/users/alice/statuses", "/api/starling/v1/timelines/home")
+			r := alice.do("POST", "/api/starling/v1/statuses", rawBody{contentType: "application/json", data: tc.body})
 			wantError(t, r, tc.status, tc.code)
 			alice.wantUnchanged(before, tc.name)
 		})
@@ -116,7 +116,7 @@ func TestBodyLimit(t *testing.T) {
 	// Just under the limit the body is read, and the message is refused by
 	// the domain rule rather than by size.
 	nearLimit := `{"message": "` + strings.Repeat("a", 64<<10-20) + `"}`
-	before := alice.snapshot("/api/v1/me", "/api/v1/users/alice/statuses")
+	before := alice.snapshot("/api/starling/v1/me", "/api/starling/v1/users/alice/statuses")
 	for _, tc := range []struct {
 		name    string
 		body    rawBody
@@ -125,11 +125,11 @@ func TestBodyLimit(t *testing.T) {
 		code    string
 		through *client
 	}{
-		{"declared length", rawBody{"application/json", huge, false}, "/api/v1/statuses", 413, "body_too_large", alice},
-		{"chunked", rawBody{"application/json", huge, true}, "/api/v1/statuses", 413, "body_too_large", alice},
-		{"registration", rawBody{"application/json", huge, false}, "/api/v1/users", 413, "body_too_large", s.anonymous()},
-		{"near the limit", rawBody{"application/json", nearLimit, false}, "/api/v1/statuses", 422, "invalid_message", alice},
-		{"near the limit, chunked", rawBody{"application/json", nearLimit, true}, "/api/v1/statuses", 422, "invalid_message", alice},
+		{"declared length", rawBody{"application/json", huge, false}, "/api/starling/v1/statuses", 413, "body_too_large", alice},
+		{"chunked", rawBody{"application/json", huge, true}, "/api/starling/v1/statuses", 413, "body_too_large", alice},
+		{"registration", rawBody{"application/json", huge, false}, "/api/starling/v1/users", 413, "body_too_large", s.anonymous()},
+		{"near the limit", rawBody{"application/json", nearLimit, false}, "/api/starling/v1/statuses", 422, "invalid_message", alice},
+		{"near the limit, chunked", rawBody{"application/json", nearLimit, true}, "/api/starling/v1/statuses", 422, "invalid_message", alice},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.through.do("POST", tc.path, tc.body)
@@ -143,34 +143,34 @@ func TestDeleteStatus(t *testing.T) {
 	s := newStack(t)
 	alice := s.register("alice")
 	bob := s.register("bob")
-	wantStatus(t, bob.do("PUT", "/api/v1/me/following/alice", nil), http.StatusNoContent)
+	wantStatus(t, bob.do("PUT", "/api/starling/v1/me/following/alice", nil), http.StatusNoContent)
 	keep := alice.post("keep", nil)
 	doomed := alice.post("doomed", nil)
 	s.eventually("bob's home has alice's statuses", func() bool {
-		return len(bob.statuses("/api/v1/timelines/home")) == 2
+		return len(bob.statuses("/api/starling/v1/timelines/home")) == 2
 	})
-	path := fmt.Sprintf("/api/v1/statuses/%d", doomed.ID)
+	path := fmt.Sprintf("/api/starling/v1/statuses/%d", doomed.ID)
 
 	// Nobody but the author may delete.
-	before := alice.snapshot(path, "/api/v1/users/alice", "/api/v1/users/alice/statuses", "/api/v1/timelines/home")
+	before := alice.snapshot(path, "/api/starling/v1/users/alice", "/api/starling/v1/users/alice/statuses", "/api/starling/v1/timelines/home")
 	wantError(t, bob.do("DELETE", path, nil), http.StatusForbidden, "forbidden")
 	wantError(t, s.anonymous().do("DELETE", path, nil), http.StatusUnauthorized, "unauthorized")
 	alice.wantUnchanged(before, "refused deletes")
 
 	alice.noContent("DELETE", path)
 	wantError(t, s.anonymous().do("GET", path, nil), http.StatusNotFound, "status_not_found")
-	if got := ids(s.anonymous().statuses("/api/v1/users/alice/statuses")); !slices.Equal(got, []int64{keep.ID}) {
+	if got := ids(s.anonymous().statuses("/api/starling/v1/users/alice/statuses")); !slices.Equal(got, []int64{keep.ID}) {
 		t.Errorf("profile after delete %v, want [%d]", got, keep.ID)
 	}
 	// Reads skip the deleted status at once, before any cleanup job runs.
-	if got := ids(bob.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{keep.ID}) {
+	if got := ids(bob.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{keep.ID}) {
 		t.Errorf("bob's home right after delete %v, want [%d]", got, keep.ID)
 	}
 	if n := alice.user("alice").Posts; n != 1 {
 		t.Errorf("posts = %d, want 1", n)
 	}
 	s.drain()
-	if got := ids(bob.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{keep.ID}) {
+	if got := ids(bob.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{keep.ID}) {
 		t.Errorf("bob's home after cleanup %v, want [%d]", got, keep.ID)
 	}
 	wantError(t, alice.do("DELETE", path, nil), http.StatusNotFound, "status_not_found")
@@ -183,9 +183,9 @@ func TestStatusIDsInPaths(t *testing.T) {
 	s := newStack(t)
 	alice := s.register("alice")
 	st := alice.post("only", nil)
-	before := alice.snapshot("/api/v1/users/alice/statuses", "/api/v1/me")
+	before := alice.snapshot("/api/starling/v1/users/alice/statuses", "/api/starling/v1/me")
 	for _, id := range []string{"abc", "0", "-1", "007", "+1", "1.0", "99999999999999999999", "9223372036854775807", fmt.Sprint(st.ID + 1)} {
-		path := "/api/v1/statuses/" + id
+		path := "/api/starling/v1/statuses/" + id
 		wantError(t, s.anonymous().do("GET", path, nil), http.StatusNotFound, "status_not_found")
 		wantError(t, alice.do("DELETE", path, nil), http.StatusNotFound, "status_not_found")
 	}

@@ -8,7 +8,7 @@ import (
 	"starling/internal/social"
 )
 
-// homeTimeline: GET /api/v1/timelines/home?count&page&max_id → 200 [status].
+// homeTimeline: GET /api/starling/v1/timelines/home?count&page&max_id → 200 [status].
 func (a *API) homeTimeline(w http.ResponseWriter, r *http.Request, s session) error {
 	p, err := parsePage(r)
 	if err != nil {
@@ -21,7 +21,7 @@ func (a *API) homeTimeline(w http.ResponseWriter, r *http.Request, s session) er
 	return a.writeStatuses(w, sts)
 }
 
-// profileTimeline: GET /api/v1/users/{login}/statuses?count&page&max_id →
+// profileTimeline: GET /api/starling/v1/users/{login}/statuses?count&page&max_id →
 // 200 [status].
 func (a *API) profileTimeline(w http.ResponseWriter, r *http.Request) error {
 	p, err := parsePage(r)
@@ -35,7 +35,7 @@ func (a *API) profileTimeline(w http.ResponseWriter, r *http.Request) error {
 	return a.writeStatuses(w, sts)
 }
 
-// listTimeline: GET /api/v1/lists/{id}/statuses?count&page&max_id →
+// listTimeline: GET /api/starling/v1/lists/{id}/statuses?count&page&max_id →
 // 200 [status].
 func (a *API) listTimeline(w http.ResponseWriter, r *http.Request) error {
 	id, ok := pathID(r)

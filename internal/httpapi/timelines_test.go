@@ -19,39 +19,39 @@ func TestFollowFanoutUnfollow(t *testing.T) {
 	a1 := alice.post("alice 1", nil)
 
 	// Following copies the followee's statuses before the call returns.
-	alice.noContent("PUT", "/api/v1/me/following/BOB")
-	if got := ids(alice.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID, b2.ID, b1.ID}) {
+	alice.noContent("PUT", "/api/starling/v1/me/following/BOB")
+	if got := ids(alice.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID, b2.ID, b1.ID}) {
 		t.Errorf("alice's home after follow %v, want %v", got, []int64{a1.ID, b2.ID, b1.ID})
 	}
 	// Following again changes nothing.
-	before := alice.snapshot("/api/v1/users/alice", "/api/v1/users/bob", "/api/v1/timelines/home", "/api/v1/users/bob/followers")
-	alice.noContent("PUT", "/api/v1/me/following/bob")
+	before := alice.snapshot("/api/starling/v1/users/alice", "/api/starling/v1/users/bob", "/api/starling/v1/timelines/home", "/api/starling/v1/users/bob/followers")
+	alice.noContent("PUT", "/api/starling/v1/me/following/bob")
 	alice.wantUnchanged(before, "following twice")
 	if a, b := anon.user("alice"), anon.user("bob"); a.Following != 1 || a.Followers != 0 || b.Followers != 1 || b.Following != 0 {
 		t.Errorf("counts: alice %d following %d followers, bob %d following %d followers; want 1 0 0 1", a.Following, a.Followers, b.Following, b.Followers)
 	}
 
 	// Following oneself, in any letter case, is refused and changes nothing.
-	before = alice.snapshot("/api/v1/users/alice", "/api/v1/users/alice/followers", "/api/v1/users/alice/following", "/api/v1/timelines/home")
-	wantError(t, alice.do("PUT", "/api/v1/me/following/alice", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
-	wantError(t, alice.do("PUT", "/api/v1/me/following/ALICE", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
-	wantError(t, alice.do("DELETE", "/api/v1/me/following/alice", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
+	before = alice.snapshot("/api/starling/v1/users/alice", "/api/starling/v1/users/alice/followers", "/api/starling/v1/users/alice/following", "/api/starling/v1/timelines/home")
+	wantError(t, alice.do("PUT", "/api/starling/v1/me/following/alice", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
+	wantError(t, alice.do("PUT", "/api/starling/v1/me/following/ALICE", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
+	wantError(t, alice.do("DELETE", "/api/starling/v1/me/following/alice", nil), http.StatusUnprocessableEntity, "cannot_follow_self")
 	alice.wantUnchanged(before, "following oneself")
 
-	carol.noContent("PUT", "/api/v1/me/following/bob")
-	if got := logins(anon.users("/api/v1/users/bob/followers")); !slices.Equal(got, []string{"carol", "alice"}) {
+	carol.noContent("PUT", "/api/starling/v1/me/following/bob")
+	if got := logins(anon.users("/api/starling/v1/users/bob/followers")); !slices.Equal(got, []string{"carol", "alice"}) {
 		t.Errorf("bob's followers %v, want [carol alice] (newest first)", got)
 	}
-	if got := logins(anon.users("/api/v1/users/bob/followers?count=1&page=2")); !slices.Equal(got, []string{"alice"}) {
+	if got := logins(anon.users("/api/starling/v1/users/bob/followers?count=1&page=2")); !slices.Equal(got, []string{"alice"}) {
 		t.Errorf("bob's followers, page 2 of 1, %v, want [alice]", got)
 	}
-	if got := logins(anon.users("/api/v1/users/bob/followers?count=1&page=3")); len(got) != 0 {
+	if got := logins(anon.users("/api/starling/v1/users/bob/followers?count=1&page=3")); len(got) != 0 {
 		t.Errorf("bob's followers past the end %v, want []", got)
 	}
-	if got := logins(anon.users("/api/v1/users/alice/following")); !slices.Equal(got, []string{"bob"}) {
+	if got := logins(anon.users("/api/starling/v1/users/alice/following")); !slices.Equal(got, []string{"bob"}) {
 		t.Errorf("alice's following %v, want [bob]", got)
 	}
-	if got := anon.users("/api/v1/users/bob/following"); len(got) != 0 {
+	if got := anon.users("/api/starling/v1/users/bob/following"); len(got) != 0 {
 		t.Errorf("bob's following %v, want []", logins(got))
 	}
 
@@ -59,27 +59,27 @@ func TestFollowFanoutUnfollow(t *testing.T) {
 	b3 := bob.post("bob 3", nil)
 	for _, c := range []*client{alice, carol} {
 		s.eventually(c.login+"'s home has bob 3", func() bool {
-			home := c.statuses("/api/v1/timelines/home")
+			home := c.statuses("/api/starling/v1/timelines/home")
 			return len(home) > 0 && home[0].ID == b3.ID
 		})
 	}
-	if got := ids(carol.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{b3.ID, b2.ID, b1.ID}) {
+	if got := ids(carol.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{b3.ID, b2.ID, b1.ID}) {
 		t.Errorf("carol's home %v, want %v", got, []int64{b3.ID, b2.ID, b1.ID})
 	}
 
 	// Unfollowing removes the followee's statuses before it returns.
-	alice.noContent("DELETE", "/api/v1/me/following/bob")
-	if got := ids(alice.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID}) {
+	alice.noContent("DELETE", "/api/starling/v1/me/following/bob")
+	if got := ids(alice.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID}) {
 		t.Errorf("alice's home after unfollow %v, want [%d]", got, a1.ID)
 	}
 	s.drain()
-	if got := ids(alice.statuses("/api/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID}) {
+	if got := ids(alice.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, []int64{a1.ID}) {
 		t.Errorf("alice's home after the refill %v, want [%d]", got, a1.ID)
 	}
-	before = alice.snapshot("/api/v1/users/alice", "/api/v1/users/bob", "/api/v1/timelines/home")
-	alice.noContent("DELETE", "/api/v1/me/following/bob")
+	before = alice.snapshot("/api/starling/v1/users/alice", "/api/starling/v1/users/bob", "/api/starling/v1/timelines/home")
+	alice.noContent("DELETE", "/api/starling/v1/me/following/bob")
 	alice.wantUnchanged(before, "unfollowing twice")
-	if got := logins(anon.users("/api/v1/users/bob/followers")); !slices.Equal(got, []string{"carol"}) {
+	if got := logins(anon.users("/api/starling/v1/users/bob/followers")); !slices.Equal(got, []string{"carol"}) {
 		t.Errorf("bob's followers after unfollow %v, want [carol]", got)
 	}
 	if a := anon.user("alice"); a.Following != 0 {
@@ -95,7 +95,7 @@ func TestFanoutInChunks(t *testing.T) {
 	var fans []*client
 	for i := range 2*fanoutChunk + 1 {
 		fan := s.register(fmt.Sprintf("fan%d", i))
-		fan.noContent("PUT", "/api/v1/me/following/star")
+		fan.noContent("PUT", "/api/starling/v1/me/following/star")
 		fans = append(fans, fan)
 	}
 	var posted []int64
@@ -106,15 +106,15 @@ func TestFanoutInChunks(t *testing.T) {
 	newest := posted[:timelineSize]
 	for _, fan := range fans {
 		s.eventually(fan.login+" got every post", func() bool {
-			home := fan.statuses("/api/v1/timelines/home")
+			home := fan.statuses("/api/starling/v1/timelines/home")
 			return len(home) > 0 && home[0].ID == posted[0]
 		})
-		if got := ids(fan.statuses("/api/v1/timelines/home")); !slices.Equal(got, newest) {
+		if got := ids(fan.statuses("/api/starling/v1/timelines/home")); !slices.Equal(got, newest) {
 			t.Errorf("%s's home %v, want the newest %d: %v", fan.login, got, timelineSize, newest)
 		}
 	}
 	// The profile keeps everything.
-	if got := ids(s.anonymous().statuses("/api/v1/users/star/statuses")); !slices.Equal(got, posted) {
+	if got := ids(s.anonymous().statuses("/api/starling/v1/users/star/statuses")); !slices.Equal(got, posted) {
 		t.Errorf("profile %v, want %v", got, posted)
 	}
 }
@@ -128,7 +128,7 @@ func TestPaging(t *testing.T) {
 		posted = append(posted, alice.post(fmt.Sprintf("m%d", i), nil).ID)
 	}
 	slices.Reverse(posted) // newest first
-	bob.noContent("PUT", "/api/v1/me/following/alice")
+	bob.noContent("PUT", "/api/starling/v1/me/following/alice")
 	anon := s.anonymous()
 
 	for _, tc := range []struct {
@@ -144,16 +144,16 @@ func TestPaging(t *testing.T) {
 		{"?count=200&page=100000", nil},
 		{"?unrelated=1", posted},
 	} {
-		if got := ids(anon.statuses("/api/v1/users/alice/statuses" + tc.query)); !slices.Equal(got, tc.want) {
+		if got := ids(anon.statuses("/api/starling/v1/users/alice/statuses" + tc.query)); !slices.Equal(got, tc.want) {
 			t.Errorf("profile%s = %v, want %v", tc.query, got, tc.want)
 		}
 	}
-	if got := ids(bob.statuses("/api/v1/timelines/home?count=3")); !slices.Equal(got, posted[:3]) {
+	if got := ids(bob.statuses("/api/starling/v1/timelines/home?count=3")); !slices.Equal(got, posted[:3]) {
 		t.Errorf("home?count=3 = %v, want %v", got, posted[:3])
 	}
 
-	paths := []string{"/api/v1/users/alice/statuses", "/api/v1/timelines/home", "/api/v1/users/alice/followers", "/api/v1/users/bob/following"}
-	before := bob.snapshot(append(paths, "/api/v1/users/alice", "/api/v1/users/bob")...)
+	paths := []string{"/api/starling/v1/users/alice/statuses", "/api/starling/v1/timelines/home", "/api/starling/v1/users/alice/followers", "/api/starling/v1/users/bob/following"}
+	before := bob.snapshot(append(paths, "/api/starling/v1/users/alice", "/api/starling/v1/users/bob")...)
 	for _, tc := range []struct{ query, code string }{
 		{"count=0", "invalid_count"},
 		{"count=201", "invalid_count"},
@@ -178,7 +178,7 @@ func TestPaging(t *testing.T) {
 	}
 	// Follower pages go by number only; max_id is refused there, and
 	// combining it with page is refused on timelines.
-	wantError(t, anon.do("GET", "/api/v1/users/alice/followers?max_id=5", nil), http.StatusBadRequest, "invalid_max_id")
-	wantError(t, anon.do("GET", fmt.Sprintf("/api/v1/users/alice/statuses?max_id=%d&page=2", posted[0]), nil), http.StatusBadRequest, "invalid_page")
+	wantError(t, anon.do("GET", "/api/starling/v1/users/alice/followers?max_id=5", nil), http.StatusBadRequest, "invalid_max_id")
+	wantError(t, anon.do("GET", fmt.Sprintf("/api/starling/v1/users/alice/statuses?max_id=%d&page=2", posted[0]), nil), http.StatusBadRequest, "invalid_page")
 	bob.wantUnchanged(before, "bad paging")
 }

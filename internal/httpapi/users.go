@@ -9,7 +9,7 @@ import (
 	"starling/internal/social"
 )
 
-// register: POST /api/v1/users {login, name, password} → 201 user.
+// register: POST /api/starling/v1/users {login, name, password} → 201 user.
 func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	if err := a.allowIP(r, "register", a.limits.Register, failClosed); err != nil {
 		return err
@@ -22,12 +22,12 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/users/"+url.PathEscape(u.Login))
+	w.Header().Set("Location", Prefix+"/users/"+url.PathEscape(u.Login))
 	writeJSON(w, http.StatusCreated, presentUser(u))
 	return nil
 }
 
-// createToken: POST /api/v1/tokens {login, password} → 201 {token, user}.
+// createToken: POST /api/starling/v1/tokens {login, password} → 201 {token, user}.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	token, u, err := a.login(w, r)
 	if err != nil {
@@ -54,7 +54,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) (string, social.User
 	return a.svc.Login(r.Context(), req.Login, req.Password)
 }
 
-// deleteToken: DELETE /api/v1/tokens/current → 204; the presented token
+// deleteToken: DELETE /api/starling/v1/tokens/current → 204; the presented token
 // stops working at once.
 func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.svc.Logout(r.Context(), s.token); err != nil {
@@ -64,7 +64,7 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request, s session) err
 	return nil
 }
 
-// user: GET /api/v1/users/{login} → 200 user.
+// user: GET /api/starling/v1/users/{login} → 200 user.
 func (a *API) user(w http.ResponseWriter, r *http.Request) error {
 	u, err := a.svc.User(r.Context(), r.PathValue("login"))
 	if err != nil {
@@ -74,7 +74,7 @@ func (a *API) user(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// me: GET /api/v1/me → 200 user, the caller's current profile.
+// me: GET /api/starling/v1/me → 200 user, the caller's current profile.
 func (a *API) me(w http.ResponseWriter, r *http.Request, s session) error {
 	u, err := a.svc.UserByID(r.Context(), s.user.ID)
 	if errors.Is(err, social.ErrUserNotFound) {
@@ -87,7 +87,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, s session) error {
 	return nil
 }
 
-// follow: PUT /api/v1/me/following/{login} → 204, also when already
+// follow: PUT /api/starling/v1/me/following/{login} → 204, also when already
 // following.
 func (a *API) follow(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
@@ -100,7 +100,7 @@ func (a *API) follow(w http.ResponseWriter, r *http.Request, s session) error {
 	return nil
 }
 
-// unfollow: DELETE /api/v1/me/following/{login} → 204, also when not
+// unfollow: DELETE /api/starling/v1/me/following/{login} → 204, also when not
 // following.
 func (a *API) unfollow(w http.ResponseWriter, r *http.Request, s session) error {
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
@@ -113,13 +113,13 @@ func (a *API) unfollow(w http.ResponseWriter, r *http.Request, s session) error 
 	return nil
 }
 
-// followers: GET /api/v1/users/{login}/followers?count&page → 200 [user],
+// followers: GET /api/starling/v1/users/{login}/followers?count&page → 200 [user],
 // most recent follower first.
 func (a *API) followers(w http.ResponseWriter, r *http.Request) error {
 	return a.userPage(w, r, a.svc.Followers)
 }
 
-// following: GET /api/v1/users/{login}/following?count&page → 200 [user],
+// following: GET /api/starling/v1/users/{login}/following?count&page → 200 [user],
 // most recently followed first.
 func (a *API) following(w http.ResponseWriter, r *http.Request) error {
 	return a.userPage(w, r, a.svc.Following)

@@ -11,46 +11,46 @@ func TestRegisterLoginLogout(t *testing.T) {
 	s := newStack(t)
 	anon := s.anonymous()
 
-	r := anon.do("POST", "/api/v1/users", map[string]string{"login": "Alice_1", "name": "  Alice  ", "password": "correct horse"})
+	r := anon.do("POST", "/api/starling/v1/users", map[string]string{"login": "Alice_1", "name": "  Alice  ", "password": "correct horse"})
 	s.addSecret("correct horse")
 	u := want[user](t, r, http.StatusCreated)
 	if u.ID < 1 || u.Login != "Alice_1" || u.Name != "Alice" || u.Followers != 0 || u.Following != 0 || u.Posts != 0 {
 		t.Errorf("registered %+v, want id ≥ 1, login Alice_1, name Alice (trimmed), zero counts", u)
 	}
 	wantTime(t, "signup", u.Signup)
-	if got := r.header.Get("Location"); got != "/api/v1/users/Alice_1" {
-		t.Errorf("Location = %q, want /api/v1/users/Alice_1", got)
+	if got := r.header.Get("Location"); got != "/api/starling/v1/users/Alice_1" {
+		t.Errorf("Location = %q, want /api/starling/v1/users/Alice_1", got)
 	}
 
 	// Logins are found in any letter case and shown as typed.
 	if got := anon.user("alice_1"); got != u {
-		t.Errorf("GET /api/v1/users/alice_1 = %+v, want %+v", got, u)
+		t.Errorf("GET /api/starling/v1/users/alice_1 = %+v, want %+v", got, u)
 	}
 
-	r = anon.do("POST", "/api/v1/tokens", map[string]string{"login": "ALICE_1", "password": "correct horse"})
+	r = anon.do("POST", "/api/starling/v1/tokens", map[string]string{"login": "ALICE_1", "password": "correct horse"})
 	tok := want[tokenAnswer](t, r, http.StatusCreated)
 	s.addSecret(tok.Token)
 	if tok.Token == "" || tok.User != u {
 		t.Fatalf("token answer %+v, want a token and user %+v", tok, u)
 	}
 	alice := &client{s: s, login: u.Login, token: tok.Token}
-	if got := want[user](t, alice.do("GET", "/api/v1/me", nil), http.StatusOK); got != u {
-		t.Errorf("GET /api/v1/me = %+v, want %+v", got, u)
+	if got := want[user](t, alice.do("GET", "/api/starling/v1/me", nil), http.StatusOK); got != u {
+		t.Errorf("GET /api/starling/v1/me = %+v, want %+v", got, u)
 	}
 
 	// A second token works independently of the first.
-	r = anon.do("POST", "/api/v1/tokens", map[string]string{"login": "alice_1", "password": "correct horse"})
+	r = anon.do("POST", "/api/starling/v1/tokens", map[string]string{"login": "alice_1", "password": "correct horse"})
 	other := &client{s: s, token: want[tokenAnswer](t, r, http.StatusCreated).Token}
 	s.addSecret(other.token)
 
-	alice.noContent("DELETE", "/api/v1/tokens/current")
-	r = alice.do("GET", "/api/v1/me", nil)
+	alice.noContent("DELETE", "/api/starling/v1/tokens/current")
+	r = alice.do("GET", "/api/starling/v1/me", nil)
 	wantError(t, r, http.StatusUnauthorized, "invalid_token")
 	if got := r.header.Get("WWW-Authenticate"); !strings.Contains(got, `error="invalid_token"`) {
 		t.Errorf("WWW-Authenticate = %q, want a Bearer invalid_token challenge", got)
 	}
-	wantError(t, alice.do("DELETE", "/api/v1/tokens/current", nil), http.StatusUnauthorized, "invalid_token")
-	want[user](t, other.do("GET", "/api/v1/me", nil), http.StatusOK)
+	wantError(t, alice.do("DELETE", "/api/starling/v1/tokens/current", nil), http.StatusUnauthorized, "invalid_token")
+	want[user](t, other.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 }
 
 func TestLoginFailures(t *testing.T) {
@@ -68,7 +68,7 @@ func TestLoginFailures(t *testing.T) {
 		{"missing password", map[string]string{"login": "bob"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := anon.do("POST", "/api/v1/tokens", tc.body)
+			r := anon.do("POST", "/api/starling/v1/tokens", tc.body)
 			wantError(t, r, http.StatusUnauthorized, "invalid_credentials")
 		})
 	}
@@ -80,7 +80,7 @@ func TestLoginFailures(t *testing.T) {
 		{"unknown field", `{"login":"bob","password":"x","remember":true}`, "unknown_field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := anon.do("POST", "/api/v1/tokens", rawBody{contentType: "application/json", data: tc.body})
+			r := anon.do("POST", "/api/starling/v1/tokens", rawBody{contentType: "application/json", data: tc.body})
 			wantError(t, r, http.StatusBadRequest, tc.code)
 		})
 	}
@@ -102,7 +102,7 @@ func TestMissingAndInvalidTokens(t *testing.T) {
 		{"two headers", http.Header{"Authorization": {"Bearer a", "Bearer b"}}, "invalid_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.anonymous().doWith("GET", "/api/v1/me", nil, tc.header)
+			r := s.anonymous().doWith("GET", "/api/starling/v1/me", nil, tc.header)
 			wantError(t, r, http.StatusUnauthorized, tc.code)
 			if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", got)
@@ -112,19 +112,19 @@ func TestMissingAndInvalidTokens(t *testing.T) {
 	// Every endpoint that needs a caller refuses an anonymous one before
 	// looking at anything else.
 	for _, route := range []struct{ method, path string }{
-		{"DELETE", "/api/v1/tokens/current"},
-		{"GET", "/api/v1/me"},
-		{"PUT", "/api/v1/me/following/carol"},
-		{"DELETE", "/api/v1/me/following/carol"},
-		{"GET", "/api/v1/timelines/home?count=abc"},
-		{"POST", "/api/v1/statuses"},
-		{"DELETE", "/api/v1/statuses/abc"},
-		{"POST", "/api/v1/lists"},
-		{"DELETE", "/api/v1/lists/1"},
-		{"PUT", "/api/v1/lists/1/members/carol"},
-		{"DELETE", "/api/v1/lists/1/members/carol"},
-		{"GET", "/api/v1/admin/jobs/dead"},
-		{"GET", "/api/v1/admin/jobs/stats"},
+		{"DELETE", "/api/starling/v1/tokens/current"},
+		{"GET", "/api/starling/v1/me"},
+		{"PUT", "/api/starling/v1/me/following/carol"},
+		{"DELETE", "/api/starling/v1/me/following/carol"},
+		{"GET", "/api/starling/v1/timelines/home?count=abc"},
+		{"POST", "/api/starling/v1/statuses"},
+		{"DELETE", "/api/starling/v1/statuses/abc"},
+		{"POST", "/api/starling/v1/lists"},
+		{"DELETE", "/api/starling/v1/lists/1"},
+		{"PUT", "/api/starling/v1/lists/1/members/carol"},
+		{"DELETE", "/api/starling/v1/lists/1/members/carol"},
+		{"GET", "/api/starling/v1/admin/jobs/dead"},
+		{"GET", "/api/starling/v1/admin/jobs/stats"},
 	} {
 		wantError(t, s.anonymous().do(route.method, route.path, nil), http.StatusUnauthorized, "unauthorized")
 	}
@@ -171,20 +171,20 @@ func TestRegisterBadInput(t *testing.T) {
 		{"login taken in another case", body("TAKEN", "N", "password1"), 409, "login_taken", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := anon.snapshot("/api/v1/users/taken")
-			r := anon.do("POST", "/api/v1/users", tc.body)
+			before := anon.snapshot("/api/starling/v1/users/taken")
+			r := anon.do("POST", "/api/starling/v1/users", tc.body)
 			wantError(t, r, tc.status, tc.code)
 			anon.wantUnchanged(before, tc.name)
 			if tc.login != "" {
-				wantError(t, anon.do("GET", "/api/v1/users/"+tc.login, nil), http.StatusNotFound, "user_not_found")
+				wantError(t, anon.do("GET", "/api/starling/v1/users/"+tc.login, nil), http.StatusNotFound, "user_not_found")
 			}
 		})
 	}
 	// The longest allowed values are accepted.
-	want[user](t, anon.do("POST", "/api/v1/users", body(long(32), strings.Repeat("é", 64), strings.Repeat("p", 128))), http.StatusCreated)
+	want[user](t, anon.do("POST", "/api/starling/v1/users", body(long(32), strings.Repeat("é", 64), strings.Repeat("p", 128))), http.StatusCreated)
 	// The taken login kept its password: the refused registration did not
 	// overwrite it.
-	wantError(t, anon.do("POST", "/api/v1/tokens", map[string]string{"login": "taken", "password": "password1"}), http.StatusUnauthorized, "invalid_credentials")
+	wantError(t, anon.do("POST", "/api/starling/v1/tokens", map[string]string{"login": "taken", "password": "password1"}), http.StatusUnauthorized, "invalid_credentials")
 	s.login("taken")
 }
 
@@ -195,7 +195,7 @@ func TestConcurrentRegistrationsOfOneLogin(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, login := range cases {
 		wg.Go(func() {
-			r := s.anonymous().do("POST", "/api/v1/users", map[string]string{"login": login, "name": "R", "password": "password1"})
+			r := s.anonymous().do("POST", "/api/starling/v1/users", map[string]string{"login": login, "name": "R", "password": "password1"})
 			statuses[i] = r.status
 		})
 	}
@@ -219,18 +219,18 @@ func TestUnknownUsers(t *testing.T) {
 	s := newStack(t)
 	alice := s.register("alice")
 	for _, path := range []string{
-		"/api/v1/users/nobody",
-		"/api/v1/users/nobody/statuses",
-		"/api/v1/users/nobody/followers",
-		"/api/v1/users/nobody/following",
-		"/api/v1/users/nobody/lists",
-		"/api/v1/users/not%20a%20login",
-		"/api/v1/users/" + strings.Repeat("x", 40),
+		"/api/starling/v1/users/nobody",
+		"/api/starling/v1/users/nobody/statuses",
+		"/api/starling/v1/users/nobody/followers",
+		"/api/starling/v1/users/nobody/following",
+		"/api/starling/v1/users/nobody/lists",
+		"/api/starling/v1/users/not%20a%20login",
+		"/api/starling/v1/users/" + strings.Repeat("x", 40),
 	} {
 		wantError(t, s.anonymous().do("GET", path, nil), http.StatusNotFound, "user_not_found")
 	}
-	before := alice.snapshot("/api/v1/me", "/api/v1/users/alice/following")
-	wantError(t, alice.do("PUT", "/api/v1/me/following/nobody", nil), http.StatusNotFound, "user_not_found")
-	wantError(t, alice.do("DELETE", "/api/v1/me/following/nobody", nil), http.StatusNotFound, "user_not_found")
+	before := alice.snapshot("/api/starling/v1/me", "/api/starling/v1/users/alice/following")
+	wantError(t, alice.do("PUT", "/api/starling/v1/me/following/nobody", nil), http.StatusNotFound, "user_not_found")
+	wantError(t, alice.do("DELETE", "/api/starling/v1/me/following/nobody", nil), http.StatusNotFound, "user_not_found")
 	alice.wantUnchanged(before, "following an unknown user")
 }

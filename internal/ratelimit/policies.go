@@ -7,16 +7,16 @@ import "time"
 // turns a policy off. Who a policy counts (a client IP, a user, a login)
 // is decided where it is applied; docs/SECURITY.md has the table.
 type Policies struct {
-	// Register limits POST /api/v1/users per client IP.
+	// Register limits POST /api/starling/v1/users per client IP.
 	Register Limit
-	// Login limits token and session creation (POST /api/v1/tokens,
-	// POST /api/v1/sessions) per client IP.
+	// Login limits token and session creation (POST /api/starling/v1/tokens,
+	// POST /api/starling/v1/sessions) per client IP.
 	Login Limit
 	// LoginTarget limits the same requests per login tried, whatever the
 	// client's address, to slow password guessing spread over many
 	// addresses.
 	LoginTarget Limit
-	// Post limits POST /api/v1/statuses per user.
+	// Post limits POST /api/starling/v1/statuses per user.
 	Post Limit
 	// Follow limits changes to the follow graph per user: following,
 	// unfollowing, adding and removing list members.

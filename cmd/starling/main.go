@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"starling/internal/engine"
 	"starling/internal/ratelimit"
 	"starling/internal/server"
 	"starling/internal/social"
@@ -88,11 +89,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "HTTP listen address")
 	fs.StringVar(&cfg.DataDir, "data", "./data", "directory of the embedded engine's data")
 	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis URL (redis://host:port/db); empty runs the embedded engine")
-	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", "starling:", "prefix of every Redis key and channel")
+	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", engine.DefaultRedisPrefix, "prefix of every Redis key and channel")
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 3*time.Second, "how long a Redis command or connection attempt may wait before the call fails")
-	fs.IntVar(&cfg.TimelineSize, "timeline-size", 1000, "entries kept in home and list timelines")
-	fs.IntVar(&cfg.FanoutChunk, "fanout-chunk", 1000, "recipients per fan-out job")
-	fs.IntVar(&cfg.MaxStatusLen, "max-status-len", 280, "characters in a status")
+	fs.IntVar(&cfg.TimelineSize, "timeline-size", social.DefaultTimelineSize, "entries kept in home and list timelines")
+	fs.IntVar(&cfg.FanoutChunk, "fanout-chunk", social.DefaultFanoutChunk, "recipients per fan-out job")
+	fs.IntVar(&cfg.MaxStatusLen, "max-status-len", social.DefaultMaxStatusLen, "characters in a status")
 	workers := autoInt{engineDefault: "4 on Redis, 1 on the embedded engine"}
 	prefetch := autoInt{engineDefault: "16 on Redis, 64 on the embedded engine"}
 	fs.Var(&workers, "workers", `job worker goroutines (0 for none in serve); "auto": `+workers.engineDefault)

@@ -15,18 +15,10 @@ import (
 	"time"
 
 	"starling/internal/bench"
-	"starling/internal/engine/redis"
-	"starling/internal/engine/sqlite"
+	"starling/internal/engine"
 	"starling/internal/seed"
 	"starling/internal/social"
 )
-
-// seedStore is what seeding needs of an engine.
-type seedStore interface {
-	social.Store
-	seed.Loader
-	io.Closer
-}
 
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
@@ -58,7 +50,7 @@ Flags:
 	)
 	fs.StringVar(&dataDir, "data", "./data", "directory of the embedded engine's data")
 	fs.StringVar(&redisURL, "redis", "", "Redis URL (redis://host:port/db); empty seeds the embedded engine")
-	fs.StringVar(&redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key")
+	fs.StringVar(&redisPrefix, "redis-prefix", engine.DefaultRedisPrefix, "prefix of every Redis key")
 	fs.IntVar(&users, "users", 10_000, "synthetic users to create (u1..uN)")
 	fs.IntVar(&perUser, "follows-per-user", 20, "mean number of other users each user follows")
 	fs.IntVar(&celebFollowers, "celebrity-followers", 1000, "followers of the celebrity: u1..uF")
@@ -88,15 +80,15 @@ Flags:
 		return errors.New("seed: --redis-prefix must not be empty")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := openSeedStore(ctx, dataDir, redisURL, redisPrefix, log)
+	eng, err := engine.Open(ctx, engine.Config{RedisURL: redisURL, RedisPrefix: redisPrefix, DataDir: dataDir}, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("seed: %w", err)
 	}
-	defer store.Close()
+	defer eng.Close()
 
 	if recountOnly {
 		start := time.Now()
-		if err := store.FinishLoad(ctx); err != nil {
+		if err := eng.Loader.FinishLoad(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "counts set from the follow sets in %s\n", roundDuration(time.Since(start)))
@@ -120,7 +112,7 @@ Flags:
 		return err
 	}
 	bar := newProgressBar(stderr, !quiet && isTerminal(stderr))
-	g, err := seed.Load(ctx, store, seed.Config{
+	g, err := seed.Load(ctx, eng.Loader, seed.Config{
 		Users:              users,
 		FollowsPerUser:     perUser,
 		CelebrityFollowers: celebFollowers,
@@ -137,7 +129,7 @@ Flags:
 	if manifestPath == "" {
 		return nil
 	}
-	svc, err := social.NewService(store, social.Config{Password: seed.CheapPassword}, log)
+	svc, err := social.NewService(eng.Store, social.Config{Password: seed.CheapPassword}, log)
 	if err != nil {
 		return err
 	}
@@ -151,21 +143,6 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "manifest  %s: celebrity and %d sampled followers logged in (%s)\n", manifestPath, len(sess.Sample), roundDuration(time.Since(start)))
 	return nil
-}
-
-func openSeedStore(ctx context.Context, dataDir, redisURL, redisPrefix string, log *slog.Logger) (seedStore, error) {
-	if redisURL != "" {
-		e, err := redis.Open(ctx, redisURL, redis.Options{Prefix: redisPrefix}, log)
-		if err != nil {
-			return nil, fmt.Errorf("seed: opening redis engine: %w", err)
-		}
-		return e, nil
-	}
-	db, err := sqlite.Open(ctx, dataDir, sqlite.Options{}, log)
-	if err != nil {
-		return nil, fmt.Errorf("seed: opening embedded engine: %w", err)
-	}
-	return db, nil
 }
 
 func printSeedSummary(w io.Writer, g seed.Graph) {

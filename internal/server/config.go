@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"starling/internal/engine"
 	"starling/internal/ratelimit"
 	"starling/internal/social"
 )
@@ -44,10 +45,10 @@ type Config struct {
 	TimelineCacheBytes int
 
 	// Workers is the number of in-process job workers; zero means the
-	// engine's default (jobDefaults), negative means none.
+	// engine's default (engine.Defaults), negative means none.
 	Workers int
 	// Prefetch is how many unsettled jobs one worker holds at most; zero
-	// means the engine's default (jobDefaults).
+	// means the engine's default (engine.Defaults).
 	Prefetch int
 	JobLease time.Duration // zero means 30s
 
@@ -97,56 +98,39 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// jobDefaults returns the number of workers and the prefetch to run with.
-// Fan-out jobs are handled in batches of what a worker claims at once
-// (social.Service.RegisterJobs), so the prefetch is what makes a batch. On
-// Redis, several workers keep several round trips in flight; 16 jobs a
-// worker keep the batches useful without one worker holding a large share
-// of a big fan-out's chunks. The embedded engine has one writer, so more
-// workers add no write throughput, and they deliver statuses out of order,
-// which costs timeline appends their fast path (engine/sqlite's
-// addGrouped): one worker with batches of 64 does more.
-func (c Config) jobDefaults() (workers, prefetch int) {
+// jobs returns the number of workers and the prefetch to run with: the
+// configured values, else the engine's defaults. Fan-out jobs are handled in
+// batches of what a worker claims at once (social.Service.RegisterJobs), so
+// the prefetch is what makes a batch.
+func (c Config) jobs(d engine.Defaults) (workers, prefetch int) {
 	workers, prefetch = c.Workers, c.Prefetch
-	embedded := c.RedisURL == ""
 	if workers == 0 {
-		workers = 4
-		if embedded {
-			workers = 1
-		}
+		workers = d.Workers
 	}
 	if prefetch <= 0 {
-		prefetch = 16
-		if embedded {
-			prefetch = 64
-		}
+		prefetch = d.Prefetch
 	}
 	return workers, prefetch
 }
 
-// fanoutBatch is how many timelines one delivery call of fan-out names at
-// most (social.Config.FanoutBatch). On the embedded engine a call is one
-// transaction whose cost grows with the timelines it touches, not with the
-// entries (engine/sqlite appends all of a timeline's new ids at once), so
-// large calls pay for a commit and a flush far fewer times; 8 chunks keep
-// one such transaction to some tens of milliseconds. On Redis a call is
-// one script that every other client waits behind: a chunk.
-func (c Config) fanoutBatch() int {
-	chunk := c.FanoutChunk
-	if chunk <= 0 {
-		chunk = 1000
+func (c Config) engine() engine.Config {
+	return engine.Config{
+		RedisURL: c.RedisURL, RedisPrefix: c.RedisPrefix, RedisTimeout: c.RedisTimeout,
+		DataDir: c.DataDir, StatusCacheBytes: c.StatusCacheBytes, TimelineCacheBytes: c.TimelineCacheBytes,
 	}
-	if c.RedisURL == "" {
-		return 8 * chunk
-	}
-	return chunk
 }
 
-func (c Config) social() social.Config {
+// social configures the service; a delivery call of fan-out carries as many
+// chunks as suit the engine (engine.Defaults).
+func (c Config) social(d engine.Defaults) social.Config {
+	chunk := c.FanoutChunk
+	if chunk <= 0 {
+		chunk = social.DefaultFanoutChunk
+	}
 	return social.Config{
 		TimelineSize:    c.TimelineSize,
 		FanoutChunk:     c.FanoutChunk,
-		FanoutBatch:     c.fanoutBatch(),
+		FanoutBatch:     d.FanoutBatchChunks * chunk,
 		MaxStatusLen:    c.MaxStatusLen,
 		TokenTTL:        c.TokenTTL,
 		SessionCacheTTL: c.SessionCacheTTL,

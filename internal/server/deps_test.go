@@ -39,3 +39,24 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlyEngineOpenNamesEngines keeps the choice of engine in one place:
+// no package but internal/engine imports a concrete engine (tests aside).
+func TestOnlyEngineOpenNamesEngines(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "starling/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if pkg == "starling/internal/engine" || strings.HasPrefix(pkg, "starling/internal/engine/") {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if imp == "starling/internal/engine/redis" || imp == "starling/internal/engine/sqlite" {
+				t.Errorf("%s imports %s; only internal/engine may name a concrete engine", pkg, imp)
+			}
+		}
+	}
+}

@@ -4,62 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"starling/internal/engine/redis"
-	"starling/internal/engine/sqlite"
-	"starling/internal/events"
+	"starling/internal/engine"
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
-	"starling/internal/ratelimit"
 	"starling/internal/social"
 )
-
-// engine is what an engine provides to a Starling process.
-type engine interface {
-	social.Store
-	jobs.Queue
-	io.Closer
-}
-
-// eventBus is the events bus of a process, closed after the engine's users
-// stop and before the engine.
-type eventBus interface {
-	events.Bus
-	io.Closer
-}
-
-// openEngine opens the configured engine and the events bus that goes with
-// it: the in-process bus for the embedded engine, which serves one process;
-// Redis pub/sub for the Redis engine, so that events reach every process.
-func openEngine(ctx context.Context, cfg Config, log *slog.Logger) (engine, eventBus, error) {
-	if cfg.RedisURL != "" {
-		opts := redis.Options{Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout, StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}
-		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("server: opening redis engine: %w", err)
-		}
-		return e, redis.NewBus(e, redis.BusOptions{}), nil
-	}
-	db, err := sqlite.Open(ctx, cfg.DataDir, sqlite.Options{StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("server: opening embedded engine: %w", err)
-	}
-	return db, events.NewMemory(), nil
-}
 
 // Server is a running Starling process: engine, service, workers and,
 // unless it is a worker-only process, the HTTP API.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	engine  engine
-	bus     eventBus
+	engine  *engine.Engine
 	service *social.Service
 	runner  *jobs.Runner
 	http    *http.Server
@@ -74,24 +36,21 @@ type Server struct {
 // Run is called. listen is false for worker-only processes.
 func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Server, error) {
 	cfg = cfg.withDefaults()
-	eng, bus, err := openEngine(ctx, cfg, log)
+	eng, err := engine.Open(ctx, cfg.engine(), log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: %w", err)
 	}
-	closeAll := func() {
-		bus.Close()
-		eng.Close()
-	}
-	scfg := cfg.social()
-	scfg.Bus = bus
-	svc, err := social.NewService(eng, scfg, log)
+	closeAll := func() { eng.Close() }
+	scfg := cfg.social(eng.Defaults)
+	scfg.Bus = eng.Bus
+	svc, err := social.NewService(eng.Store, scfg, log)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, engine: eng, bus: bus, service: svc}
-	if workers, prefetch := cfg.jobDefaults(); workers >= 0 {
-		s.runner = jobs.NewRunner(eng, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease}, log)
+	s := &Server{cfg: cfg, log: log, engine: eng, service: svc}
+	if workers, prefetch := cfg.jobs(eng.Defaults); workers >= 0 {
+		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease}, log)
 		svc.RegisterJobs(s.runner)
 	}
 	if cfg.PprofAddr != "" {
@@ -111,8 +70,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		api := httpapi.New(httpapi.Config{
-			Service: svc, Queue: eng, Admins: cfg.Admins, Logger: log,
-			Limiter: newLimiter(eng), RateLimits: cfg.RateLimits,
+			Service: svc, Queue: eng.Queue, Admins: cfg.Admins, Logger: log,
+			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 		})
 		s.http = &http.Server{
@@ -126,16 +85,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		}
 	}
 	return s, nil
-}
-
-// newLimiter picks where rate limits are counted: in Redis when the
-// deployment runs on it, so that every process shares one budget per key,
-// else in this process's memory (the embedded engine serves one process).
-func newLimiter(eng engine) ratelimit.Limiter {
-	if e, ok := eng.(*redis.Engine); ok {
-		return e.RateLimiter()
-	}
-	return ratelimit.NewMemory(ratelimit.MemoryOptions{})
 }
 
 // Addr is the address the server listens on, or nil for a worker-only one.
@@ -167,10 +116,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	if s.http != nil {
-		s.log.Info("starling: serving", "addr", s.ln.Addr().String(), "engine", s.engineName())
+		s.log.Info("starling: serving", "addr", s.ln.Addr().String(), "engine", s.engine.Name)
 		go func() { errc <- s.http.Serve(s.ln) }()
 	} else {
-		s.log.Info("starling: running workers only", "engine", s.engineName())
+		s.log.Info("starling: running workers only", "engine", s.engine.Name)
 	}
 
 	var err error
@@ -188,9 +137,6 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopWork()
 	wg.Wait()
-	if cerr := s.bus.Close(); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
 	if cerr := s.engine.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -198,11 +144,4 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
-}
-
-func (s *Server) engineName() string {
-	if s.cfg.RedisURL != "" {
-		return "redis"
-	}
-	return "sqlite"
 }

@@ -11,6 +11,13 @@ import (
 	"starling/internal/jobs"
 )
 
+// Defaults of the documented tunables, shared by every layer that names them.
+const (
+	DefaultTimelineSize = 1000 // entries kept in home and list timelines
+	DefaultFanoutChunk  = 1000 // recipients per fan-out job
+	DefaultMaxStatusLen = 280  // characters in a status
+)
+
 // Config tunes a Service. Zero values mean the documented defaults.
 type Config struct {
 	TimelineSize   int            // entries kept in home and list timelines; zero means 1000
@@ -47,16 +54,16 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.TimelineSize <= 0 {
-		c.TimelineSize = 1000
+		c.TimelineSize = DefaultTimelineSize
 	}
 	if c.FanoutChunk <= 0 {
-		c.FanoutChunk = 1000
+		c.FanoutChunk = DefaultFanoutChunk
 	}
 	if c.FanoutBatch <= 0 {
 		c.FanoutBatch = c.FanoutChunk
 	}
 	if c.MaxStatusLen <= 0 {
-		c.MaxStatusLen = 280
+		c.MaxStatusLen = DefaultMaxStatusLen
 	}
 	if c.MaxLists <= 0 {
 		c.MaxLists = 100

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"starling/internal/engine/redis"
+	"starling/internal/engine/sqlite"
+	"starling/internal/events"
+	"starling/internal/jobs"
+	"starling/internal/ratelimit"
+	"starling/internal/seed"
+	"starling/internal/social"
+)
+
+// DefaultRedisPrefix starts every Redis key and channel unless configured
+// otherwise.
+const DefaultRedisPrefix = redis.DefaultPrefix
+
+// Config selects and tunes an engine. Zero values mean the documented
+// defaults of each engine.
+type Config struct {
+	// RedisURL selects the Redis engine; empty selects the embedded one.
+	RedisURL string
+	// RedisPrefix starts every Redis key and channel; zero means
+	// redis.DefaultPrefix.
+	RedisPrefix string
+	// RedisTimeout bounds a Redis command's wait for its reply and a
+	// connection's handshake; zero means the Redis engine's default.
+	RedisTimeout time.Duration
+	// DataDir is the embedded engine's directory; zero means "./data".
+	DataDir string
+	// StatusCacheBytes and TimelineCacheBytes bound the engine's read
+	// caches; zero means the engine's default, negative turns one off.
+	StatusCacheBytes   int
+	TimelineCacheBytes int
+}
+
+// Engine is everything an opened engine provides. Close it once its users
+// have stopped.
+type Engine struct {
+	// Name is "sqlite" or "redis", for logs.
+	Name    string
+	Store   social.Store
+	Queue   jobs.Queue
+	Bus     events.Bus
+	Limiter ratelimit.Limiter
+	Loader  seed.Loader
+	// Defaults is the job tuning that suits the engine.
+	Defaults Defaults
+
+	closeBus   func() error
+	closeStore func() error
+}
+
+// Defaults is the tuning an engine does best with, used where the operator
+// sets nothing.
+type Defaults struct {
+	// Workers is the number of in-process job workers.
+	Workers int
+	// Prefetch is how many unsettled jobs one worker holds, and so the
+	// largest batch a job handler gets.
+	Prefetch int
+	// FanoutBatchChunks is how many fan-out chunks one delivery call
+	// carries at most (social.Config.FanoutBatch is this times the chunk).
+	FanoutBatchChunks int
+}
+
+// Open opens the engine cfg selects.
+//
+// The embedded engine serves one process, so its bus is in-process and its
+// rate limits are counted in memory. It has one writer: more workers add no
+// write throughput and deliver statuses out of order, which costs timeline
+// appends their fast path, so one worker with batches of 64 does more; and a
+// delivery call is one transaction whose cost grows with the timelines it
+// touches, not with the entries, so calls of 8 chunks pay for far fewer
+// commits while keeping a transaction to some tens of milliseconds.
+//
+// The Redis engine is shared by many processes, so its bus is Redis pub/sub
+// and its rate limits are counted in Redis. Several workers keep several
+// round trips in flight; 16 jobs a worker keep batches useful without one
+// worker holding a large share of a big fan-out's chunks; and a delivery
+// call is one script every other client waits behind, so it carries one
+// chunk.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RedisURL != "" {
+		opts := redis.Options{
+			Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout,
+			StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes,
+		}
+		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
+		if err != nil {
+			return nil, fmt.Errorf("engine: opening redis: %w", err)
+		}
+		bus := redis.NewBus(e, redis.BusOptions{})
+		return &Engine{
+			Name: "redis", Store: e, Queue: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
+			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
+			closeBus:   bus.Close,
+			closeStore: e.Close,
+		}, nil
+	}
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "./data"
+	}
+	db, err := sqlite.Open(ctx, dir, sqlite.Options{StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}, log)
+	if err != nil {
+		return nil, fmt.Errorf("engine: opening embedded store: %w", err)
+	}
+	bus := events.NewMemory()
+	return &Engine{
+		Name: "sqlite", Store: db, Queue: db, Bus: bus,
+		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
+		Loader:     db,
+		Defaults:   Defaults{Workers: 1, Prefetch: 64, FanoutBatchChunks: 8},
+		closeBus:   bus.Close,
+		closeStore: db.Close,
+	}, nil
+}
+
+// Close closes the bus, then the store. Call it after everything that uses
+// them has stopped.
+func (e *Engine) Close() error {
+	return errors.Join(e.closeBus(), e.closeStore())
+}

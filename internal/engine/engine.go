@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: opening embedded store: %w", err)
 	}
-	bus := events.NewMemory()
+	bus := events.NewMemory(events.MemoryOptions{})
 	return &Engine{
 		Name: "sqlite", Store: db, Queue: db, Bus: bus,
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),

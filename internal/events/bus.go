@@ -29,8 +29,13 @@ type Bus interface {
 	// its topic, in this process and, for shared buses, in every other.
 	Publish(ctx context.Context, e Event) error
 	// Subscribe calls h for every event matching pattern until the
-	// returned function is called.
+	// returned function is called. Each subscription has a bounded buffer
+	// and a goroutine of its own that calls h (see Subscription): an event
+	// that finds the buffer full is dropped for that subscription alone.
 	Subscribe(pattern string, h Handler) (unsubscribe func(), err error)
+	// Dropped is how many events this process's subscriptions have
+	// dropped because their buffers were full.
+	Dropped() uint64
 }
 
 // Match reports whether topic matches pattern.

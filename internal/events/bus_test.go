@@ -43,7 +43,7 @@ func TestValidPattern(t *testing.T) {
 
 func TestMemoryConformance(t *testing.T) {
 	eventstest.Run(t, func(t *testing.T) (events.Bus, events.Bus) {
-		b := events.NewMemory()
+		b := events.NewMemory(events.MemoryOptions{})
 		t.Cleanup(func() { b.Close() })
 		return b, b
 	})

@@ -12,8 +12,9 @@
 // where "*" matches any one word and a final ">" matches one or more
 // remaining words: "status.*" matches "status.created"; ">" matches all.
 //
-// Concurrency: a Bus is safe for concurrent use. A subscription's handler is
-// called from one goroutine at a time, in order; it must return quickly
-// (hand the event to a buffer), because it holds up the delivery of later
-// events to that subscription.
+// Concurrency: a Bus is safe for concurrent use. Publish never waits for a
+// subscriber: each subscription has a bounded buffer and a goroutine of its
+// own that calls its handler, one event at a time, in order. A handler that
+// is slow holds up only its own subscription, whose events are dropped (and
+// counted) once its buffer is full.
 package events

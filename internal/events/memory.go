@@ -4,49 +4,56 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
-// Memory is a Bus within one process. Publish delivers synchronously, on the
-// publisher's goroutine, so handlers see events in publish order.
+// Memory is a Bus within one process. Publish offers the event to each
+// matching subscription's buffer without waiting, so that a slow subscriber
+// never slows the publisher; each subscription's handler sees events in
+// publish order, on a goroutine of its own.
 type Memory struct {
-	mu     sync.RWMutex // guards subs and next
-	subs   map[uint64]*memorySub
+	buffer int
+
+	mu     sync.RWMutex // guards subs, next and closed
+	subs   map[uint64]*Subscription
 	next   uint64
 	closed bool
-}
 
-type memorySub struct {
-	pattern string
-	mu      sync.Mutex // serializes calls of h
-	h       Handler
+	// gone counts the drops of subscriptions already ended, so that
+	// Dropped never goes down.
+	gone     atomic.Uint64
+	handlers sync.WaitGroup // the subscriptions' Run goroutines
 }
 
 var _ Bus = (*Memory)(nil)
 
+// MemoryOptions tunes a Memory bus. Zero values mean the documented
+// defaults.
+type MemoryOptions struct {
+	// Buffer is how many events each subscription may have waiting; zero
+	// means DefaultBuffer.
+	Buffer int
+}
+
 // NewMemory returns an empty in-process bus.
-func NewMemory() *Memory { return &Memory{subs: make(map[uint64]*memorySub)} }
+func NewMemory(opts MemoryOptions) *Memory {
+	return &Memory{buffer: opts.Buffer, subs: make(map[uint64]*Subscription)}
+}
 
 // ErrClosed is returned by a closed bus.
 var ErrClosed = errors.New("events: bus closed")
 
-// Publish delivers e to the matching subscriptions.
+// Publish offers e to the matching subscriptions.
 func (m *Memory) Publish(ctx context.Context, e Event) error {
 	m.mu.RLock()
+	defer m.mu.RUnlock()
 	if m.closed {
-		m.mu.RUnlock()
 		return ErrClosed
 	}
-	var matched []*memorySub
 	for _, s := range m.subs {
-		if Match(s.pattern, e.Topic) {
-			matched = append(matched, s)
+		if Match(s.Pattern(), e.Topic) {
+			s.Offer(e)
 		}
-	}
-	m.mu.RUnlock()
-	for _, s := range matched {
-		s.mu.Lock()
-		s.h(e)
-		s.mu.Unlock()
 	}
 	return nil
 }
@@ -63,19 +70,42 @@ func (m *Memory) Subscribe(pattern string, h Handler) (func(), error) {
 	}
 	m.next++
 	id := m.next
-	m.subs[id] = &memorySub{pattern: pattern, h: h}
+	s := NewSubscription(pattern, h, m.buffer)
+	m.subs[id] = s
+	m.handlers.Go(s.Run)
 	return func() {
 		m.mu.Lock()
-		defer m.mu.Unlock()
-		delete(m.subs, id)
+		if m.subs[id] == s {
+			delete(m.subs, id)
+			m.gone.Add(s.Dropped())
+		}
+		m.mu.Unlock()
+		s.Close()
 	}, nil
 }
 
-// Close drops every subscription; later calls return ErrClosed.
+// Dropped is how many events subscriptions of this bus have dropped.
+func (m *Memory) Dropped() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := m.gone.Load()
+	for _, s := range m.subs {
+		n += s.Dropped()
+	}
+	return n
+}
+
+// Close ends every subscription and waits until no handler is running;
+// later calls return ErrClosed. It must not be called from a handler.
 func (m *Memory) Close() error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.closed = true
-	clear(m.subs)
+	for id, s := range m.subs {
+		m.gone.Add(s.Dropped())
+		s.Close()
+		delete(m.subs, id)
+	}
+	m.mu.Unlock()
+	m.handlers.Wait()
 	return nil
 }

@@ -292,7 +292,9 @@ func (r *Runner) settle(ctx context.Context, job Job, err error) {
 	}
 }
 
-// backoff is exponential in attempt with full jitter, capped at max.
+// backoff is exponential in attempt, capped at max, with equal jitter: half
+// of it fixed and half random, so that retries spread out but never come
+// sooner than half the step.
 func backoff(attempt int, base, max time.Duration) time.Duration {
 	d := base
 	for i := 1; i < attempt && d < max; i++ {

@@ -18,14 +18,10 @@ import (
 
 var _ events.Bus = (*Bus)(nil)
 
-// DefaultBusBuffer is the number of events a subscription may have waiting
-// for its handler when BusOptions.Buffer is zero.
-const DefaultBusBuffer = 1024
-
 // BusOptions tunes a Bus. Zero values mean the documented defaults.
 type BusOptions struct {
 	// Buffer is how many events each subscription may have waiting for its
-	// handler; zero means DefaultBusBuffer. Events that find the buffer full
+	// handler; zero means events.DefaultBuffer. Events that find the buffer full
 	// are dropped for that subscription alone (and logged), so that a slow
 	// handler never holds up the others.
 	Buffer int
@@ -68,7 +64,7 @@ type Bus struct {
 	pattern     string // PSUBSCRIBE pattern covering every channel of the prefix
 
 	mu     sync.Mutex // guards subs, nextID, closed and the start of the loop
-	subs   map[uint64]*busSubscription
+	subs   map[uint64]*events.Subscription
 	nextID uint64
 	closed bool
 	stop   context.CancelFunc // ends the receive loop; nil until it starts
@@ -76,24 +72,13 @@ type Bus struct {
 
 	// matching is read by the receive loop without taking mu; Subscribe
 	// and unsubscribe replace it (copy on write) under mu.
-	matching atomic.Pointer[[]*busSubscription]
+	matching atomic.Pointer[[]*events.Subscription]
 	// live is true while the Redis subscription is confirmed.
 	live atomic.Bool
 	// handlers counts the subscriptions' goroutines, for Close to wait on.
 	handlers sync.WaitGroup
-}
-
-type busSubscription struct {
-	pattern string
-	h       events.Handler
-	queue   chan events.Event
-	quit    chan struct{} // closed by unsubscribe and Close
-	once    sync.Once     // closes quit
-
-	// Touched only by the receive loop: whether events are being dropped
-	// for this subscription and how many since the last one that fit.
-	dropping bool
-	dropped  int
+	// gone counts the drops of subscriptions already ended.
+	gone atomic.Uint64
 }
 
 // NewBus returns a Bus over the engine's connection to Redis and under its
@@ -101,7 +86,7 @@ type busSubscription struct {
 // Redis subscription of its own.
 func NewBus(e *Engine, opts BusOptions) *Bus {
 	if opts.Buffer <= 0 {
-		opts.Buffer = DefaultBusBuffer
+		opts.Buffer = events.DefaultBuffer
 	}
 	base := e.opts.Prefix + "events:"
 	return &Bus{
@@ -110,7 +95,7 @@ func NewBus(e *Engine, opts BusOptions) *Bus {
 		buffer:      opts.Buffer,
 		channelBase: base,
 		pattern:     escapeGlob(base) + "*",
-		subs:        make(map[uint64]*busSubscription),
+		subs:        make(map[uint64]*events.Subscription),
 	}
 }
 
@@ -158,12 +143,7 @@ func (b *Bus) Subscribe(pattern string, h events.Handler) (func(), error) {
 	if !events.ValidPattern(pattern) {
 		return nil, fmt.Errorf("redis: bad event pattern %q", pattern)
 	}
-	s := &busSubscription{
-		pattern: pattern,
-		h:       h,
-		queue:   make(chan events.Event, b.buffer),
-		quit:    make(chan struct{}),
-	}
+	s := events.NewSubscription(pattern, h, b.buffer)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -173,7 +153,7 @@ func (b *Bus) Subscribe(pattern string, h events.Handler) (func(), error) {
 	id := b.nextID
 	b.subs[id] = s
 	b.refreshMatchingLocked()
-	b.handlers.Go(s.run)
+	b.handlers.Go(s.Run)
 	if b.stop == nil {
 		ctx, stop := context.WithCancel(context.Background())
 		b.stop, b.done = stop, make(chan struct{})
@@ -181,17 +161,32 @@ func (b *Bus) Subscribe(pattern string, h events.Handler) (func(), error) {
 	}
 	return func() {
 		b.mu.Lock()
-		delete(b.subs, id)
-		b.refreshMatchingLocked()
+		if b.subs[id] == s {
+			delete(b.subs, id)
+			b.gone.Add(s.Dropped())
+			b.refreshMatchingLocked()
+		}
 		b.mu.Unlock()
-		s.close()
+		s.Close()
 	}, nil
+}
+
+// Dropped is how many events this Bus's subscriptions dropped because
+// their buffers were full.
+func (b *Bus) Dropped() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.gone.Load()
+	for _, s := range b.subs {
+		n += s.Dropped()
+	}
+	return n
 }
 
 // refreshMatchingLocked refreshes the receive loop's view of the
 // subscriptions. b.mu must be held.
 func (b *Bus) refreshMatchingLocked() {
-	list := make([]*busSubscription, 0, len(b.subs))
+	list := make([]*events.Subscription, 0, len(b.subs))
 	for _, s := range b.subs {
 		list = append(list, s)
 	}
@@ -211,7 +206,8 @@ func (b *Bus) Close() error {
 	stop, done := b.stop, b.done
 	for id, s := range b.subs {
 		delete(b.subs, id)
-		s.close()
+		b.gone.Add(s.Dropped())
+		s.Close()
 	}
 	b.refreshMatchingLocked()
 	b.mu.Unlock()
@@ -263,8 +259,8 @@ func (b *Bus) receiveLoop(ctx context.Context) {
 		if failures < 8 {
 			delay = min(resubscribeMinBackoff<<failures, resubscribeMaxBackoff)
 		}
-		// Full jitter, so that many processes coming back together do
-		// not reconnect in lockstep.
+		// Equal jitter (half fixed, half random), so that many
+		// processes coming back together do not reconnect in lockstep.
 		delay = delay/2 + rand.N(delay/2+1)
 		select {
 		case <-ctx.Done():
@@ -312,7 +308,7 @@ func (b *Bus) dispatch(m rueidis.PubSubMessage) {
 	}
 	var data []byte // shared by the subscriptions, which only read it
 	for _, s := range *subs {
-		if !events.Match(s.pattern, topic) {
+		if !events.Match(s.Pattern(), topic) {
 			continue
 		}
 		if data == nil {
@@ -322,40 +318,15 @@ func (b *Bus) dispatch(m rueidis.PubSubMessage) {
 	}
 }
 
-// offer queues e for s, or drops it when s's buffer is full.
-func (b *Bus) offer(s *busSubscription, e events.Event) {
-	select {
-	case s.queue <- e:
-		if s.dropping {
-			b.log.Warn("redis: event subscriber caught up", "pattern", s.pattern, "dropped", s.dropped)
-			s.dropping, s.dropped = false, 0
-		}
+// offer queues e for s, or drops it when s's buffer is full, logging when s
+// starts dropping and when it catches up.
+func (b *Bus) offer(s *events.Subscription, e events.Event) {
+	queued, changed := s.Offer(e)
+	switch {
+	case !changed:
+	case queued:
+		b.log.Warn("redis: event subscriber caught up", "pattern", s.Pattern(), "dropped", s.Dropped())
 	default:
-		if !s.dropping {
-			b.log.Warn("redis: event subscriber is too slow; dropping its events", "pattern", s.pattern, "buffer", cap(s.queue))
-			s.dropping = true
-		}
-		s.dropped++
+		b.log.Warn("redis: event subscriber is too slow; dropping its events", "pattern", s.Pattern(), "buffer", s.Buffer())
 	}
 }
-
-// run calls the handler for each queued event until the subscription ends.
-func (s *busSubscription) run() {
-	for {
-		select {
-		case <-s.quit:
-			return
-		case e := <-s.queue:
-			// select picks at random among ready cases; check quit
-			// again so that no call starts after unsubscribe returned.
-			select {
-			case <-s.quit:
-				return
-			default:
-			}
-			s.h(e)
-		}
-	}
-}
-
-func (s *busSubscription) close() { s.once.Do(func() { close(s.quit) }) }

@@ -55,6 +55,45 @@ func Run(t *testing.T, newBuses func(t *testing.T) (publisher, subscriber events
 			}
 		}
 	})
+	t.Run("SlowSubscriberDelaysNobody", func(t *testing.T) {
+		pub, sub := newBuses(t)
+		// One subscriber's handler never returns until the test ends; the
+		// publisher and the other subscriber must not notice.
+		release := make(chan struct{})
+		stuck := make(chan struct{}, 1)
+		unsub, err := sub.Subscribe(events.StatusCreated, func(events.Event) {
+			select {
+			case stuck <- struct{}{}:
+			default:
+			}
+			<-release
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(unsub)
+		t.Cleanup(func() { close(release) }) // runs first: LIFO
+		fast := collect(t, sub, events.StatusCreated)
+		waitReady(t, pub, fast)
+		// More than any subscription buffers; in steps the fast
+		// subscriber keeps up with, so that only the stuck one drops.
+		const total, step = 3 * events.DefaultBuffer, 256
+		for i := 0; i < total; i += step {
+			for j := i; j < i+step; j++ {
+				publish(t, pub, events.StatusCreated, fmt.Sprintf(`{"n":%d}`, j))
+			}
+			fast.wait(t, i+step)
+		}
+		for i, e := range fast.wait(t, total) {
+			if want := fmt.Sprintf(`{"n":%d}`, i); string(e.Data) != want {
+				t.Fatalf("fast subscriber's event %d = %s, want %s", i, e.Data, want)
+			}
+		}
+		<-stuck
+		if d := sub.Dropped(); d < total-events.DefaultBuffer-1 {
+			t.Fatalf("Dropped() = %d, want at least %d (the stuck subscriber's overflow)", d, total-events.DefaultBuffer-1)
+		}
+	})
 	t.Run("RejectsBadPattern", func(t *testing.T) {
 		_, sub := newBuses(t)
 		if _, err := sub.Subscribe("a..b", func(events.Event) {}); err == nil {

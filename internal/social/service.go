@@ -293,11 +293,7 @@ func (s *Service) Timeline(ctx context.Context, tl Timeline, p Page) ([]Status, 
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.store.TimelineIDs(ctx, tl, p)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.Statuses(ctx, ids)
+	return s.store.TimelinePage(ctx, tl, p)
 }
 
 // ProfileTimeline returns a page of the statuses posted by login.

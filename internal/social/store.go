@@ -9,7 +9,8 @@ import (
 
 // Store is the persistence port of the social core. Every method is one
 // atomic step: it happens entirely or not at all, also when many processes
-// call it at once. Methods that take a jobs.NewJob enqueue it in that same
+// call it at once. Every read is fresh: it sees every step that completed
+// before it began, in this process or any other, whatever was read before. Methods that take a jobs.NewJob enqueue it in that same
 // step, so that the work the job finishes is never lost between the two.
 //
 // Methods given a timeline size h keep home and list timelines at the newest
@@ -47,6 +48,9 @@ type Store interface {
 	// Statuses returns the statuses with the given ids in that order,
 	// skipping ids that name no status (never posted or deleted).
 	Statuses(ctx context.Context, ids []int64) ([]Status, error)
+	// TimelinePage returns the statuses of a page of a timeline
+	// (TimelineIDs), newest first, skipping those deleted.
+	TimelinePage(ctx context.Context, tl Timeline, p Page) ([]Status, error)
 	// DeleteStatus removes status id, posted by uid, from every read at once:
 	// the record, the author's profile and home timelines, and one from the
 	// author's posts; it enqueues cleanup(status) in the same step. It

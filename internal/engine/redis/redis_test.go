@@ -45,6 +45,22 @@ func TestSocialConformance(t *testing.T) {
 	})
 }
 
+// TestFreshReads reads through one engine what another, as a second
+// process would, changed; with every cache on and with none.
+func TestFreshReads(t *testing.T) {
+	t.Parallel()
+	for name, cacheBytes := range map[string]int{"cached": 1 << 20, "uncached": -1} {
+		t.Run(name, func(t *testing.T) {
+			socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
+				url, prefix := redistest.Shared(t), redistest.Prefix(t)
+				opts := Options{Prefix: prefix, StatusCacheBytes: cacheBytes, TimelineCacheBytes: cacheBytes}
+				w, r := openAt(t, url, opts), openAt(t, url, opts)
+				return w, r, w
+			})
+		})
+	}
+}
+
 func TestJobsConformance(t *testing.T) {
 	t.Parallel()
 	jobstest.Run(t, func(t *testing.T) jobs.Queue {

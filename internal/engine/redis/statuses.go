@@ -61,15 +61,15 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fa
 	return st, nil
 }
 
-// Statuses reads the statuses in one pipelined round trip, or in none when
-// they are all in the in-process cache.
+// Statuses reads the statuses as Redis holds them when the call begins,
+// whoever changed them and from whichever process.
 //
-// Several ids are a page of a timeline, read right after its ids
-// (TimelineIDs), so they are looked up in the caches of e.reads: that read
-// went through the same connection, and every invalidation Redis sent
-// before it has been applied (doc.go, "Reads"). A single id is a status
-// asked for by itself, with no such read before it; it goes to Redis,
-// which costs what a cache miss would.
+// A single id goes to Redis: one round trip, as a cache miss would cost.
+// Several ids are looked up in the in-process caches after a round trip on
+// e.reads (e.catchUp) that began after this call did: Redis queues the
+// invalidations of every change it made before that round trip ahead of its
+// reply, so by then the caches have forgotten whatever changed (doc.go,
+// "Reads"). Concurrent calls share one round trip.
 func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
 	if len(ids) == 0 {
 		return []social.Status{}, nil
@@ -77,6 +77,33 @@ func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, er
 	if len(ids) == 1 || e.statuses == nil {
 		return e.readStatuses(ctx, e.client, ids)
 	}
+	if err := e.catchUp.wait(ctx); err != nil {
+		return nil, e.fail("reading statuses", err)
+	}
+	return e.cachedStatuses(ctx, ids)
+}
+
+// TimelinePage reads a page of a timeline (TimelineIDs) and the statuses it
+// names, skipping deleted ones. TimelineIDs has made a round trip on e.reads
+// that began after the call did, so the statuses come from the caches with
+// no second one.
+func (e *Engine) TimelinePage(ctx context.Context, tl social.Timeline, p social.Page) ([]social.Status, error) {
+	ids, err := e.TimelineIDs(ctx, tl, p)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return []social.Status{}, nil
+	}
+	if e.statuses == nil {
+		return e.readStatuses(ctx, e.client, ids)
+	}
+	return e.cachedStatuses(ctx, ids)
+}
+
+// cachedStatuses looks ids up in e.statuses, reading the missing ones
+// through e.reads. The caller has made e.reads catch up.
+func (e *Engine) cachedStatuses(ctx context.Context, ids []int64) ([]social.Status, error) {
 	return e.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
 		return e.readStatuses(ctx, e.reads, missing)
 	})

@@ -16,6 +16,15 @@ func TestSocialConformance(t *testing.T) {
 	})
 }
 
+// TestFreshReads: one process holds a data directory, so both handles are
+// the same store.
+func TestFreshReads(t *testing.T) {
+	socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
+		db := openDir(t, t.TempDir())
+		return db, db, db
+	})
+}
+
 func TestJobsConformance(t *testing.T) {
 	jobstest.Run(t, func(t *testing.T) jobs.Queue {
 		return openDir(t, t.TempDir())

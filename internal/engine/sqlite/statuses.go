@@ -71,6 +71,16 @@ func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanou
 	return st, nil
 }
 
+// TimelinePage reads a page of a timeline's ids and then their statuses;
+// both reads are fresh, as every change goes through this process's writer.
+func (db *DB) TimelinePage(ctx context.Context, tl social.Timeline, p social.Page) ([]social.Status, error) {
+	ids, err := db.TimelineIDs(ctx, tl, p)
+	if err != nil {
+		return nil, err
+	}
+	return db.Statuses(ctx, ids)
+}
+
 // Statuses returns the statuses with the given ids in that order, skipping
 // ids that name no status. Statuses read once are kept in process
 // (statuscache), so a page of them usually costs no query at all.

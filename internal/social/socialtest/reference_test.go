@@ -26,6 +26,13 @@ func TestReference(t *testing.T) {
 	})
 }
 
+func TestReferenceFreshReads(t *testing.T) {
+	socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
+		m := newMemEngine()
+		return m, m, m
+	})
+}
+
 type memUser struct {
 	user social.User
 	hash string
@@ -216,6 +223,14 @@ func (m *memEngine) DeleteStatus(ctx context.Context, id, uid int64, cleanup fun
 	m.removeFrom(social.HomeOf(uid), is)
 	m.enqueue(cleanup(st))
 	return st, nil
+}
+
+func (m *memEngine) TimelinePage(ctx context.Context, tl social.Timeline, p social.Page) ([]social.Status, error) {
+	ids, err := m.TimelineIDs(ctx, tl, p)
+	if err != nil {
+		return nil, err
+	}
+	return m.Statuses(ctx, ids)
 }
 
 func (m *memEngine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {

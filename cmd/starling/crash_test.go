@@ -100,7 +100,7 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 	if len(fans) != followers {
 		t.Fatalf("celebrity's follower set holds %d, want %d", len(fans), followers)
 	}
-	sample := make([]int64, 300)
+	sample := make([]social.UserID, 300)
 	for i := range sample {
 		sample[i] = fans[rand.IntN(len(fans))]
 	}
@@ -131,7 +131,7 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 
 	// The kill landed half-way: of a sample of the followers, some have
 	// the status and some do not. (All of them are checked at the end.)
-	probe := make([]int64, 2000)
+	probe := make([]social.UserID, 2000)
 	for i, j := range rand.Perm(len(fans))[:len(probe)] {
 		probe[i] = fans[j]
 	}
@@ -161,7 +161,7 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 	store = open(t)
 	defer store.Close()
 	var twice, missing atomic.Int64
-	forEachConcurrently(fans, func(uid int64) {
+	forEachConcurrently(fans, func(uid social.UserID) {
 		ids, err := store.TimelineIDs(context.Background(), social.HomeOf(uid), social.Page{Count: social.MaxPageCount})
 		if err != nil {
 			t.Error(err)
@@ -211,9 +211,9 @@ func jobStats(t *testing.T, p *process, adminToken string) jobCounts {
 	return s
 }
 
-func allFollowers(t *testing.T, store social.Store, uid int64) []int64 {
+func allFollowers(t *testing.T, store social.Store, uid social.UserID) []social.UserID {
 	t.Helper()
-	var all []int64
+	var all []social.UserID
 	cursor := ""
 	for {
 		ids, next, err := store.FollowerChunk(t.Context(), uid, cursor, 5000)
@@ -228,10 +228,10 @@ func allFollowers(t *testing.T, store social.Store, uid int64) []int64 {
 	}
 }
 
-func countHomesWith(t *testing.T, store social.Store, uids []int64, id int64) int {
+func countHomesWith(t *testing.T, store social.Store, uids []social.UserID, id social.StatusID) int {
 	t.Helper()
 	var n atomic.Int64
-	forEachConcurrently(uids, func(uid int64) {
+	forEachConcurrently(uids, func(uid social.UserID) {
 		ids, err := store.TimelineIDs(context.Background(), social.HomeOf(uid), social.Page{Count: social.MaxPageCount})
 		if err != nil {
 			t.Error(err)
@@ -246,7 +246,7 @@ func countHomesWith(t *testing.T, store social.Store, uids []int64, id int64) in
 
 // forEachConcurrently calls fn for every uid from a few goroutines, which
 // hides the round trips of reading 20,000 timelines one by one.
-func forEachConcurrently(uids []int64, fn func(uid int64)) {
+func forEachConcurrently(uids []social.UserID, fn func(uid social.UserID)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
@@ -263,7 +263,7 @@ func forEachConcurrently(uids []int64, fn func(uid int64)) {
 	wg.Wait()
 }
 
-func count(ids []int64, id int64) int {
+func count(ids []social.StatusID, id social.StatusID) int {
 	n := 0
 	for _, x := range ids {
 		if x == id {

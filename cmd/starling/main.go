@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.Var(&workers, "workers", `job worker goroutines (0 for none in serve); "auto": `+workers.engineDefault)
 	fs.Var(&prefetch, "prefetch", `unacknowledged jobs one worker holds at most, and so the largest batch of fan-out jobs it handles at once; "auto": `+prefetch.engineDefault)
 	fs.DurationVar(&cfg.JobLease, "job-lease", 30*time.Second, "how long a claimed job stays leased before another worker may run it")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a stopping process waits for requests in flight and running jobs before it leaves them (jobs are then run again after their lease)")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", 30*24*time.Hour, "lifetime of session tokens")
 	fs.DurationVar(&cfg.SessionCacheTTL, "session-cache-ttl", social.DefaultSessionCacheTTL, "how long a process trusts a session token it checked before asking the store again, and so how long a logout on another process takes to reach it (0 to always ask)")
 	var statusCacheMiB, timelineCacheMiB int

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"starling/internal/social"
 )
 
 // binary is the starling binary built once for the tests of this package,
@@ -171,8 +173,8 @@ type user struct {
 }
 
 type status struct {
-	ID      int64  `json:"id"`
-	Message string `json:"message"`
+	ID      social.StatusID `json:"id"`
+	Message string          `json:"message"`
 }
 
 func (p *process) register(t *testing.T, login string) (token string) {

@@ -44,13 +44,14 @@ Flags:
 		dataDir, redisURL, redisPrefix string
 		users, perUser, celebFollowers int
 		password, manifestPath         string
-		sample                         int
+		sample, timelineSize           int
 		randomSeed                     uint64
 		recountOnly, quiet             bool
 	)
 	fs.StringVar(&dataDir, "data", "./data", "directory of the embedded engine's data")
 	fs.StringVar(&redisURL, "redis", "", "Redis URL (redis://host:port/db); empty seeds the embedded engine")
 	fs.StringVar(&redisPrefix, "redis-prefix", engine.DefaultRedisPrefix, "prefix of every Redis key")
+	fs.IntVar(&timelineSize, "timeline-size", social.DefaultTimelineSize, "entries kept in home and list timelines: the deployment's size, which the store refuses to change")
 	fs.IntVar(&users, "users", 10_000, "synthetic users to create (u1..uN)")
 	fs.IntVar(&perUser, "follows-per-user", 20, "mean number of other users each user follows")
 	fs.IntVar(&celebFollowers, "celebrity-followers", 1000, "followers of the celebrity: u1..uF")
@@ -78,9 +79,11 @@ Flags:
 		return errors.New("seed: --sample must not be negative")
 	case redisPrefix == "":
 		return errors.New("seed: --redis-prefix must not be empty")
+	case timelineSize < 1:
+		return errors.New("seed: --timeline-size must be at least 1")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.Open(ctx, engine.Config{RedisURL: redisURL, RedisPrefix: redisPrefix, DataDir: dataDir}, log)
+	eng, err := engine.Open(ctx, engine.Config{RedisURL: redisURL, RedisPrefix: redisPrefix, DataDir: dataDir, TimelineSize: timelineSize}, log)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}

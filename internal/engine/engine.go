@@ -37,6 +37,11 @@ type Config struct {
 	// caches; zero means the engine's default, negative turns one off.
 	StatusCacheBytes   int
 	TimelineCacheBytes int
+	// TimelineSize is how many entries home and list timelines keep; zero
+	// means social.DefaultTimelineSize. It is fixed for the life of a
+	// deployment: Open refuses a size other than the one the data was
+	// written with.
+	TimelineSize int
 }
 
 // Engine is everything an opened engine provides. Close it once its users
@@ -93,6 +98,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		opts := redis.Options{
 			Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout,
 			StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes,
+			TimelineSize: cfg.TimelineSize,
 		}
 		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {
@@ -110,7 +116,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 	if dir == "" {
 		dir = "./data"
 	}
-	db, err := sqlite.Open(ctx, dir, sqlite.Options{StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes}, log)
+	db, err := sqlite.Open(ctx, dir, sqlite.Options{
+		StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes, TimelineSize: cfg.TimelineSize,
+	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("engine: opening embedded store: %w", err)
 	}

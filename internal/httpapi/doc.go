@@ -1,4 +1,4 @@
-// Package httpapi is Starling's JSON HTTP API v1 (DESIGN.md §6): routing,
+// Package httpapi is Starling's JSON HTTP API v1 (docs/API.md): routing,
 // authentication, strict request decoding, the presentation of users,
 // statuses and lists, and the one mapping from errors to HTTP answers.
 //

@@ -143,11 +143,11 @@ func FuzzPathID(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.SetPathValue("id", raw)
-		id, ok := pathID(r)
+		id, ok := pathID[social.StatusID](r)
 		if ok != (id > 0) {
 			t.Fatalf("pathID(%q) = %d, %v", raw, id, ok)
 		}
-		if ok && strconv.FormatInt(id, 10) != raw {
+		if ok && strconv.FormatInt(int64(id), 10) != raw {
 			t.Fatalf("pathID(%q) = %d, which is not how the id is written", raw, id)
 		}
 	})

@@ -55,14 +55,13 @@ func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	logs := &lockedBuffer{}
 	// Debug level, so that the request log is checked for secrets too.
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{}, logger)
+	db, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{TimelineSize: timelineSize}, logger)
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	svc, err := social.NewService(db, social.Config{
-		TimelineSize: timelineSize,
-		FanoutChunk:  fanoutChunk,
-		Password:     social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
+		FanoutChunk: fanoutChunk,
+		Password:    social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 	}, logger)
 	if err != nil {
 		t.Fatalf("social.NewService: %v", err)

@@ -21,7 +21,7 @@ import (
 
 const (
 	contentTypeJSON = "application/json; charset=utf-8"
-	// maxBodyBytes bounds every request body (DESIGN.md §6).
+	// maxBodyBytes bounds every request body (64 KiB).
 	maxBodyBytes = 64 << 10
 	// maxJSONDepth bounds the nesting of a request body. No endpoint takes
 	// more than two levels; refusing deeper bodies before parsing them
@@ -40,13 +40,13 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 // Presentation types. Field order is the order clients see.
 
 type userJSON struct {
-	ID        int64  `json:"id"`
-	Login     string `json:"login"`
-	Name      string `json:"name"`
-	Followers int64  `json:"followers"`
-	Following int64  `json:"following"`
-	Posts     int64  `json:"posts"`
-	Signup    string `json:"signup"`
+	ID        social.UserID `json:"id"`
+	Login     string        `json:"login"`
+	Name      string        `json:"name"`
+	Followers int64         `json:"followers"`
+	Following int64         `json:"following"`
+	Posts     int64         `json:"posts"`
+	Signup    string        `json:"signup"`
 }
 
 func presentUser(u social.User) userJSON {
@@ -71,12 +71,12 @@ type locationJSON struct {
 }
 
 type statusJSON struct {
-	ID       int64         `json:"id"`
-	UID      int64         `json:"uid"`
-	Login    string        `json:"login"`
-	Message  string        `json:"message"`
-	Posted   string        `json:"posted"`
-	Location *locationJSON `json:"location"` // null when the author gave none
+	ID       social.StatusID `json:"id"`
+	UID      social.UserID   `json:"uid"`
+	Login    string          `json:"login"`
+	Message  string          `json:"message"`
+	Posted   string          `json:"posted"`
+	Location *locationJSON   `json:"location"` // null when the author gave none
 }
 
 func presentStatus(s social.Status) statusJSON {
@@ -96,12 +96,12 @@ func presentStatuses(ss []social.Status) []statusJSON {
 }
 
 type listJSON struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
-	UID       int64  `json:"uid"`
-	Login     string `json:"login"`
-	Following int64  `json:"following"` // the member count, named as in DESIGN.md §3
-	Created   string `json:"created"`
+	ID        social.ListID `json:"id"`
+	Name      string        `json:"name"`
+	UID       social.UserID `json:"uid"`
+	Login     string        `json:"login"`
+	Following int64         `json:"following"` // the member count
+	Created   string        `json:"created"`
 }
 
 func presentList(l social.List) listJSON {

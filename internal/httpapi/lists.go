@@ -17,14 +17,14 @@ func (a *API) createList(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/lists/"+strconv.FormatInt(l.ID, 10))
+	w.Header().Set("Location", Prefix+"/lists/"+strconv.FormatInt(int64(l.ID), 10))
 	writeJSON(w, http.StatusCreated, presentList(l))
 	return nil
 }
 
 // list: GET /api/starling/v1/lists/{id} → 200 list.
 func (a *API) list(w http.ResponseWriter, r *http.Request) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}
@@ -38,7 +38,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) error {
 
 // deleteList: DELETE /api/starling/v1/lists/{id} → 204; only the owner may.
 func (a *API) deleteList(w http.ResponseWriter, r *http.Request, s session) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}
@@ -52,7 +52,7 @@ func (a *API) deleteList(w http.ResponseWriter, r *http.Request, s session) erro
 // listMembers: GET /api/starling/v1/lists/{id}/members?count&page → 200 [user],
 // most recently added first.
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}
@@ -74,7 +74,7 @@ func (a *API) addListMember(w http.ResponseWriter, r *http.Request, s session) e
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
 		return err
 	}
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}
@@ -91,7 +91,7 @@ func (a *API) removeListMember(w http.ResponseWriter, r *http.Request, s session
 	if err := a.allowUser(r, "follow", a.limits.Follow, s.user.ID); err != nil {
 		return err
 	}
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}

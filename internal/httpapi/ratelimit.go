@@ -83,8 +83,8 @@ func (a *API) allowIP(r *http.Request, policy string, limit ratelimit.Limit, mod
 }
 
 // allowUser limits by the authenticated user.
-func (a *API) allowUser(r *http.Request, policy string, limit ratelimit.Limit, uid int64) error {
-	return a.allow(r, policy, limit, "uid:"+strconv.FormatInt(uid, 10), failOpen)
+func (a *API) allowUser(r *http.Request, policy string, limit ratelimit.Limit, uid social.UserID) error {
+	return a.allow(r, policy, limit, "uid:"+strconv.FormatInt(int64(uid), 10), failOpen)
 }
 
 // allowLoginAttempt spends one attempt against a login, whoever makes it.
@@ -107,7 +107,7 @@ func isRateLimited(err error) (*rateLimitedError, bool) {
 // allowChatMessage spends one chat message of the Chat policy, for the
 // chat transports: per user, or per client address for an anonymous
 // sender (uid 0). It fails open.
-func (a *API) allowChatMessage(r *http.Request, uid int64) error {
+func (a *API) allowChatMessage(r *http.Request, uid social.UserID) error {
 	if uid == 0 {
 		return a.allowIP(r, "chat", a.limits.Chat, failOpen)
 	}
@@ -118,7 +118,7 @@ func (a *API) allowChatMessage(r *http.Request, uid int64) error {
 // for the streaming transports: per client address, and per user (native
 // streams with a caller, uid > 0) or per identifier (classic streams). It
 // fails open.
-func (a *API) allowStreamConnection(r *http.Request, identifier string, uid int64) error {
+func (a *API) allowStreamConnection(r *http.Request, identifier string, uid social.UserID) error {
 	if err := a.allowIP(r, "stream", a.limits.Stream, failOpen); err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ const renderCacheGenBytes = 4 << 20
 // without any per-entry bookkeeping.
 type renderCache struct {
 	mu       sync.RWMutex // guards the fields below
-	cur      map[int64]rendering
-	prev     map[int64]rendering
+	cur      map[social.StatusID]rendering
+	prev     map[social.StatusID]rendering
 	curBytes int
 }
 
@@ -63,7 +63,7 @@ func sameStatus(a, b social.Status) bool {
 }
 
 func newRenderCache() *renderCache {
-	return &renderCache{cur: make(map[int64]rendering), prev: make(map[int64]rendering)}
+	return &renderCache{cur: make(map[social.StatusID]rendering), prev: make(map[social.StatusID]rendering)}
 }
 
 // pageScratch is the per-request working memory of appendStatuses,
@@ -142,7 +142,7 @@ func (c *renderCache) putLocked(r rendering) {
 		c.curBytes -= old.size()
 	}
 	if c.curBytes >= renderCacheGenBytes {
-		c.prev, c.cur, c.curBytes = c.cur, make(map[int64]rendering, len(c.cur)), 0
+		c.prev, c.cur, c.curBytes = c.cur, make(map[social.StatusID]rendering, len(c.cur)), 0
 	}
 	c.cur[r.st.ID] = r
 	c.curBytes += r.size()

@@ -100,7 +100,7 @@ func TestRenderCacheIsBounded(t *testing.T) {
 	sc := new(pageScratch)
 	var page []social.Status
 	for i := range 40_000 {
-		page = append(page, social.Status{ID: int64(i + 1), UID: 1, Login: "ada", Message: msg, Posted: time.Unix(0, 0)})
+		page = append(page, social.Status{ID: social.StatusID(i + 1), UID: 1, Login: "ada", Message: msg, Posted: time.Unix(0, 0)})
 		if len(page) == 30 {
 			if _, err := c.appendStatuses(nil, page, sc); err != nil {
 				t.Fatal(err)
@@ -109,7 +109,7 @@ func TestRenderCacheIsBounded(t *testing.T) {
 		}
 	}
 	total := 0
-	for _, m := range []map[int64]rendering{c.cur, c.prev} {
+	for _, m := range []map[social.StatusID]rendering{c.cur, c.prev} {
 		for _, r := range m {
 			total += r.size()
 		}
@@ -126,7 +126,7 @@ func TestRenderCacheIsBounded(t *testing.T) {
 func BenchmarkTimelinePage(b *testing.B) {
 	var sts []social.Status
 	for i := range 30 {
-		sts = append(sts, social.Status{ID: int64(i + 1), UID: 4242, Login: "baseline", Message: fmt.Sprintf("timeline bench status %d", i), Posted: time.Now()})
+		sts = append(sts, social.Status{ID: social.StatusID(i + 1), UID: 4242, Login: "baseline", Message: fmt.Sprintf("timeline bench status %d", i), Posted: time.Now()})
 	}
 	b.Run("encoding/json", func(b *testing.B) {
 		for b.Loop() {

@@ -24,7 +24,7 @@ func (a *API) postStatus(w http.ResponseWriter, r *http.Request, s session) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", Prefix+"/statuses/"+strconv.FormatInt(st.ID, 10))
+	w.Header().Set("Location", Prefix+"/statuses/"+strconv.FormatInt(int64(st.ID), 10))
 	return a.writeStatus(w, http.StatusCreated, st)
 }
 
@@ -43,7 +43,7 @@ func (l *locationRequest) location() (*social.Location, error) {
 
 // status: GET /api/starling/v1/statuses/{id} → 200 status.
 func (a *API) status(w http.ResponseWriter, r *http.Request) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.StatusID](r)
 	if !ok {
 		return social.ErrStatusNotFound
 	}
@@ -56,7 +56,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) error {
 
 // deleteStatus: DELETE /api/starling/v1/statuses/{id} → 204; only the author may.
 func (a *API) deleteStatus(w http.ResponseWriter, r *http.Request, s session) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.StatusID](r)
 	if !ok {
 		return social.ErrStatusNotFound
 	}
@@ -72,11 +72,11 @@ func (a *API) deleteStatus(w http.ResponseWriter, r *http.Request, s session) er
 // "007", "+7") names nothing, so callers answer 404 as for an id that was
 // never used, rather than 400: the path is the resource's name, and a name
 // that cannot exist is simply not found.
-func pathID(r *http.Request) (int64, bool) {
+func pathID[ID ~int64](r *http.Request) (ID, bool) {
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != raw {
 		return 0, false
 	}
-	return id, true
+	return ID(id), true
 }

@@ -38,7 +38,7 @@ func (a *API) profileTimeline(w http.ResponseWriter, r *http.Request) error {
 // listTimeline: GET /api/starling/v1/lists/{id}/statuses?count&page&max_id →
 // 200 [status].
 func (a *API) listTimeline(w http.ResponseWriter, r *http.Request) error {
-	id, ok := pathID(r)
+	id, ok := pathID[social.ListID](r)
 	if !ok {
 		return social.ErrListNotFound
 	}
@@ -82,7 +82,7 @@ func parsePage(r *http.Request) (social.Page, error) {
 	if page > social.MaxPage {
 		return p, &social.PageError{Param: "page", Reason: "must be 1–" + strconv.Itoa(social.MaxPage)}
 	}
-	return social.Page{Count: int(count), Page: int(page), MaxID: maxID}, nil
+	return social.Page{Count: int(count), Page: int(page), MaxID: social.StatusID(maxID)}, nil
 }
 
 // intParam returns the positive integer value of a query parameter, or 0

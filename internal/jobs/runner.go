@@ -49,6 +49,11 @@ type RunnerConfig struct {
 	BackoffMax  time.Duration // zero means 5m
 	Wait        time.Duration // how long one Claim blocks; zero means 1s
 	Consumer    string        // consumer name prefix; zero means host-pid
+	// StopTimeout is how long Run, once its context ends, lets the jobs
+	// already claimed run on; then their context ends and Run returns,
+	// leaving what is unsettled to be offered again after its lease. Zero
+	// means 15s.
+	StopTimeout time.Duration
 }
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
@@ -72,6 +77,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.Wait <= 0 {
 		c.Wait = time.Second
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 15 * time.Second
 	}
 	if c.Consumer == "" {
 		host, _ := os.Hostname()
@@ -118,19 +126,46 @@ func (r *Runner) HandleBatch(kind string, h BatchHandler) {
 }
 
 // Run starts the workers and blocks until ctx is done and every worker has
-// settled the jobs it held.
+// settled the jobs it held, or StopTimeout has passed since ctx ended.
+//
+// A claimed job runs under a context that ends with its lease, when another
+// worker may take it, or StopTimeout after ctx ends, whichever comes first;
+// a handler that ignores its context is not waited for beyond that.
 func (r *Runner) Run(ctx context.Context) {
+	// jobsCtx outlives ctx by StopTimeout, so that jobs already claimed
+	// can finish and be acknowledged rather than run again elsewhere.
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	stopped := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.cfg.StopTimeout, stopJobs)
+		context.AfterFunc(jobsCtx, func() { t.Stop() })
+	})
+	defer stopped()
 	var wg sync.WaitGroup
 	for i := range r.cfg.Workers {
 		consumer := fmt.Sprintf("%s-%d", r.cfg.Consumer, i)
-		wg.Go(func() { r.work(ctx, consumer) })
+		wg.Go(func() { r.work(ctx, jobsCtx, consumer) })
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-jobsCtx.Done():
+		// A grace for the settling calls that were already on their way.
+		select {
+		case <-done:
+		case <-time.After(100 * time.Millisecond):
+			r.log.Warn("jobs: stopped with jobs still running; they will be offered again after their lease")
+		}
+	}
 }
 
-func (r *Runner) work(ctx context.Context, consumer string) {
+// work claims and runs jobs until ctx ends. Claimed jobs run under jobsCtx,
+// bounded by their lease.
+func (r *Runner) work(ctx, jobsCtx context.Context, consumer string) {
 	failures := 0
 	for ctx.Err() == nil {
+		claimed := time.Now()
 		batch, err := r.queue.Claim(ctx, Claim{Consumer: consumer, Max: r.cfg.Prefetch, Lease: r.cfg.Lease, Wait: r.cfg.Wait})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -142,16 +177,24 @@ func (r *Runner) work(ctx context.Context, consumer string) {
 			continue
 		}
 		failures = 0
-		// Jobs already leased are finished even when ctx ends: their work is
-		// short and settling them spares a rerun after the lease.
-		r.runClaimed(context.WithoutCancel(ctx), batch)
+		r.runLeased(jobsCtx, batch, claimed)
 	}
+}
+
+// runLeased runs a claimed batch under a context that ends with the lease
+// taken at claimed, so that no handler works on past the moment another
+// worker may be running the same job.
+func (r *Runner) runLeased(ctx context.Context, batch []Job, claimed time.Time) {
+	leaseCtx, cancel := context.WithDeadline(ctx, claimed.Add(r.cfg.Lease))
+	defer cancel()
+	r.runClaimed(leaseCtx, batch)
 }
 
 // Drain runs jobs on the calling goroutine until none is runnable now. It is
 // for tests and one-shot tools; servers use Run.
 func (r *Runner) Drain(ctx context.Context) error {
 	for {
+		claimed := time.Now()
 		batch, err := r.queue.Claim(ctx, Claim{Consumer: r.cfg.Consumer + "-drain", Max: r.cfg.Prefetch, Lease: r.cfg.Lease})
 		if err != nil {
 			return err
@@ -159,7 +202,7 @@ func (r *Runner) Drain(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		r.runClaimed(ctx, batch)
+		r.runLeased(ctx, batch, claimed)
 	}
 }
 

@@ -99,11 +99,11 @@ func (c Config) withDefaults() (Config, error) {
 
 // Graph is what Load created.
 type Graph struct {
-	CelebrityID        int64
+	CelebrityID        social.UserID
 	CelebrityLogin     string
 	CelebrityFollowers int
 	// UserIDs[k-1] is the id of UserLogin(k).
-	UserIDs []int64
+	UserIDs []social.UserID
 	// Follows counts the follows loaded, the celebrity's included.
 	Follows int64
 	// How long each phase took.
@@ -161,7 +161,7 @@ func loadUsers(ctx context.Context, l Loader, cfg Config, g *Graph) error {
 	total := int64(cfg.Users) + 1
 	now := cfg.Now().UTC().Truncate(time.Millisecond)
 	celeb := social.NewUser{Login: cfg.Celebrity, Name: "Celebrity", PasswordHash: cfg.PasswordHash, Signup: now}
-	g.UserIDs = make([]int64, 0, cfg.Users)
+	g.UserIDs = make([]social.UserID, 0, cfg.Users)
 	batch := make([]social.NewUser, 0, min(cfg.UserBatch, cfg.Users+1))
 	batch = append(batch, celeb)
 	next := 1 // the k of the next synthetic user to add to a batch

@@ -10,8 +10,8 @@ import (
 // Follow is one edge of the graph to load: Follower follows Followee since
 // At.
 type Follow struct {
-	Follower int64
-	Followee int64
+	Follower social.UserID
+	Followee social.UserID
 	At       time.Time
 }
 
@@ -25,7 +25,7 @@ type Loader interface {
 	// returns their ids. When any login is taken in any letter case, or
 	// appears twice in users, it returns an error wrapping
 	// social.ErrLoginTaken that names the login, and creates none of them.
-	LoadUsers(ctx context.Context, users []social.NewUser) ([]int64, error)
+	LoadUsers(ctx context.Context, users []social.NewUser) ([]social.UserID, error)
 	// LoadFollows adds follows between existing users, leaving the
 	// follower and following counts to FinishLoad and copying no
 	// timelines. A follow that exists already is left as it was, so a

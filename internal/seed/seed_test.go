@@ -78,9 +78,9 @@ func cheapHash(t *testing.T) string {
 }
 
 // allIDs reads a whole follower or following set through the paged port.
-func allIDs(t *testing.T, page func(context.Context, int64, social.Page) ([]int64, error), uid int64) []int64 {
+func allIDs(t *testing.T, page func(context.Context, social.UserID, social.Page) ([]social.UserID, error), uid social.UserID) []social.UserID {
 	t.Helper()
-	var all []int64
+	var all []social.UserID
 	for p := 1; ; p++ {
 		ids, err := page(t.Context(), uid, social.Page{Count: social.MaxPageCount, Page: p})
 		if err != nil {
@@ -160,8 +160,8 @@ func TestLoadSmallGraph(t *testing.T) {
 
 		// Counts equal set sizes for everyone, and both sides of every
 		// follow agree.
-		ids := append([]int64{early.ID, g.CelebrityID, late.ID}, g.UserIDs...)
-		inDegree := map[int64]int{}
+		ids := append([]social.UserID{early.ID, g.CelebrityID, late.ID}, g.UserIDs...)
+		inDegree := map[social.UserID]int{}
 		var followsSeen int64
 		for _, id := range ids {
 			u, err := s.User(t.Context(), id)

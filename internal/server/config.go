@@ -38,9 +38,9 @@ type Config struct {
 	Password        social.PasswordParams
 
 	// StatusCacheBytes bounds the statuses the engine keeps in memory for
-	// timeline reads, TimelineCacheBytes the timelines (the heads of home
-	// and list timelines on the embedded engine, pages of any timeline on
-	// Redis); zero means the engine's default, negative turns a cache off.
+	// timeline reads, TimelineCacheBytes the heads of the timelines it
+	// read (their newest 256 ids, on both engines); zero means the
+	// engine's default, negative turns a cache off.
 	StatusCacheBytes   int
 	TimelineCacheBytes int
 
@@ -74,7 +74,8 @@ type Config struct {
 	PprofAddr string
 
 	// ShutdownTimeout bounds how long a stopping server waits for
-	// requests in flight; zero means 10s.
+	// requests in flight, and then for running jobs, which it otherwise
+	// leaves to be offered again after their lease; zero means 15s.
 	ShutdownTimeout time.Duration
 }
 
@@ -86,7 +87,7 @@ func (c Config) withDefaults() Config {
 		c.DataDir = "./data"
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 10 * time.Second
+		c.ShutdownTimeout = 15 * time.Second
 	}
 	if c.RedisTimeout <= 0 {
 		// Well above any healthy command or handshake, even across a
@@ -117,6 +118,7 @@ func (c Config) engine() engine.Config {
 	return engine.Config{
 		RedisURL: c.RedisURL, RedisPrefix: c.RedisPrefix, RedisTimeout: c.RedisTimeout,
 		DataDir: c.DataDir, StatusCacheBytes: c.StatusCacheBytes, TimelineCacheBytes: c.TimelineCacheBytes,
+		TimelineSize: c.TimelineSize,
 	}
 }
 
@@ -128,7 +130,6 @@ func (c Config) social(d engine.Defaults) social.Config {
 		chunk = social.DefaultFanoutChunk
 	}
 	return social.Config{
-		TimelineSize:    c.TimelineSize,
 		FanoutChunk:     c.FanoutChunk,
 		FanoutBatch:     d.FanoutBatchChunks * chunk,
 		MaxStatusLen:    c.MaxStatusLen,

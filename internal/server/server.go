@@ -50,7 +50,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	}
 	s := &Server{cfg: cfg, log: log, engine: eng, service: svc}
 	if workers, prefetch := cfg.jobs(eng.Defaults); workers >= 0 {
-		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease}, log)
+		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease, StopTimeout: cfg.ShutdownTimeout}, log)
 		svc.RegisterJobs(s.runner)
 	}
 	if cfg.PprofAddr != "" {

@@ -6,7 +6,7 @@
 // which carries out each use case over a Store and registers the durable jobs
 // (fan-out, cleanup, refill) that finish the work a call starts.
 //
-// The Store's methods are the atomic steps of the rules in DESIGN.md §3: each
+// The Store's methods are the atomic steps of the domain rules: each
 // one either happens entirely or not at all, also under concurrent calls from
 // many processes. The Service composes them and owns every rule that needs no
 // atomicity (validation, authorization, paging).

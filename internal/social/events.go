@@ -12,8 +12,8 @@ import (
 // A deleted status's event carries its content, so that stream filters can
 // tell which clients showed it.
 type StatusEvent struct {
-	ID       int64     `json:"id"`
-	UID      int64     `json:"uid"`
+	ID       StatusID  `json:"id"`
+	UID      UserID    `json:"uid"`
 	Login    string    `json:"login"`
 	Message  string    `json:"message"`
 	Posted   time.Time `json:"posted"`
@@ -27,8 +27,8 @@ func (e StatusEvent) Status() Status {
 
 // FollowEvent is the data of the user.followed and user.unfollowed events.
 type FollowEvent struct {
-	Follower int64 `json:"follower"`
-	Followee int64 `json:"followee"`
+	Follower UserID `json:"follower"`
+	Followee UserID `json:"followee"`
 }
 
 func (s *Service) publish(ctx context.Context, topic string, data any) {

@@ -51,15 +51,16 @@ const audienceReaders = 8
 // for the first step of a plan; a later step carries on from it and leaves
 // the lists, which the first step took, alone.
 type spreadPayload struct {
-	Status int64  `json:"status"`
-	Author int64  `json:"author"`
-	Cursor string `json:"cursor,omitempty"`
+	Status StatusID `json:"status"`
+	Author UserID   `json:"author"`
+	Cursor string   `json:"cursor,omitempty"`
 }
 
 type deliverPayload struct {
-	Status int64   `json:"status"`
-	Homes  []int64 `json:"homes,omitempty"`
-	Lists  []int64 `json:"lists,omitempty"`
+	Status StatusID `json:"status"`
+	Author UserID   `json:"author,omitempty"` // zero in jobs planned before it was recorded
+	Homes  []UserID `json:"homes,omitempty"`
+	Lists  []ListID `json:"lists,omitempty"`
 }
 
 func (p deliverPayload) timelines() []Timeline {
@@ -116,7 +117,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		if p.Kind != Home && p.Kind != ListTimeline {
 			return nil, jobs.Permanent(fmt.Errorf("social: cannot refill a %s timeline", p.Kind))
 		}
-		return nil, s.store.RefillTimeline(ctx, Timeline{p.Kind, p.ID}, s.cfg.TimelineSize)
+		return nil, s.store.RefillTimeline(ctx, Timeline{p.Kind, p.ID})
 	})
 }
 
@@ -124,7 +125,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 type applyFunc func(ctx context.Context, ds []Delivery) error
 
 func (s *Service) deliver(ctx context.Context, ds []Delivery) error {
-	return s.store.Deliver(ctx, ds, s.cfg.TimelineSize)
+	return s.store.Deliver(ctx, ds)
 }
 
 func (s *Service) purge(ctx context.Context, ds []Delivery) error {
@@ -178,7 +179,7 @@ func (s *Service) applyChunks(ctx context.Context, work []chunkWork, apply apply
 		work = work[n:]
 		ds := make([]Delivery, len(call))
 		for i, w := range call {
-			ds[i] = Delivery{Status: w.chunk.Status, Timelines: w.chunk.timelines()}
+			ds[i] = Delivery{Status: w.chunk.Status, Author: w.chunk.Author, Timelines: w.chunk.timelines()}
 		}
 		err := apply(ctx, ds)
 		if err == nil {
@@ -238,10 +239,10 @@ func (s *Service) plan(ctx context.Context, kind string, p spreadPayload, chunkK
 	chunk := s.cfg.FanoutChunk
 	step := s.planStep()
 	var chunks []deliverPayload
-	cur := deliverPayload{Status: p.Status}
+	cur := deliverPayload{Status: p.Status, Author: p.Author}
 	flush := func() {
 		chunks = append(chunks, cur)
-		cur = deliverPayload{Status: p.Status}
+		cur = deliverPayload{Status: p.Status, Author: p.Author}
 	}
 	cursor, read, rest := p.Cursor, 0, ""
 	for {

@@ -82,7 +82,7 @@ type credentialStore struct {
 	Store  // nil: any other call panics
 	mu     sync.Mutex
 	users  map[string]User
-	hashes map[int64]string
+	hashes map[UserID]string
 	tokens []Token
 }
 
@@ -94,7 +94,7 @@ func (s *credentialStore) UserByLogin(_ context.Context, login string) (User, er
 	return u, nil
 }
 
-func (s *credentialStore) PasswordHash(_ context.Context, id int64) (string, error) {
+func (s *credentialStore) PasswordHash(_ context.Context, id UserID) (string, error) {
 	return s.hashes[id], nil
 }
 
@@ -113,7 +113,7 @@ func newCredentialService(t *testing.T, now time.Time) (*Service, *credentialSto
 	}
 	store := &credentialStore{
 		users:  map[string]User{"ada": {ID: 1, Login: "Ada"}},
-		hashes: map[int64]string{1: hash},
+		hashes: map[UserID]string{1: hash},
 	}
 	svc, err := NewService(store, Config{Password: cheap, Now: func() time.Time { return now }}, nil)
 	if err != nil {
@@ -165,7 +165,7 @@ func TestEveryLoginRunsOneHash(t *testing.T) {
 	}
 }
 
-// TestTokens checks what DESIGN.md §3 and docs/SECURITY.md promise of a
+// TestTokens checks what docs/SECURITY.md promises of a
 // session token: 256 random bits, only a SHA-256 hash stored, an expiry
 // of the configured lifetime.
 func TestTokens(t *testing.T) {

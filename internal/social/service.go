@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"starling/internal/events"
 	"starling/internal/jobs"
 )
+
+// RecentUnfollowTTL is how long a store remembers that a user unfollowed
+// another, so that deliveries planned before the unfollow skip them
+// (Store.Deliver). It is far longer than any fan-out job waits: a job
+// leased by a dead worker is offered again after its lease, and retries
+// back off for minutes at most.
+const RecentUnfollowTTL = 24 * time.Hour
 
 // Defaults of the documented tunables, shared by every layer that names them.
 const (
@@ -20,7 +26,6 @@ const (
 
 // Config tunes a Service. Zero values mean the documented defaults.
 type Config struct {
-	TimelineSize   int            // entries kept in home and list timelines; zero means 1000
 	FanoutChunk    int            // recipients per fan-out job; zero means 1000
 	MaxStatusLen   int            // characters in a status after trimming; zero means 280
 	MaxLists       int            // lists one user may own; zero means 100
@@ -53,9 +58,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TimelineSize <= 0 {
-		c.TimelineSize = DefaultTimelineSize
-	}
 	if c.FanoutChunk <= 0 {
 		c.FanoutChunk = DefaultFanoutChunk
 	}
@@ -232,7 +234,7 @@ func (s *Service) User(ctx context.Context, login string) (User, error) {
 }
 
 // UserByID returns user id.
-func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+func (s *Service) UserByID(ctx context.Context, id UserID) (User, error) {
 	return s.store.User(ctx, id)
 }
 
@@ -245,8 +247,8 @@ func (s *Service) Post(ctx context.Context, author User, message string, loc *Lo
 	if err := validateLocation(loc); err != nil {
 		return Status{}, err
 	}
-	st := NewStatus{UID: author.ID, Login: author.Login, Message: message, Posted: s.now(), Location: loc}
-	created, err := s.store.CreateStatus(ctx, st, s.cfg.TimelineSize, func(st Status) jobs.NewJob {
+	st := NewStatus{UID: author.ID, Message: message, Posted: s.now(), Location: loc}
+	created, err := s.store.CreateStatus(ctx, st, func(st Status) jobs.NewJob {
 		return newJob(kindFanout, spreadPayload{Status: st.ID, Author: st.UID})
 	})
 	if err != nil {
@@ -257,11 +259,11 @@ func (s *Service) Post(ctx context.Context, author User, message string, loc *Lo
 }
 
 // Status returns status id.
-func (s *Service) Status(ctx context.Context, id int64) (Status, error) {
+func (s *Service) Status(ctx context.Context, id StatusID) (Status, error) {
 	if id <= 0 {
 		return Status{}, ErrStatusNotFound
 	}
-	sts, err := s.store.Statuses(ctx, []int64{id})
+	sts, err := s.store.Statuses(ctx, []StatusID{id})
 	if err != nil {
 		return Status{}, err
 	}
@@ -271,12 +273,13 @@ func (s *Service) Status(ctx context.Context, id int64) (Status, error) {
 	return sts[0], nil
 }
 
-// DeleteStatus deletes status id on behalf of user uid, its author.
-func (s *Service) DeleteStatus(ctx context.Context, uid, id int64) error {
+// DeleteStatus deletes status id on behalf of author, who must have
+// posted it.
+func (s *Service) DeleteStatus(ctx context.Context, author UserID, id StatusID) error {
 	if id <= 0 {
 		return ErrStatusNotFound
 	}
-	deleted, err := s.store.DeleteStatus(ctx, id, uid, func(st Status) jobs.NewJob {
+	deleted, err := s.store.DeleteStatus(ctx, author, id, func(st Status) jobs.NewJob {
 		return newJob(kindCleanup, spreadPayload{Status: st.ID, Author: st.UID})
 	})
 	if err != nil {
@@ -306,7 +309,7 @@ func (s *Service) ProfileTimeline(ctx context.Context, login string, p Page) ([]
 }
 
 // Follow makes user uid follow the user with the given login.
-func (s *Service) Follow(ctx context.Context, uid int64, login string) error {
+func (s *Service) Follow(ctx context.Context, uid UserID, login string) error {
 	target, err := s.User(ctx, login)
 	if err != nil {
 		return err
@@ -314,7 +317,7 @@ func (s *Service) Follow(ctx context.Context, uid int64, login string) error {
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
-	changed, err := s.store.Follow(ctx, uid, target.ID, s.now(), s.cfg.TimelineSize)
+	changed, err := s.store.Follow(ctx, uid, target.ID, s.now())
 	if changed {
 		s.publish(ctx, events.UserFollowed, FollowEvent{Follower: uid, Followee: target.ID})
 	}
@@ -322,7 +325,7 @@ func (s *Service) Follow(ctx context.Context, uid int64, login string) error {
 }
 
 // Unfollow makes user uid stop following the user with the given login.
-func (s *Service) Unfollow(ctx context.Context, uid int64, login string) error {
+func (s *Service) Unfollow(ctx context.Context, uid UserID, login string) error {
 	target, err := s.User(ctx, login)
 	if err != nil {
 		return err
@@ -330,7 +333,7 @@ func (s *Service) Unfollow(ctx context.Context, uid int64, login string) error {
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
-	changed, err := s.store.Unfollow(ctx, uid, target.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: Home, ID: uid}))
+	changed, err := s.store.Unfollow(ctx, uid, target.ID, newJob(kindRefill, refillPayload{Kind: Home, ID: int64(uid)}))
 	if changed {
 		s.publish(ctx, events.UserUnfollowed, FollowEvent{Follower: uid, Followee: target.ID})
 	}
@@ -347,7 +350,7 @@ func (s *Service) Following(ctx context.Context, login string, p Page) ([]User, 
 	return s.userPage(ctx, login, p, s.store.Following)
 }
 
-func (s *Service) userPage(ctx context.Context, login string, p Page, ids func(context.Context, int64, Page) ([]int64, error)) ([]User, error) {
+func (s *Service) userPage(ctx context.Context, login string, p Page, ids func(context.Context, UserID, Page) ([]UserID, error)) ([]User, error) {
 	p, err := p.Normalize(false)
 	if err != nil {
 		return nil, err
@@ -369,11 +372,11 @@ func (s *Service) CreateList(ctx context.Context, owner User, name string) (List
 	if err != nil {
 		return List{}, err
 	}
-	return s.store.CreateList(ctx, NewList{UID: owner.ID, Login: owner.Login, Name: name, Created: s.now()}, s.cfg.MaxLists)
+	return s.store.CreateList(ctx, NewList{UID: owner.ID, Name: name, Created: s.now()}, s.cfg.MaxLists)
 }
 
 // List returns list id.
-func (s *Service) List(ctx context.Context, id int64) (List, error) {
+func (s *Service) List(ctx context.Context, id ListID) (List, error) {
 	if id <= 0 {
 		return List{}, ErrListNotFound
 	}
@@ -389,43 +392,44 @@ func (s *Service) ListsOf(ctx context.Context, login string) ([]List, error) {
 	return s.store.ListsOf(ctx, u.ID)
 }
 
-// DeleteList deletes list id on behalf of uid, its owner.
-func (s *Service) DeleteList(ctx context.Context, uid, id int64) error {
-	if _, err := s.ownedList(ctx, uid, id); err != nil {
+// DeleteList deletes list id on behalf of owner, who must own it.
+func (s *Service) DeleteList(ctx context.Context, owner UserID, id ListID) error {
+	if _, err := s.ownedList(ctx, owner, id); err != nil {
 		return err
 	}
 	return s.store.DeleteList(ctx, id)
 }
 
-// AddListMember adds the user with the given login to list id, owned by uid.
-func (s *Service) AddListMember(ctx context.Context, uid, id int64, login string) error {
-	if _, err := s.ownedList(ctx, uid, id); err != nil {
+// AddListMember adds the user with the given login to list id on behalf of
+// owner, who must own it.
+func (s *Service) AddListMember(ctx context.Context, owner UserID, id ListID, login string) error {
+	if _, err := s.ownedList(ctx, owner, id); err != nil {
 		return err
 	}
 	member, err := s.User(ctx, login)
 	if err != nil {
 		return err
 	}
-	_, err = s.store.AddListMember(ctx, id, member.ID, s.now(), s.cfg.TimelineSize, s.cfg.MaxListMembers)
+	_, err = s.store.AddListMember(ctx, id, member.ID, s.now(), s.cfg.MaxListMembers)
 	return err
 }
 
-// RemoveListMember removes the user with the given login from list id,
-// owned by uid.
-func (s *Service) RemoveListMember(ctx context.Context, uid, id int64, login string) error {
-	if _, err := s.ownedList(ctx, uid, id); err != nil {
+// RemoveListMember removes the user with the given login from list id on
+// behalf of owner, who must own it.
+func (s *Service) RemoveListMember(ctx context.Context, owner UserID, id ListID, login string) error {
+	if _, err := s.ownedList(ctx, owner, id); err != nil {
 		return err
 	}
 	member, err := s.User(ctx, login)
 	if err != nil {
 		return err
 	}
-	_, err = s.store.RemoveListMember(ctx, id, member.ID, s.cfg.TimelineSize, newJob(kindRefill, refillPayload{Kind: ListTimeline, ID: id}))
+	_, err = s.store.RemoveListMember(ctx, id, member.ID, newJob(kindRefill, refillPayload{Kind: ListTimeline, ID: int64(id)}))
 	return err
 }
 
 // ListMembers returns a page of list id's members, most recently added first.
-func (s *Service) ListMembers(ctx context.Context, id int64, p Page) ([]User, error) {
+func (s *Service) ListMembers(ctx context.Context, id ListID, p Page) ([]User, error) {
 	p, err := p.Normalize(false)
 	if err != nil {
 		return nil, err
@@ -441,23 +445,20 @@ func (s *Service) ListMembers(ctx context.Context, id int64, p Page) ([]User, er
 }
 
 // ListTimeline returns a page of list id's statuses.
-func (s *Service) ListTimeline(ctx context.Context, id int64, p Page) ([]Status, error) {
+func (s *Service) ListTimeline(ctx context.Context, id ListID, p Page) ([]Status, error) {
 	if _, err := s.List(ctx, id); err != nil {
 		return nil, err
 	}
 	return s.Timeline(ctx, ListOf(id), p)
 }
 
-func (s *Service) ownedList(ctx context.Context, uid, id int64) (List, error) {
+func (s *Service) ownedList(ctx context.Context, owner UserID, id ListID) (List, error) {
 	l, err := s.List(ctx, id)
 	if err != nil {
 		return List{}, err
 	}
-	if l.UID != uid {
+	if l.UID != owner {
 		return List{}, ErrForbidden
 	}
 	return l, nil
 }
-
-// EqualLogins reports whether two logins name the same user.
-func EqualLogins(a, b string) bool { return strings.EqualFold(a, b) }

@@ -12,7 +12,7 @@ import (
 // only parts of a user that never change, and so the only parts that may
 // be remembered between requests.
 type Caller struct {
-	ID    int64
+	ID    UserID
 	Login string
 }
 

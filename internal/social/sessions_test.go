@@ -16,7 +16,7 @@ import (
 type sessionStore struct {
 	Store // nil: any other call panics
 	mu    sync.Mutex
-	users map[int64]User
+	users map[UserID]User
 	toks  []Token
 	calls int
 }
@@ -33,7 +33,7 @@ func (s *sessionStore) TokenByHash(_ context.Context, hash []byte, now time.Time
 	return Token{}, ErrInvalidToken
 }
 
-func (s *sessionStore) User(_ context.Context, id int64) (User, error) {
+func (s *sessionStore) User(_ context.Context, id UserID) (User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -93,7 +93,7 @@ func newSessionEnv(t *testing.T, cfg Config, tokens ...string) *sessionEnv {
 	t.Helper()
 	wall := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	mono := &fakeClock{t: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
-	store := &sessionStore{users: map[int64]User{1: {ID: 1, Login: "Ada", Name: "Ada L."}}}
+	store := &sessionStore{users: map[UserID]User{1: {ID: 1, Login: "Ada", Name: "Ada L."}}}
 	for _, tok := range tokens {
 		store.toks = append(store.toks, Token{Hash: hashToken(tok), UID: 1, Created: wall.t, Expires: wall.t.Add(time.Hour)})
 	}
@@ -223,7 +223,7 @@ func TestSessionCacheIsBounded(t *testing.T) {
 	for i := range 3 * size {
 		key := sha256.Sum256([]byte{byte(i)})
 		_, epoch, _ := c.get(key, now)
-		c.put(key, Caller{ID: int64(i)}, now.Add(time.Hour), epoch)
+		c.put(key, Caller{ID: UserID(i)}, now.Add(time.Hour), epoch)
 		if n := len(c.m); n > size {
 			t.Fatalf("after %d tokens the cache holds %d, want at most %d", i+1, n, size)
 		}

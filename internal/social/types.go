@@ -2,10 +2,19 @@ package social
 
 import "time"
 
+// UserID, StatusID and ListID name a user, a status and a list. They are
+// distinct types so that arguments cannot be swapped unnoticed: every layer
+// takes the acting user first, then what it acts on.
+type (
+	UserID   int64
+	StatusID int64
+	ListID   int64
+)
+
 // User is a public profile. It carries nothing private: the password hash
 // lives in a separate record that only the Store and the Service see.
 type User struct {
-	ID        int64
+	ID        UserID
 	Login     string // as typed at signup; unique case-insensitively
 	Name      string
 	Followers int64 // always equal to the size of the followers set
@@ -30,8 +39,8 @@ type Location struct {
 
 // Status is a posted message.
 type Status struct {
-	ID       int64 // strictly increasing with creation order across the deployment
-	UID      int64
+	ID       StatusID // strictly increasing with creation order across the deployment
+	UID      UserID
 	Login    string
 	Message  string
 	Posted   time.Time
@@ -39,9 +48,9 @@ type Status struct {
 }
 
 // NewStatus is a status to create; the Store assigns its ID.
+// The author's login comes from the store.
 type NewStatus struct {
-	UID      int64
-	Login    string
+	UID      UserID
 	Message  string
 	Posted   time.Time
 	Location *Location
@@ -49,8 +58,8 @@ type NewStatus struct {
 
 // List is a user's curated timeline of other users' statuses.
 type List struct {
-	ID      int64
-	UID     int64 // the owner
+	ID      ListID
+	UID     UserID // the owner
 	Login   string
 	Name    string
 	Members int64 // always equal to the size of the member set
@@ -58,9 +67,9 @@ type List struct {
 }
 
 // NewList is a list to create; the Store assigns its ID.
+// The owner's login comes from the store.
 type NewList struct {
-	UID     int64
-	Login   string
+	UID     UserID
 	Name    string
 	Created time.Time
 }
@@ -68,7 +77,7 @@ type NewList struct {
 // Token is a session credential. Only its hash is stored.
 type Token struct {
 	Hash    []byte
-	UID     int64
+	UID     UserID
 	Created time.Time
 	Expires time.Time
 }
@@ -99,27 +108,32 @@ func (k TimelineKind) String() string {
 	return "unknown"
 }
 
-// Timeline names one timeline: the home or profile of user ID, or list ID.
+// Timeline names one timeline: the home or profile of a user, or a list.
+// Its ID is the UserID or the ListID, by Kind; build one with HomeOf,
+// ProfileOf or ListOf.
 type Timeline struct {
 	Kind TimelineKind
 	ID   int64
 }
 
-// Delivery is one step of a fan-out: status Status goes into each of
-// Timelines (home and list timelines).
+// Delivery is one step of a fan-out: status Status, posted by Author, goes
+// into each of Timelines (home and list timelines). A store leaves out the
+// home of anyone who unfollowed Author after the delivery was planned
+// (RecentUnfollowTTL); a zero Author skips that check.
 type Delivery struct {
-	Status    int64
+	Status    StatusID
+	Author    UserID
 	Timelines []Timeline
 }
 
 // HomeOf returns user uid's home timeline.
-func HomeOf(uid int64) Timeline { return Timeline{Home, uid} }
+func HomeOf(uid UserID) Timeline { return Timeline{Home, int64(uid)} }
 
 // ProfileOf returns user uid's profile timeline.
-func ProfileOf(uid int64) Timeline { return Timeline{Profile, uid} }
+func ProfileOf(uid UserID) Timeline { return Timeline{Profile, int64(uid)} }
 
 // ListOf returns list id's timeline.
-func ListOf(id int64) Timeline { return Timeline{ListTimeline, id} }
+func ListOf(id ListID) Timeline { return Timeline{ListTimeline, int64(id)} }
 
 // Page selects a slice of a newest-first sequence: Count entries, either the
 // Page-th group of Count (1-based) or, when MaxID is set, the newest Count
@@ -127,7 +141,7 @@ func ListOf(id int64) Timeline { return Timeline{ListTimeline, id} }
 type Page struct {
 	Count int
 	Page  int
-	MaxID int64
+	MaxID StatusID
 }
 
 // Offset is how many entries the page skips from the newest (zero with MaxID).

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Limits of the domain rules (DESIGN.md §3).
+// Limits of the domain rules.
 const (
 	MaxLoginLen    = 32
 	MaxNameLen     = 64

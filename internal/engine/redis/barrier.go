@@ -15,7 +15,7 @@ import (
 // from Redis: Redis queues its invalidations on the connection before the
 // reply of any command it runs later, and rueidis applies them as it
 // reads, so once a reply sent after a call began is back, every change
-// made before the call began has reached the caches (doc.go, "Reads").
+// made before the call began has reached the caches (docs/engines/redis.md, "Reads").
 type barrier struct {
 	// roundTrip sends one round trip and waits for its reply.
 	roundTrip func(context.Context) error

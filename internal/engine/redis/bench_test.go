@@ -56,17 +56,17 @@ func serverCPU(b *testing.B, e *Engine) time.Duration {
 // fakeStatuses takes n status ids from the counter and stores a minimal
 // record under each, in pipelines: a benchmark that needs many statuses
 // need not pay for CreateStatus one at a time.
-func fakeStatuses(b *testing.B, e *Engine, n int) []int64 {
+func fakeStatuses(b *testing.B, e *Engine, n int) []social.StatusID {
 	b.Helper()
 	ctx := context.Background()
 	last, err := e.client.Do(ctx, e.client.B().Incrby().Key(e.statusIDCounterKey()).Increment(int64(n)).Build()).AsInt64()
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := make([]int64, n)
+	ids := make([]social.StatusID, n)
 	cmds := make(rueidis.Commands, 0, n)
 	for i := range ids {
-		ids[i] = last - int64(n) + 1 + int64(i)
+		ids[i] = social.StatusID(last - int64(n) + 1 + int64(i))
 		cmds = append(cmds, e.client.B().Hset().Key(e.statusKey(ids[i])).FieldValue().
 			FieldValue("uid", "1").FieldValue("login", "author").FieldValue("message", "m").FieldValue("posted", "0").Build())
 	}
@@ -83,7 +83,7 @@ func fakeStatuses(b *testing.B, e *Engine, n int) []int64 {
 // whose hash tables have finished growing. The first home gets them by
 // ZADD; the others are RESTOREd from its DUMP, which is much faster and
 // sizes each sorted set's hash table once.
-func fillHomes(b *testing.B, e *Engine, uids []int64, n int) {
+func fillHomes(b *testing.B, e *Engine, uids []social.UserID, n int) {
 	b.Helper()
 	if n == 0 || len(uids) == 0 {
 		return
@@ -119,8 +119,10 @@ func fillHomes(b *testing.B, e *Engine, uids []int64, n int) {
 // timelines, each already full (h = 1000) and warmed up by 800 deliveries,
 // so every delivery pushes the home past h. Every operation delivers a
 // status newer than any in the homes, as a live fan-out does. One operation
-// is one chunk; entries/s counts timeline insertions, server-ns/entry the
-// CPU time Redis spent per insertion.
+// is one chunk, a Deliver of one delivery (what the AddToTimelines of
+// earlier versions did; the name stays so that results compare across
+// them, see docs/PERFORMANCE.md); entries/s counts timeline insertions,
+// server-ns/entry the CPU time Redis spent per insertion.
 //
 //	go test -run '^$' -bench AddToTimelines -benchtime 400x -count 6 ./internal/engine/redis/
 func BenchmarkAddToTimelines(b *testing.B) {
@@ -128,12 +130,12 @@ func BenchmarkAddToTimelines(b *testing.B) {
 		chunk = 1000
 		h     = 1000
 	)
-	e := openTest(b)
+	e := openSized(b, h)
 	ctx := b.Context()
 	tls := make([]social.Timeline, chunk)
-	uids := make([]int64, chunk)
+	uids := make([]social.UserID, chunk)
 	for i := range tls {
-		uids[i] = int64(1_000_000 + i)
+		uids[i] = social.UserID(1_000_000 + i)
 		tls[i] = social.HomeOf(uids[i]) // homes need no user record
 	}
 	fillHomes(b, e, uids, h)
@@ -142,13 +144,13 @@ func BenchmarkAddToTimelines(b *testing.B) {
 	// table Redis keeps beside each sorted set, which then doubles, has
 	// moved to its new size (a step per access) after some hundreds.
 	for _, id := range fakeStatuses(b, e, 800) {
-		if err := e.AddToTimelines(ctx, id, tls, h); err != nil {
+		if err := e.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	// The server's CPU also counts the statuses made between deliveries:
 	// a thousand HSETs per thousand chunks, next to nothing.
-	var ids []int64
+	var ids []social.StatusID
 	cpu := serverCPU(b, e)
 	b.ResetTimer()
 	for b.Loop() {
@@ -157,7 +159,7 @@ func BenchmarkAddToTimelines(b *testing.B) {
 			ids = fakeStatuses(b, e, 1000)
 			b.StartTimer()
 		}
-		if err := e.AddToTimelines(ctx, ids[0], tls, h); err != nil {
+		if err := e.Deliver(ctx, []social.Delivery{{Status: ids[0], Timelines: tls}}); err != nil {
 			b.Fatal(err)
 		}
 		ids = ids[1:]
@@ -200,15 +202,15 @@ func BenchmarkFanout(b *testing.B) {
 func benchmarkFanout(b *testing.B, followers, prefill, chunk int) {
 	const h = 1000
 	url := redistest.Start(b)
-	e := openAt(b, url, Options{Prefix: "bench:"})
+	e := openAt(b, url, Options{Prefix: "bench:", TimelineSize: h})
 	ctx := context.Background()
 	author := mustUserB(b, e, "author")
 
 	// The followers: ids above the author's, with distinct follow times.
-	uids := make([]int64, followers)
+	uids := make([]social.UserID, followers)
 	cmds := make(rueidis.Commands, 0, 1000)
 	for i := range uids {
-		uids[i] = author.ID + 1 + int64(i)
+		uids[i] = author.ID + 1 + social.UserID(i)
 	}
 	for i := 0; i < followers; i += 1000 {
 		args := make([]string, 0, 2000)
@@ -225,7 +227,7 @@ func benchmarkFanout(b *testing.B, followers, prefill, chunk int) {
 	fillHomes(b, e, uids, prefill)
 
 	log := testLogger(b)
-	svc, err := social.NewService(e, social.Config{TimelineSize: h, FanoutChunk: chunk,
+	svc, err := social.NewService(e, social.Config{FanoutChunk: chunk,
 		Password: social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}}, log)
 	if err != nil {
 		b.Fatal(err)
@@ -290,11 +292,11 @@ func benchmarkFanout(b *testing.B, followers, prefill, chunk int) {
 //	go test -run '^$' -bench TimelineRead -count 6 ./internal/engine/redis/
 func BenchmarkTimelineRead(b *testing.B) {
 	const h = 1000
-	e := openTest(b)
+	e := openSized(b, h)
 	ctx := b.Context()
 	author := mustUserB(b, e, "author")
 	for i := range h {
-		if _, err := e.CreateStatus(ctx, social.NewStatus{UID: author.ID, Login: author.Login, Message: fmt.Sprint("status ", i), Posted: time.Now()}, h, noJob); err != nil {
+		if _, err := e.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: fmt.Sprint("status ", i), Posted: time.Now()}, noJob); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -334,11 +336,11 @@ func BenchmarkCreateStatus(b *testing.B) {
 	const h = 1000
 	for _, mode := range []string{"serial", "parallel"} {
 		b.Run(mode, func(b *testing.B) {
-			e := openTest(b)
+			e := openSized(b, h)
 			ctx := b.Context()
 			author := mustUserB(b, e, "author")
 			post := func() error {
-				_, err := e.CreateStatus(ctx, social.NewStatus{UID: author.ID, Login: author.Login, Message: "hello, world", Posted: time.Now()}, h, noJob)
+				_, err := e.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: "hello, world", Posted: time.Now()}, noJob)
 				return err
 			}
 			cpu := serverCPU(b, e)

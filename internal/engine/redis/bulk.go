@@ -45,10 +45,10 @@ const (
 // LoadUsers reserves len(users) ids with one INCRBY and creates the users
 // with one script, which refuses the whole batch when a login is taken.
 // Ids reserved by a refused batch are skipped, as with CreateUser.
-func (e *Engine) LoadUsers(ctx context.Context, users []social.NewUser) ([]int64, error) {
+func (e *Engine) LoadUsers(ctx context.Context, users []social.NewUser) ([]social.UserID, error) {
 	const op = "loading users"
 	if len(users) == 0 {
-		return []int64{}, nil
+		return []social.UserID{}, nil
 	}
 	seen := make(map[string]struct{}, len(users))
 	for _, u := range users {
@@ -63,12 +63,12 @@ func (e *Engine) LoadUsers(ctx context.Context, users []social.NewUser) ([]int64
 		return nil, e.fail("taking user ids", err)
 	}
 	first := last - int64(len(users)) + 1
-	ids := make([]int64, len(users))
+	ids := make([]social.UserID, len(users))
 	keys := make([]string, 0, 1+2*len(users))
 	args := make([]string, 0, 6*len(users))
 	keys = append(keys, e.loginIndexKey())
 	for i, u := range users {
-		uid := first + int64(i)
+		uid := social.UserID(first + int64(i))
 		ids[i] = uid
 		keys = append(keys, e.userKey(uid), e.authKey(uid))
 		args = append(args, strings.ToLower(u.Login), id10(uid), u.Login, u.Name, ms(u.Signup), u.PasswordHash)
@@ -95,7 +95,7 @@ func (e *Engine) LoadFollows(ctx context.Context, follows []seed.Follow) error {
 	if len(follows) == 0 {
 		return nil
 	}
-	var top int64
+	var top social.UserID
 	for _, f := range follows {
 		if f.Follower == f.Followee {
 			return fmt.Errorf("redis: %s: user %d: %w", op, f.Follower, social.ErrFollowSelf)
@@ -109,16 +109,16 @@ func (e *Engine) LoadFollows(ctx context.Context, follows []seed.Follow) error {
 	if err != nil && !rueidis.IsRedisNil(err) {
 		return e.fail(op, err)
 	}
-	if top > counter {
+	if int64(top) > counter {
 		return fmt.Errorf("redis: %s: user %d: %w", op, top, social.ErrUserNotFound)
 	}
 
 	// Score and member pairs per set, in the order the follows came.
-	following := map[int64][]string{}
-	followers := map[int64][]string{}
+	following := map[social.UserID][]string{}
+	followers := map[social.UserID][]string{}
 	// The sets in the order first seen, so that commands go out in a
 	// stable order rather than the maps'.
-	var followerOrder, followeeOrder []int64
+	var followerOrder, followeeOrder []social.UserID
 	for _, f := range follows {
 		at := ms(f.At)
 		if _, ok := following[f.Follower]; !ok {
@@ -197,8 +197,8 @@ func (e *Engine) FinishLoad(ctx context.Context) error {
 		execs = execs[:0]
 		return nil
 	}
-	for from := int64(1); from <= top; from += recountUsers {
-		to := min(top, from+recountUsers-1)
+	for from := social.UserID(1); from <= social.UserID(top); from += recountUsers {
+		to := min(social.UserID(top), from+recountUsers-1)
 		keys := make([]string, 0, 3*(to-from+1))
 		for uid := from; uid <= to; uid++ {
 			keys = append(keys, e.userKey(uid), e.followersKey(uid), e.followingKey(uid))

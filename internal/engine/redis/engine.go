@@ -52,13 +52,18 @@ type Options struct {
 	// worker never delays other traffic; zero means rueidis' default.
 	BlockingPoolSize int
 	// StatusCacheBytes bounds the memory of the in-process cache of
-	// statuses read in timeline pages (see doc.go, "Reads"); zero means
+	// statuses read in timeline pages (see docs/engines/redis.md, "Reads"); zero means
 	// DefaultStatusCacheBytes, negative turns the cache off.
 	StatusCacheBytes int
 	// TimelineCacheBytes bounds the memory of the in-process cache of
-	// timeline heads (see doc.go, "Reads"); zero means
+	// timeline heads (see docs/engines/redis.md, "Reads"); zero means
 	// DefaultTimelineCacheBytes, negative turns the cache off.
 	TimelineCacheBytes int
+	// TimelineSize is how many entries home and list timelines keep;
+	// zero means social.DefaultTimelineSize. It is fixed for the life of
+	// a deployment: the first Open records it in timelines:size, and an
+	// Open with another size fails (see recordTimelineSize).
+	TimelineSize int
 }
 
 // DefaultStatusCacheBytes is the status cache's size when
@@ -85,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TimelineCacheBytes == 0 {
 		o.TimelineCacheBytes = DefaultTimelineCacheBytes
+	}
+	if o.TimelineSize == 0 {
+		o.TimelineSize = social.DefaultTimelineSize
 	}
 	return o
 }
@@ -114,7 +122,7 @@ type Engine struct {
 	// reads serves timeline pages: the ids and then the statuses, which it
 	// caches in process (RESP3 client-side caching). It is a client of one
 	// connection, so that Redis's invalidations of cached keys and the
-	// replies of its reads arrive in order; see doc.go, "Reads". It is
+	// replies of its reads arrive in order; see docs/engines/redis.md, "Reads". It is
 	// client itself when both caches are off.
 	reads rueidis.Client
 	// catchUp applies the invalidations Redis has sent e.reads so far:
@@ -122,11 +130,11 @@ type Engine struct {
 	catchUp barrier
 	// timelines holds the heads of the timelines read, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear them (see
-	// doc.go, "Reads"). Nil when the timeline cache is off.
+	// docs/engines/redis.md, "Reads"). Nil when the timeline cache is off.
 	timelines *timelinecache.Cache[social.Timeline]
 	// statuses holds the statuses of timeline pages, parsed, in front of
 	// the cache of e.reads; the invalidations of e.reads clear it (see
-	// doc.go, "Reads"). Nil when the status cache is off.
+	// docs/engines/redis.md, "Reads"). Nil when the status cache is off.
 	statuses *statuscache.Cache
 	opts     Options
 	log      *slog.Logger
@@ -186,8 +194,12 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 		client.Close()
 		return nil, err
 	}
+	if err := e.recordTimelineSize(ctx); err != nil {
+		client.Close()
+		return nil, err
+	}
 	if opts.StatusCacheBytes > 0 || opts.TimelineCacheBytes > 0 {
-		// One connection (a multiplex of 2^0): see doc.go, "Reads".
+		// One connection (a multiplex of 2^0): see docs/engines/redis.md, "Reads".
 		copt.PipelineMultiplex = -1
 		copt.DisableCache = false
 		copt.CacheSizeEachConn = 0
@@ -270,9 +282,9 @@ func (e *Engine) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Keys. Each function names one key of the layout in doc.go.
+// Keys. Each function names one key of the layout in docs/engines/redis.md.
 
-func id10(id int64) string { return strconv.FormatInt(id, 10) }
+func id10[ID ~int64](id ID) string { return strconv.FormatInt(int64(id), 10) }
 
 func (e *Engine) key(parts ...string) string {
 	return e.opts.Prefix + strings.Join(parts, "")
@@ -282,47 +294,52 @@ func (e *Engine) key(parts ...string) string {
 // under the prefix, with a single allocation: a fan-out names a thousand
 // of them per delivery.
 func (e *Engine) idKey(kind string, id int64) string {
+	return idKey(e, kind, id)
+}
+
+func idKey[ID ~int64](e *Engine, kind string, id ID) string {
 	var b strings.Builder
 	b.Grow(len(e.opts.Prefix) + len(kind) + 20)
 	b.WriteString(e.opts.Prefix)
 	b.WriteString(kind)
 	var digits [20]byte
-	b.Write(strconv.AppendInt(digits[:0], id, 10))
+	b.Write(strconv.AppendInt(digits[:0], int64(id), 10))
 	return b.String()
 }
 
-func (e *Engine) loginIndexKey() string           { return e.key("users:") }
-func (e *Engine) userIDCounterKey() string        { return e.key("user:id:") }
-func (e *Engine) userKey(uid int64) string        { return e.idKey("user:", uid) }
-func (e *Engine) authKey(uid int64) string        { return e.key("user:", id10(uid), ":auth") }
-func (e *Engine) tokenKey(hash []byte) string     { return e.key("token:", fmt.Sprintf("%x", hash)) }
-func (e *Engine) statusIDCounterKey() string      { return e.key("status:id:") }
-func (e *Engine) statusKey(id int64) string       { return e.idKey("status:", id) }
-func (e *Engine) profileKey(uid int64) string     { return e.idKey("profile:", uid) }
-func (e *Engine) homeKey(uid int64) string        { return e.idKey("home:", uid) }
-func (e *Engine) followersKey(uid int64) string   { return e.idKey("followers:", uid) }
-func (e *Engine) followingKey(uid int64) string   { return e.idKey("following:", uid) }
-func (e *Engine) listIDCounterKey() string        { return e.key("list:id:") }
-func (e *Engine) listsOfKey(uid int64) string     { return e.idKey("lists:", uid) }
-func (e *Engine) listKey(id int64) string         { return e.idKey("list:", id) }
-func (e *Engine) listMembersKey(id int64) string  { return e.idKey("list:in:", id) }
-func (e *Engine) listsWithKey(uid int64) string   { return e.idKey("list:out:", uid) }
-func (e *Engine) listTimelineKey(id int64) string { return e.idKey("list:statuses:", id) }
-func (e *Engine) jobStreamKey() string            { return e.key("jobs") }
-func (e *Engine) delayedJobsKey() string          { return e.key("jobs:delayed") }
-func (e *Engine) jobLeasesKey() string            { return e.key("jobs:leases") }
-func (e *Engine) deadJobsKey() string             { return e.key("jobs:dead") }
-func (e *Engine) timelineSizeKey() string         { return e.key("timelines:size") }
+func (e *Engine) loginIndexKey() string                   { return e.key("users:") }
+func (e *Engine) userIDCounterKey() string                { return e.key("user:id:") }
+func (e *Engine) userKey(uid social.UserID) string        { return idKey(e, "user:", uid) }
+func (e *Engine) authKey(uid social.UserID) string        { return e.key("user:", id10(uid), ":auth") }
+func (e *Engine) tokenKey(hash []byte) string             { return e.key("token:", fmt.Sprintf("%x", hash)) }
+func (e *Engine) statusIDCounterKey() string              { return e.key("status:id:") }
+func (e *Engine) statusKey(id social.StatusID) string     { return idKey(e, "status:", id) }
+func (e *Engine) profileKey(uid social.UserID) string     { return idKey(e, "profile:", uid) }
+func (e *Engine) homeKey(uid social.UserID) string        { return idKey(e, "home:", uid) }
+func (e *Engine) followersKey(uid social.UserID) string   { return idKey(e, "followers:", uid) }
+func (e *Engine) followingKey(uid social.UserID) string   { return idKey(e, "following:", uid) }
+func (e *Engine) unfollowedKey(uid social.UserID) string  { return idKey(e, "unfollowed:", uid) }
+func (e *Engine) listIDCounterKey() string                { return e.key("list:id:") }
+func (e *Engine) listsOfKey(uid social.UserID) string     { return idKey(e, "lists:", uid) }
+func (e *Engine) listKey(id social.ListID) string         { return idKey(e, "list:", id) }
+func (e *Engine) listMembersKey(id social.ListID) string  { return idKey(e, "list:in:", id) }
+func (e *Engine) listsWithKey(uid social.UserID) string   { return idKey(e, "list:out:", uid) }
+func (e *Engine) listTimelineKey(id social.ListID) string { return idKey(e, "list:statuses:", id) }
+func (e *Engine) jobStreamKey() string                    { return e.key("jobs") }
+func (e *Engine) delayedJobsKey() string                  { return e.key("jobs:delayed") }
+func (e *Engine) jobLeasesKey() string                    { return e.key("jobs:leases") }
+func (e *Engine) deadJobsKey() string                     { return e.key("jobs:dead") }
+func (e *Engine) timelineSizeKey() string                 { return e.key("timelines:size") }
 
 // timelineKey returns the sorted set of a timeline.
 func (e *Engine) timelineKey(tl social.Timeline) (string, error) {
 	switch tl.Kind {
 	case social.Home:
-		return e.homeKey(tl.ID), nil
+		return e.homeKey(social.UserID(tl.ID)), nil
 	case social.Profile:
-		return e.profileKey(tl.ID), nil
+		return e.profileKey(social.UserID(tl.ID)), nil
 	case social.ListTimeline:
-		return e.listTimelineKey(tl.ID), nil
+		return e.listTimelineKey(social.ListID(tl.ID)), nil
 	}
 	return "", fmt.Errorf("redis: unknown timeline kind %d", tl.Kind)
 }
@@ -395,19 +412,22 @@ func (e *Engine) fail(op string, err error) error {
 
 // Small reply helpers.
 
-func parseInt(op, s string) (int64, error) {
+func parseInt(op, s string) (int64, error) { return parseID[int64](op, s) }
+
+// parseID parses a decimal id.
+func parseID[ID ~int64](op, s string) (ID, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("redis: %s: malformed number %q", op, s)
 	}
-	return n, nil
+	return ID(n), nil
 }
 
 // parseIDs parses sorted-set members that are decimal ids.
-func parseIDs(op string, members []string) ([]int64, error) {
-	ids := make([]int64, len(members))
+func parseIDs[ID ~int64](op string, members []string) ([]ID, error) {
+	ids := make([]ID, len(members))
 	for i, m := range members {
-		n, err := parseInt(op, m)
+		n, err := parseID[ID](op, m)
 		if err != nil {
 			return nil, err
 		}
@@ -460,10 +480,59 @@ func pageRange(p social.Page) (first, last int64) {
 	return first, first + int64(p.Count) - 1
 }
 
-// checkTimelineSize refuses a timeline size the scripts cannot honour.
-func checkTimelineSize(h int) error {
+// ErrSettingsMismatch is returned by Open when the deployment under the
+// prefix was created with settings other than those given; the message
+// names both.
+var ErrSettingsMismatch = errors.New("redis: the deployment was created with other settings")
+
+// recordTimelineSize records the deployment's timeline size in
+// timelines:size when none is recorded, and refuses to open when another
+// one is: timelines are trimmed to it as they are written, and the scripts
+// that remove entries read it, so every process must use the same.
+func (e *Engine) recordTimelineSize(ctx context.Context) error {
+	h := e.opts.TimelineSize
 	if h <= 0 {
 		return fmt.Errorf("redis: timeline size must be positive, got %d", h)
 	}
+	key := e.timelineSizeKey()
+	cmds := rueidis.Commands{
+		e.client.B().Set().Key(key).Value(strconv.Itoa(h)).Nx().Build(),
+		e.client.B().Get().Key(key).Build(),
+	}
+	res := e.client.DoMulti(ctx, cmds...)
+	if err := res[0].Error(); err != nil && !rueidis.IsRedisNil(err) {
+		return e.fail("recording the timeline size", err)
+	}
+	got, err := res[1].ToString()
+	if err != nil {
+		return e.fail("reading the timeline size", err)
+	}
+	if got != strconv.Itoa(h) {
+		return fmt.Errorf("%w: the deployment under prefix %q keeps timelines of %s entries, and this process was started with --timeline-size %d; start it with --timeline-size %s",
+			ErrSettingsMismatch, e.opts.Prefix, got, h, got)
+	}
 	return nil
 }
+
+// runNamingScript runs a script that answers the login of the user it
+// wrote for (a string) on success, or one of the status codes.
+func (e *Engine) runNamingScript(ctx context.Context, op string, s *rueidis.Lua, keys, args []string) (string, error) {
+	msg, err := s.Exec(ctx, e.client, keys, args).ToMessage()
+	if err != nil {
+		return "", e.fail(op, err)
+	}
+	if msg.IsInt64() {
+		code, _ := msg.AsInt64()
+		if code == codeIDTaken {
+			return "", errIDTaken
+		}
+		if err, ok := codeErrors[code]; ok {
+			return "", err
+		}
+		return "", fmt.Errorf("redis: %s: unexpected status code %d", op, code)
+	}
+	return msg.ToString()
+}
+
+// errIDTaken is what runNamingScript answers for codeIDTaken.
+var errIDTaken = errors.New("redis: id taken")

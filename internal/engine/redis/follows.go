@@ -15,30 +15,25 @@ import (
 
 // Follow runs lua/follow.lua: both sets, both counts from the set sizes and
 // the copy of b's newest h statuses into a's home, in one step.
-func (e *Engine) Follow(ctx context.Context, a, b int64, at time.Time, h int) (bool, error) {
+func (e *Engine) Follow(ctx context.Context, a, b social.UserID, at time.Time) (bool, error) {
 	if a == b {
 		return false, social.ErrFollowSelf
 	}
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
-	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b)}
-	args := []string{id10(a), id10(b), ms(at), strconv.Itoa(h)}
+	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b), e.unfollowedKey(b)}
+	args := []string{id10(a), id10(b), ms(at), strconv.Itoa(e.opts.TimelineSize)}
 	code, err := e.runScript(ctx, "following", e.lua.follow, keys, args)
 	return code == codeDone, err
 }
 
 // Unfollow runs lua/unfollow.lua: Follow's inverse, which also purges b's
 // statuses from a's home and enqueues refill when that leaves it short.
-func (e *Engine) Unfollow(ctx context.Context, a, b int64, h int, refill jobs.NewJob) (bool, error) {
+func (e *Engine) Unfollow(ctx context.Context, a, b social.UserID, refill jobs.NewJob) (bool, error) {
 	if a == b {
 		return false, social.ErrFollowSelf
 	}
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
-	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b), e.jobStreamKey(), e.delayedJobsKey()}
-	args, err := appendJobs([]string{id10(a), id10(b), strconv.Itoa(h)}, refill)
+	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b), e.jobStreamKey(), e.delayedJobsKey(), e.unfollowedKey(b)}
+	ttl := strconv.FormatInt(social.RecentUnfollowTTL.Milliseconds(), 10)
+	args, err := appendJobs([]string{id10(a), id10(b), strconv.Itoa(e.opts.TimelineSize), ttl}, refill)
 	if err != nil {
 		return false, err
 	}
@@ -47,24 +42,24 @@ func (e *Engine) Unfollow(ctx context.Context, a, b int64, h int, refill jobs.Ne
 }
 
 // Followers returns a page of followers:<uid>, newest follow first.
-func (e *Engine) Followers(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
-	return e.pageOfSet(ctx, "reading followers", e.followersKey(uid), p)
+func (e *Engine) Followers(ctx context.Context, uid social.UserID, p social.Page) ([]social.UserID, error) {
+	return pageOfSet[social.UserID](ctx, e, "reading followers", e.followersKey(uid), p)
 }
 
 // Following returns a page of following:<uid>, newest follow first.
-func (e *Engine) Following(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
-	return e.pageOfSet(ctx, "reading followings", e.followingKey(uid), p)
+func (e *Engine) Following(ctx context.Context, uid social.UserID, p social.Page) ([]social.UserID, error) {
+	return pageOfSet[social.UserID](ctx, e, "reading followings", e.followingKey(uid), p)
 }
 
 // pageOfSet returns a numbered page of a sorted set of ids, highest score
 // first.
-func (e *Engine) pageOfSet(ctx context.Context, op, key string, p social.Page) ([]int64, error) {
+func pageOfSet[ID ~int64](ctx context.Context, e *Engine, op, key string, p social.Page) ([]ID, error) {
 	first, last := pageRange(p)
 	members, err := e.client.Do(ctx, e.client.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev().Build()).AsStrSlice()
 	if err != nil {
 		return nil, e.fail(op, err)
 	}
-	return parseIDs(op, members)
+	return parseIDs[ID](op, members)
 }
 
 // FollowerChunk walks followers:<uid> in (score, member) order. The cursor
@@ -81,7 +76,7 @@ func (e *Engine) pageOfSet(ctx context.Context, op, key string, p social.Page) (
 // script, which finds the place by score and member; a script is exact
 // always but converts every member into Lua and back, several times the
 // cost of a plain range read.
-func (e *Engine) FollowerChunk(ctx context.Context, uid int64, cursor string, limit int) ([]int64, string, error) {
+func (e *Engine) FollowerChunk(ctx context.Context, uid social.UserID, cursor string, limit int) ([]social.UserID, string, error) {
 	const op = "reading a follower chunk"
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("redis: %s: limit must be positive, got %d", op, limit)
@@ -110,13 +105,13 @@ func (e *Engine) FollowerChunk(ctx context.Context, uid int64, cursor string, li
 	}
 	// The script answers the members joined by commas and, when another
 	// chunk follows, the score and rank of the last one.
-	ids := make([]int64, 0, min(limit, strings.Count(reply[0], ",")+1))
+	ids := make([]social.UserID, 0, min(limit, strings.Count(reply[0], ",")+1))
 	last := ""
 	for m := range strings.SplitSeq(reply[0], ",") {
 		if m == "" {
 			continue
 		}
-		id, err := parseInt(op, m)
+		id, err := parseID[social.UserID](op, m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -151,7 +146,7 @@ func parseFollowerCursor(cursor string) (score, member string, rank int64, err e
 // the start when member is empty) in one MULTI/EXEC, and reports ok false,
 // having read nothing useful, when that follower is no longer there with
 // that score.
-func (e *Engine) followerRange(ctx context.Context, key, score, member string, rank int64, limit int) (ids []int64, next string, ok bool, err error) {
+func (e *Engine) followerRange(ctx context.Context, key, score, member string, rank int64, limit int) (ids []social.UserID, next string, ok bool, err error) {
 	const op = "reading a follower chunk"
 	b := e.client.B()
 	// With a cursor the range starts at the cursor's own member, which
@@ -204,7 +199,7 @@ func (e *Engine) followerRange(ctx context.Context, key, score, member string, r
 	if more {
 		members = members[:limit]
 	}
-	if ids, err = parseIDs(op, members); err != nil {
+	if ids, err = parseIDs[social.UserID](op, members); err != nil {
 		return nil, "", false, err
 	}
 	if more {

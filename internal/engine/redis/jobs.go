@@ -13,7 +13,7 @@ import (
 	"starling/internal/jobs"
 )
 
-// Job queue layout (see doc.go): runnable jobs are entries of the jobs
+// Job queue layout (see docs/engines/redis.md): runnable jobs are entries of the jobs
 // stream, read through one consumer group; jobs:delayed holds jobs whose
 // time has not come, scored by run time; jobs:leases scores each delivered
 // entry by the time its lease runs out; jobs:dead is a stream of buried

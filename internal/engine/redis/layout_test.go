@@ -30,19 +30,33 @@ func mustUser(t *testing.T, e *Engine, login string) social.User {
 	return u
 }
 
+// mustPost creates a status and checks that it carries the login of the
+// author's record.
 func mustPost(t *testing.T, e *Engine, u social.User, msg string) social.Status {
 	t.Helper()
-	st, err := e.CreateStatus(t.Context(), social.NewStatus{UID: u.ID, Login: u.Login, Message: msg, Posted: time.Now()}, testH, noJob)
+	st, err := e.CreateStatus(t.Context(), social.NewStatus{UID: u.ID, Message: msg, Posted: time.Now()}, noJob)
 	if err != nil {
 		t.Fatalf("CreateStatus: %v", err)
+	}
+	if st.Login != u.Login {
+		t.Fatalf("CreateStatus by %s: got login %q, want the user's %q", u.Login, st.Login, u.Login)
 	}
 	return st
 }
 
 func mustFollow(t *testing.T, e *Engine, a, b social.User) {
 	t.Helper()
-	if _, err := e.Follow(t.Context(), a.ID, b.ID, time.Now(), testH); err != nil {
+	if _, err := e.Follow(t.Context(), a.ID, b.ID, time.Now()); err != nil {
 		t.Fatalf("Follow: %v", err)
+	}
+}
+
+// deliverOne puts status id into each of tls in one Deliver, as a fan-out
+// job does for one status.
+func deliverOne(t testing.TB, e *Engine, id social.StatusID, tls ...social.Timeline) {
+	t.Helper()
+	if err := e.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
+		t.Fatalf("Deliver(status %d to %v): %v", id, tls, err)
 	}
 }
 
@@ -88,11 +102,14 @@ func TestKeyLayout(t *testing.T) {
 	alice, bob := mustUser(t, e, "Alice"), mustUser(t, e, "bob")
 	st := mustPost(t, e, bob, "hello")
 	mustFollow(t, e, alice, bob)
-	l, err := e.CreateList(ctx, social.NewList{UID: alice.ID, Login: alice.Login, Name: "friends", Created: time.Now()}, 10)
+	l, err := e.CreateList(ctx, social.NewList{UID: alice.ID, Name: "friends", Created: time.Now()}, 10)
 	if err != nil {
 		t.Fatalf("CreateList: %v", err)
 	}
-	if _, err := e.AddListMember(ctx, l.ID, bob.ID, time.Now(), testH, 10); err != nil {
+	if l.Login != "Alice" {
+		t.Errorf("CreateList: got login %q, want the owner's %q", l.Login, "Alice")
+	}
+	if _, err := e.AddListMember(ctx, l.ID, bob.ID, time.Now(), 10); err != nil {
 		t.Fatalf("AddListMember: %v", err)
 	}
 	tokenHash := []byte{0xab, 0xcd}
@@ -119,6 +136,7 @@ func TestKeyLayout(t *testing.T) {
 		fmt.Sprintf("list:statuses:%d", l.ID): "zset",
 		"token:abcd":                          "string",
 		"jobs":                                "stream",
+		"timelines:size":                      "string",
 	}
 	for key, want := range types {
 		if got := keyType(t, e, p+key); got != want {
@@ -140,14 +158,18 @@ func TestKeyLayout(t *testing.T) {
 			t.Errorf("user:%d field %s holds the password hash", bob.ID, field)
 		}
 	}
-	if got := hashOf(t, e, fmt.Sprintf("%sstatus:%d", p, st.ID)); got["message"] != "hello" || got["uid"] != fmt.Sprint(bob.ID) {
+	// Statuses and lists take the login from the user's record.
+	if got := hashOf(t, e, fmt.Sprintf("%sstatus:%d", p, st.ID)); got["message"] != "hello" || got["uid"] != fmt.Sprint(bob.ID) || got["login"] != "bob" {
 		t.Errorf("status:%d: got %v", st.ID, got)
+	}
+	if got := hashOf(t, e, fmt.Sprintf("%slist:%d", p, l.ID)); got["name"] != "friends" || got["uid"] != fmt.Sprint(alice.ID) || got["login"] != "Alice" {
+		t.Errorf("list:%d: got %v", l.ID, got)
 	}
 	// Timeline scores are status ids; follow scores are times in ms.
 	home, err := raw(t, e, func(b rueidis.Builder) rueidis.Completed {
 		return b.Zscore().Key(fmt.Sprintf("%shome:%d", p, alice.ID)).Member(fmt.Sprint(st.ID)).Build()
 	}).AsFloat64()
-	if err != nil || int64(home) != st.ID {
+	if err != nil || social.StatusID(home) != st.ID {
 		t.Errorf("home score of status %d: got %v (%v), want the id", st.ID, home, err)
 	}
 	followedAt, err := raw(t, e, func(b rueidis.Builder) rueidis.Completed {
@@ -158,6 +180,9 @@ func TestKeyLayout(t *testing.T) {
 	}
 	if got := zmembers(t, e, fmt.Sprintf("%slist:statuses:%d", p, l.ID)); !slices.Equal(got, []string{fmt.Sprint(st.ID)}) {
 		t.Errorf("list:statuses:%d: got %v, want the member's status", l.ID, got)
+	}
+	if got, err := raw(t, e, func(b rueidis.Builder) rueidis.Completed { return b.Get().Key(p + "timelines:size").Build() }).ToString(); err != nil || got != fmt.Sprint(testH) {
+		t.Errorf("timelines:size: got %q (%v), want %d", got, err, testH)
 	}
 	ttl, err := raw(t, e, func(b rueidis.Builder) rueidis.Completed { return b.Pttl().Key(p + "token:abcd").Build() }).AsInt64()
 	if err != nil || ttl <= 0 || ttl > time.Hour.Milliseconds() {
@@ -187,24 +212,22 @@ func TestDeleteStatusRemovesTheKey(t *testing.T) {
 	a, b := mustUser(t, e, "a"), mustUser(t, e, "b")
 	mustFollow(t, e, b, a)
 	st := mustPost(t, e, a, "short-lived")
-	if _, err := e.DeleteStatus(ctx, st.ID, b.ID, noJob); !errors.Is(err, social.ErrForbidden) {
+	if _, err := e.DeleteStatus(ctx, b.ID, st.ID, noJob); !errors.Is(err, social.ErrForbidden) {
 		t.Fatalf("DeleteStatus by another user: got %v, want ErrForbidden", err)
 	}
-	if _, err := e.DeleteStatus(ctx, st.ID, a.ID, noJob); err != nil {
+	if _, err := e.DeleteStatus(ctx, a.ID, st.ID, noJob); err != nil {
 		t.Fatalf("DeleteStatus: %v", err)
 	}
 	if n, _ := raw(t, e, func(bl rueidis.Builder) rueidis.Completed { return bl.Exists().Key(e.statusKey(st.ID)).Build() }).AsInt64(); n != 0 {
 		t.Fatalf("status key exists after delete")
 	}
-	if _, err := e.DeleteStatus(ctx, st.ID, a.ID, noJob); !errors.Is(err, social.ErrStatusNotFound) {
+	if _, err := e.DeleteStatus(ctx, a.ID, st.ID, noJob); !errors.Is(err, social.ErrStatusNotFound) {
 		t.Fatalf("second DeleteStatus: got %v, want ErrStatusNotFound", err)
 	}
 	// A fan-out that runs after the delete adds nothing, not even to a
 	// timeline that did not exist.
 	other := mustUser(t, e, "c")
-	if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(b.ID), social.HomeOf(other.ID)}, testH); err != nil {
-		t.Fatalf("AddToTimelines: %v", err)
-	}
+	deliverOne(t, e, st.ID, social.HomeOf(b.ID), social.HomeOf(other.ID))
 	for _, key := range []string{e.homeKey(b.ID), e.homeKey(other.ID), e.profileKey(a.ID), e.homeKey(a.ID)} {
 		if m := zmembers(t, e, key); slices.Contains(m, fmt.Sprint(st.ID)) {
 			t.Errorf("%s holds the deleted status", key)
@@ -220,21 +243,19 @@ func TestAddToDeletedListIsNoop(t *testing.T) {
 	e := openTest(t)
 	ctx := t.Context()
 	owner, member := mustUser(t, e, "owner"), mustUser(t, e, "member")
-	l, err := e.CreateList(ctx, social.NewList{UID: owner.ID, Login: owner.Login, Name: "l", Created: time.Now()}, 10)
+	l, err := e.CreateList(ctx, social.NewList{UID: owner.ID, Name: "l", Created: time.Now()}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.AddListMember(ctx, l.ID, member.ID, time.Now(), testH, 10); err != nil {
+	if _, err := e.AddListMember(ctx, l.ID, member.ID, time.Now(), 10); err != nil {
 		t.Fatal(err)
 	}
 	st := mustPost(t, e, member, "x")
 	if err := e.DeleteList(ctx, l.ID); err != nil {
 		t.Fatalf("DeleteList: %v", err)
 	}
-	if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{social.ListOf(l.ID)}, testH); err != nil {
-		t.Fatalf("AddToTimelines: %v", err)
-	}
-	if err := e.RefillTimeline(ctx, social.ListOf(l.ID), testH); err != nil {
+	deliverOne(t, e, st.ID, social.ListOf(l.ID))
+	if err := e.RefillTimeline(ctx, social.ListOf(l.ID)); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	for _, key := range []string{e.listKey(l.ID), e.listTimelineKey(l.ID), e.listMembersKey(l.ID)} {
@@ -302,9 +323,9 @@ func TestConcurrentFollowsKeepCountsExact(t *testing.T) {
 		wg.Go(func() {
 			var err error
 			if i%3 == 0 {
-				_, err = e.Unfollow(ctx, a.ID, b.ID, testH, jobs.NewJob{Kind: "test.refill"})
+				_, err = e.Unfollow(ctx, a.ID, b.ID, jobs.NewJob{Kind: "test.refill"})
 			} else {
-				_, err = e.Follow(ctx, a.ID, b.ID, time.Now(), testH)
+				_, err = e.Follow(ctx, a.ID, b.ID, time.Now())
 			}
 			if err != nil {
 				t.Errorf("follow/unfollow: %v", err)
@@ -335,20 +356,20 @@ func TestFollowerChunkWithTies(t *testing.T) {
 	ctx := t.Context()
 	star := mustUser(t, e, "star")
 	at := time.UnixMilli(1_700_000_000_000)
-	var want []int64
+	var want []social.UserID
 	for i := range 40 {
 		u := mustUser(t, e, fmt.Sprintf("fan%d", i))
 		when := at
 		if i%4 == 0 {
 			when = at.Add(time.Millisecond) // a second score among the ties
 		}
-		if _, err := e.Follow(ctx, u.ID, star.ID, when, testH); err != nil {
+		if _, err := e.Follow(ctx, u.ID, star.ID, when); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, u.ID)
 	}
-	seen := map[int64]int{}
-	cursor, removed := "", int64(0)
+	seen := map[social.UserID]int{}
+	cursor, removed := "", social.UserID(0)
 	for chunks := 0; ; chunks++ {
 		ids, next, err := e.FollowerChunk(ctx, star.ID, cursor, 7)
 		if err != nil {
@@ -363,7 +384,7 @@ func TestFollowerChunkWithTies(t *testing.T) {
 		if chunks == 2 {
 			// The follower the cursor names leaves.
 			removed = ids[len(ids)-1]
-			if _, err := e.Unfollow(ctx, removed, star.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+			if _, err := e.Unfollow(ctx, removed, star.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -393,7 +414,7 @@ func TestRefillSkipsUnfollowed(t *testing.T) {
 	ctx := t.Context()
 	me, kept, dropped := mustUser(t, e, "me"), mustUser(t, e, "kept"), mustUser(t, e, "dropped")
 	mine := mustPost(t, e, me, "mine")
-	var keptIDs []int64
+	var keptIDs []social.StatusID
 	for i := range 3 {
 		keptIDs = append(keptIDs, mustPost(t, e, kept, fmt.Sprint("kept ", i)).ID)
 	}
@@ -402,21 +423,21 @@ func TestRefillSkipsUnfollowed(t *testing.T) {
 	}
 	mustFollow(t, e, me, kept)
 	mustFollow(t, e, me, dropped)
-	if _, err := e.Unfollow(ctx, me.ID, dropped.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+	if _, err := e.Unfollow(ctx, me.ID, dropped.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 		t.Fatal(err)
 	}
 	// Empty the home, as if it had been trimmed away, and refill it.
 	if err := raw(t, e, func(b rueidis.Builder) rueidis.Completed { return b.Del().Key(e.homeKey(me.ID)).Build() }).Error(); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.RefillTimeline(ctx, social.HomeOf(me.ID), testH); err != nil {
+	if err := e.RefillTimeline(ctx, social.HomeOf(me.ID)); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	got, err := e.TimelineIDs(ctx, social.HomeOf(me.ID), social.Page{Count: 100, Page: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []int64{keptIDs[2], keptIDs[1], keptIDs[0], mine.ID}
+	want := []social.StatusID{keptIDs[2], keptIDs[1], keptIDs[0], mine.ID}
 	if !slices.Equal(got, want) {
 		t.Fatalf("home after refill: got %v, want %v", got, want)
 	}
@@ -431,7 +452,7 @@ func TestUnfollowEnqueuesRefillWhenShort(t *testing.T) {
 		mustPost(t, e, b, "b")
 	}
 	mustFollow(t, e, a, b)
-	if _, err := e.Unfollow(ctx, a.ID, b.ID, testH, jobs.NewJob{Kind: "test.refill", Payload: []byte("home")}); err != nil {
+	if _, err := e.Unfollow(ctx, a.ID, b.ID, jobs.NewJob{Kind: "test.refill", Payload: []byte("home")}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.Claim(ctx, jobs.Claim{Consumer: "c", Max: 10, Lease: time.Minute})
@@ -458,8 +479,8 @@ func TestDatabaseNumber(t *testing.T) {
 	t.Parallel()
 	url := redistest.Shared(t)
 	prefix := redistest.Prefix(t)
-	db3 := openAt(t, strings.TrimSuffix(url, "/0")+"/3", Options{Prefix: prefix})
-	db0 := openAt(t, url, Options{Prefix: prefix})
+	db3 := openAt(t, strings.TrimSuffix(url, "/0")+"/3", Options{Prefix: prefix, TimelineSize: testH})
+	db0 := openAt(t, url, Options{Prefix: prefix, TimelineSize: testH})
 	u := mustUser(t, db3, "indb3")
 	if _, err := db0.User(t.Context(), u.ID); !errors.Is(err, social.ErrUserNotFound) {
 		t.Fatalf("user of db 3 read through db 0: got %v, want ErrUserNotFound", err)

@@ -24,21 +24,23 @@ const deleteListAttempts = 10
 // lua/create_list.lua, checks the owner's count against maxLists and adds
 // the list. An id taken by a refused creation is skipped.
 func (e *Engine) CreateList(ctx context.Context, l social.NewList, maxLists int) (social.List, error) {
-	id, err := e.client.Do(ctx, e.client.B().Incr().Key(e.listIDCounterKey()).Build()).AsInt64()
+	n, err := e.client.Do(ctx, e.client.B().Incr().Key(e.listIDCounterKey()).Build()).AsInt64()
 	if err != nil {
 		return social.List{}, e.fail("taking a list id", err)
 	}
+	id := social.ListID(n)
 	keys := []string{e.userKey(l.UID), e.listsOfKey(l.UID), e.listKey(id)}
-	args := []string{id10(id), id10(l.UID), l.Login, l.Name, ms(l.Created), strconv.Itoa(maxLists)}
-	if _, err := e.runScript(ctx, "creating a list", e.lua.createList, keys, args); err != nil {
+	args := []string{id10(id), id10(l.UID), l.Name, ms(l.Created), strconv.Itoa(maxLists)}
+	login, err := e.runNamingScript(ctx, "creating a list", e.lua.createList, keys, args)
+	if err != nil {
 		return social.List{}, err
 	}
-	return social.List{ID: id, UID: l.UID, Login: l.Login, Name: l.Name, Created: l.Created.UTC().Truncate(time.Millisecond)}, nil
+	return social.List{ID: id, UID: l.UID, Login: login, Name: l.Name, Created: l.Created.UTC().Truncate(time.Millisecond)}, nil
 }
 
 // List returns list id.
-func (e *Engine) List(ctx context.Context, id int64) (social.List, error) {
-	lists, err := e.lists(ctx, []int64{id})
+func (e *Engine) List(ctx context.Context, id social.ListID) (social.List, error) {
+	lists, err := e.lists(ctx, []social.ListID{id})
 	if err != nil {
 		return social.List{}, err
 	}
@@ -50,8 +52,8 @@ func (e *Engine) List(ctx context.Context, id int64) (social.List, error) {
 
 // ListsOf returns the lists in lists:<uid>, scored by id and so oldest
 // first.
-func (e *Engine) ListsOf(ctx context.Context, uid int64) ([]social.List, error) {
-	ids, err := e.setIDs(ctx, "reading a user's lists", e.listsOfKey(uid))
+func (e *Engine) ListsOf(ctx context.Context, uid social.UserID) ([]social.List, error) {
+	ids, err := setIDs[social.ListID](ctx, e, "reading a user's lists", e.listsOfKey(uid))
 	if err != nil {
 		return nil, err
 	}
@@ -59,20 +61,20 @@ func (e *Engine) ListsOf(ctx context.Context, uid int64) ([]social.List, error) 
 }
 
 // ListsContaining returns list:out:<uid>.
-func (e *Engine) ListsContaining(ctx context.Context, uid int64) ([]int64, error) {
-	return e.setIDs(ctx, "reading the lists containing a user", e.listsWithKey(uid))
+func (e *Engine) ListsContaining(ctx context.Context, uid social.UserID) ([]social.ListID, error) {
+	return setIDs[social.ListID](ctx, e, "reading the lists containing a user", e.listsWithKey(uid))
 }
 
-func (e *Engine) setIDs(ctx context.Context, op, key string) ([]int64, error) {
+func setIDs[ID ~int64](ctx context.Context, e *Engine, op, key string) ([]ID, error) {
 	members, err := e.client.Do(ctx, e.client.B().Zrange().Key(key).Min("0").Max("-1").Build()).AsStrSlice()
 	if err != nil {
 		return nil, e.fail(op, err)
 	}
-	return parseIDs(op, members)
+	return parseIDs[ID](op, members)
 }
 
 // lists reads lists in one pipelined round trip, skipping missing ones.
-func (e *Engine) lists(ctx context.Context, ids []int64) ([]social.List, error) {
+func (e *Engine) lists(ctx context.Context, ids []social.ListID) ([]social.List, error) {
 	if len(ids) == 0 {
 		return []social.List{}, nil
 	}
@@ -98,11 +100,11 @@ func (e *Engine) lists(ctx context.Context, ids []int64) ([]social.List, error) 
 	return out, nil
 }
 
-func parseList(id int64, v []string) (social.List, error) {
+func parseList(id social.ListID, v []string) (social.List, error) {
 	const op = "reading a list"
 	l := social.List{ID: id, Login: v[1], Name: v[2]}
 	var err error
-	if l.UID, err = parseInt(op, v[0]); err != nil {
+	if l.UID, err = parseID[social.UserID](op, v[0]); err != nil {
 		return social.List{}, err
 	}
 	if l.Members, err = parseInt(op, v[3]); err != nil {
@@ -118,7 +120,7 @@ func parseList(id int64, v []string) (social.List, error) {
 // every member's list:out:<uid>. The script needs those keys declared, so
 // the members are read first; lua/delete_list.lua refuses when they changed
 // meanwhile, and the read is repeated.
-func (e *Engine) DeleteList(ctx context.Context, id int64) error {
+func (e *Engine) DeleteList(ctx context.Context, id social.ListID) error {
 	const op = "deleting a list"
 	l, err := e.List(ctx, id)
 	if err != nil {
@@ -132,7 +134,7 @@ func (e *Engine) DeleteList(ctx context.Context, id int64) error {
 		keys := []string{e.listKey(id), e.listsOfKey(l.UID), e.listMembersKey(id), e.listTimelineKey(id)}
 		args := []string{id10(id)}
 		for _, m := range members {
-			uid, err := parseInt(op, m)
+			uid, err := parseID[social.UserID](op, m)
 			if err != nil {
 				return err
 			}
@@ -150,24 +152,18 @@ func (e *Engine) DeleteList(ctx context.Context, id int64) error {
 
 // AddListMember runs lua/add_list_member.lua: both membership sets, the
 // member count and the copy of the member's statuses in one step.
-func (e *Engine) AddListMember(ctx context.Context, id, uid int64, at time.Time, h, maxMembers int) (bool, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
+func (e *Engine) AddListMember(ctx context.Context, id social.ListID, uid social.UserID, at time.Time, maxMembers int) (bool, error) {
 	keys := []string{e.listKey(id), e.listMembersKey(id), e.listsWithKey(uid), e.listTimelineKey(id), e.profileKey(uid), e.userKey(uid)}
-	args := []string{id10(id), id10(uid), ms(at), strconv.Itoa(h), strconv.Itoa(maxMembers)}
+	args := []string{id10(id), id10(uid), ms(at), strconv.Itoa(e.opts.TimelineSize), strconv.Itoa(maxMembers)}
 	code, err := e.runScript(ctx, "adding a list member", e.lua.addListMember, keys, args)
 	return code == codeDone, err
 }
 
 // RemoveListMember runs lua/remove_list_member.lua, AddListMember's
 // inverse, which enqueues refill when the purge leaves the list short.
-func (e *Engine) RemoveListMember(ctx context.Context, id, uid int64, h int, refill jobs.NewJob) (bool, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
+func (e *Engine) RemoveListMember(ctx context.Context, id social.ListID, uid social.UserID, refill jobs.NewJob) (bool, error) {
 	keys := []string{e.listKey(id), e.listMembersKey(id), e.listsWithKey(uid), e.listTimelineKey(id), e.profileKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
-	args, err := appendJobs([]string{id10(id), id10(uid), strconv.Itoa(h)}, refill)
+	args, err := appendJobs([]string{id10(id), id10(uid), strconv.Itoa(e.opts.TimelineSize)}, refill)
 	if err != nil {
 		return false, err
 	}
@@ -176,6 +172,6 @@ func (e *Engine) RemoveListMember(ctx context.Context, id, uid int64, h int, ref
 }
 
 // ListMembers returns a page of list:in:<id>, most recently added first.
-func (e *Engine) ListMembers(ctx context.Context, id int64, p social.Page) ([]int64, error) {
-	return e.pageOfSet(ctx, "reading list members", e.listMembersKey(id), p)
+func (e *Engine) ListMembers(ctx context.Context, id social.ListID, p social.Page) ([]social.UserID, error) {
+	return pageOfSet[social.UserID](ctx, e, "reading list members", e.listMembersKey(id), p)
 }

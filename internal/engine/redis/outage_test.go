@@ -17,7 +17,7 @@ import (
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
 	srv := redistest.NewServer(t)
-	e := openAt(t, srv.URL(), Options{Prefix: redistest.Prefix(t), IOTimeout: 2 * time.Second})
+	e := openAt(t, srv.URL(), Options{Prefix: redistest.Prefix(t), IOTimeout: 2 * time.Second, TimelineSize: testH})
 	ctx := t.Context()
 	u := mustUser(t, e, "survivor")
 	mustPost(t, e, u, "before the outage")
@@ -31,7 +31,7 @@ func TestUnavailable(t *testing.T) {
 			return err
 		},
 		"CreateStatus": func() error {
-			_, err := e.CreateStatus(ctx, social.NewStatus{UID: u.ID, Login: u.Login, Message: "m", Posted: time.Now()}, testH, noJob)
+			_, err := e.CreateStatus(ctx, social.NewStatus{UID: u.ID, Message: "m", Posted: time.Now()}, noJob)
 			return err
 		},
 		"TimelineIDs": func() error { _, err := e.TimelineIDs(ctx, social.HomeOf(u.ID), social.Page{Count: 10}); return err },
@@ -72,7 +72,7 @@ func TestUnavailable(t *testing.T) {
 func TestUnresponsiveServer(t *testing.T) {
 	t.Parallel()
 	srv := redistest.NewServer(t)
-	e := openAt(t, srv.URL(), Options{Prefix: redistest.Prefix(t), IOTimeout: 300 * time.Millisecond})
+	e := openAt(t, srv.URL(), Options{Prefix: redistest.Prefix(t), IOTimeout: 300 * time.Millisecond, TimelineSize: testH})
 	u := mustUser(t, e, "patient")
 	if err := srv.Pause(); err != nil {
 		t.Fatal(err)

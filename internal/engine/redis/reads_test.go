@@ -2,9 +2,12 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +33,7 @@ func withSlack(e *Engine, slack int) *Engine {
 func TestSocialConformanceWithSlack(t *testing.T) {
 	t.Parallel()
 	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
-		e := withSlack(openTest(t), 4)
+		e := withSlack(openSuite(t), 4)
 		return e, e
 	})
 }
@@ -94,8 +97,8 @@ func TestLazyTrimIsInvisible(t *testing.T) {
 	ctx := t.Context()
 	author, fan := mustUser(t, e, "author"), mustUser(t, e, "fan")
 	home := social.HomeOf(fan.ID)
-	var delivered []int64 // newest first
-	read := func(when string) []int64 {
+	var delivered []social.StatusID // newest first
+	read := func(when string) []social.StatusID {
 		t.Helper()
 		want := delivered[:min(testH, len(delivered))]
 		all, err := e.TimelineIDs(ctx, home, social.Page{Count: 200, Page: 1})
@@ -105,7 +108,7 @@ func TestLazyTrimIsInvisible(t *testing.T) {
 		if !slices.Equal(all, want) {
 			t.Fatalf("%s: home reads %v, want the newest %d: %v", when, all, testH, want)
 		}
-		var paged []int64
+		var paged []social.StatusID
 		for page := 1; page <= 5; page++ {
 			ids, err := e.TimelineIDs(ctx, home, social.Page{Count: 2, Page: page})
 			if err != nil {
@@ -136,10 +139,8 @@ func TestLazyTrimIsInvisible(t *testing.T) {
 	longest := 0
 	for i := range 20 * (testH + slack) {
 		st := mustPost(t, e, author, fmt.Sprint("post ", i))
-		if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		delivered = append([]int64{st.ID}, delivered...)
+		deliverOne(t, e, st.ID, home)
+		delivered = append([]social.StatusID{st.ID}, delivered...)
 		read(fmt.Sprintf("after %d deliveries", i+1))
 		longest = max(longest, len(zmembers(t, e, e.homeKey(fan.ID))))
 	}
@@ -169,21 +170,17 @@ func TestDeleteSkipsSlack(t *testing.T) {
 	ctx := t.Context()
 	author, other := mustUser(t, e, "author"), mustUser(t, e, "other")
 	home := social.HomeOf(author.ID)
-	var delivered []int64
+	var delivered []social.StatusID
 	for i := range testH + 3 {
 		st := mustPost(t, e, other, fmt.Sprint("other ", i))
-		if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		delivered = append([]int64{st.ID}, delivered...)
+		deliverOne(t, e, st.ID, home)
+		delivered = append([]social.StatusID{st.ID}, delivered...)
 	}
 	own := mustPost(t, e, author, "own") // eager: trims the home to h
 	for i := range 2 {
 		st := mustPost(t, e, other, fmt.Sprint("late ", i))
-		if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		delivered = append([]int64{st.ID}, delivered...)
+		deliverOne(t, e, st.ID, home)
+		delivered = append([]social.StatusID{st.ID}, delivered...)
 	}
 	want := append(slices.Clone(delivered[:2]), own.ID)
 	want = append(want, delivered[2:testH-1]...)
@@ -191,10 +188,10 @@ func TestDeleteSkipsSlack(t *testing.T) {
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("home before the delete: got %v (%v), want %v", got, err, want)
 	}
-	if _, err := e.DeleteStatus(ctx, own.ID, author.ID, noJob); err != nil {
+	if _, err := e.DeleteStatus(ctx, author.ID, own.ID, noJob); err != nil {
 		t.Fatal(err)
 	}
-	want = slices.DeleteFunc(want, func(id int64) bool { return id == own.ID })
+	want = slices.DeleteFunc(want, func(id social.StatusID) bool { return id == own.ID })
 	got, err = e.TimelineIDs(ctx, home, social.Page{Count: 200, Page: 1})
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("home after the delete: got %v (%v), want %v", got, err, want)
@@ -204,7 +201,7 @@ func TestDeleteSkipsSlack(t *testing.T) {
 // cachedStatuses reports, for each id, whether e's status cache holds it.
 // DoMultiCache answers hits from memory, so asking changes nothing for the
 // ids that are cached; the others get cached by the asking.
-func cachedStatuses(t *testing.T, e *Engine, ids []int64) []bool {
+func cachedStatuses(t *testing.T, e *Engine, ids []social.StatusID) []bool {
 	t.Helper()
 	cmds := make([]rueidis.CacheableTTL, len(ids))
 	for i, id := range ids {
@@ -228,20 +225,18 @@ func cachedStatuses(t *testing.T, e *Engine, ids []int64) []bool {
 func TestCachedStatusesVanishOnDelete(t *testing.T) {
 	t.Parallel()
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	a := openAt(t, url, Options{Prefix: prefix})
-	b := openAt(t, url, Options{Prefix: prefix})
+	a := openAt(t, url, Options{Prefix: prefix, TimelineSize: testH})
+	b := openAt(t, url, Options{Prefix: prefix, TimelineSize: testH})
 	ctx := t.Context()
 	author, fan := mustUser(t, a, "author"), mustUser(t, a, "fan")
 	home := social.HomeOf(fan.ID)
-	var posted []int64 // newest first
+	var posted []social.StatusID // newest first
 	for i := range 4 {
 		st := mustPost(t, a, author, fmt.Sprint("post ", i))
-		if err := a.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		posted = append([]int64{st.ID}, posted...)
+		deliverOne(t, a, st.ID, home)
+		posted = append([]social.StatusID{st.ID}, posted...)
 	}
-	page := func(e *Engine) []int64 {
+	page := func(e *Engine) []social.StatusID {
 		t.Helper()
 		ids, err := e.TimelineIDs(ctx, home, social.Page{Count: 10, Page: 1})
 		if err != nil {
@@ -254,7 +249,7 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := make([]int64, len(sts))
+		out := make([]social.StatusID, len(sts))
 		for i, st := range sts {
 			out[i] = st.ID
 		}
@@ -271,10 +266,10 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 	}
 
 	// Deleted through b: the next page read of either engine skips it.
-	if _, err := b.DeleteStatus(ctx, posted[1], author.ID, noJob); err != nil {
+	if _, err := b.DeleteStatus(ctx, author.ID, posted[1], noJob); err != nil {
 		t.Fatal(err)
 	}
-	want := []int64{posted[0], posted[2], posted[3]}
+	want := []social.StatusID{posted[0], posted[2], posted[3]}
 	if got := page(a); !slices.Equal(got, want) {
 		t.Fatalf("the other engine's page after the delete: got %v, want %v", got, want)
 	}
@@ -284,7 +279,7 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 
 	// Deleted through a: a's own Statuses skips it at once, with no read
 	// of the timeline before it.
-	if _, err := a.DeleteStatus(ctx, posted[0], author.ID, noJob); err != nil {
+	if _, err := a.DeleteStatus(ctx, author.ID, posted[0], noJob); err != nil {
 		t.Fatal(err)
 	}
 	sts, err := a.Statuses(ctx, posted)
@@ -294,7 +289,7 @@ func TestCachedStatusesVanishOnDelete(t *testing.T) {
 	if len(sts) != 2 || sts[0].ID != posted[2] || sts[1].ID != posted[3] {
 		t.Fatalf("Statuses after the delete: got %+v, want %d and %d", sts, posted[2], posted[3])
 	}
-	if got := page(b); !slices.Equal(got, []int64{posted[2], posted[3]}) {
+	if got := page(b); !slices.Equal(got, []social.StatusID{posted[2], posted[3]}) {
 		t.Fatalf("the other engine's page after the second delete: got %v", got)
 	}
 }
@@ -308,12 +303,16 @@ type crossProcess struct {
 	reader *Engine
 }
 
-func (c crossProcess) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+func (c crossProcess) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]social.StatusID, error) {
 	return c.reader.TimelineIDs(ctx, tl, p)
 }
 
-func (c crossProcess) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+func (c crossProcess) Statuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
 	return c.reader.Statuses(ctx, ids)
+}
+
+func (c crossProcess) TimelinePage(ctx context.Context, tl social.Timeline, p social.Page) ([]social.Status, error) {
+	return c.reader.TimelinePage(ctx, tl, p)
 }
 
 // TestSocialConformanceAcrossProcesses runs the social suite with every
@@ -334,7 +333,7 @@ func TestSocialConformanceAcrossProcesses(t *testing.T) {
 			t.Parallel()
 			socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
 				url, opts := redistest.Shared(t), c.opts
-				opts.Prefix = redistest.Prefix(t)
+				opts.Prefix, opts.TimelineSize = redistest.Prefix(t), socialtest.TimelineSize
 				writer, reader := openAt(t, url, opts), openAt(t, url, opts)
 				return crossProcess{Engine: writer, reader: reader}, writer
 			})
@@ -348,12 +347,13 @@ func TestSocialConformanceAcrossProcesses(t *testing.T) {
 func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	t.Parallel()
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	writer, reader := openAt(t, url, Options{Prefix: prefix}), openAt(t, url, Options{Prefix: prefix})
+	opts := Options{Prefix: prefix, TimelineSize: testH}
+	writer, reader := openAt(t, url, opts), openAt(t, url, opts)
 	ctx := t.Context()
 	author, fan := mustUser(t, writer, "author"), mustUser(t, writer, "fan")
 	home, profile := social.HomeOf(fan.ID), social.ProfileOf(author.ID)
 	page := social.Page{Count: 10, Page: 1}
-	read := func(tl social.Timeline, want []int64) {
+	read := func(tl social.Timeline, want []social.StatusID) {
 		t.Helper()
 		ids, err := reader.TimelineIDs(ctx, tl, page)
 		if err != nil {
@@ -363,14 +363,12 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 			t.Fatalf("%v: got %v, want %v", tl, ids, want)
 		}
 	}
-	var posted []int64 // newest first
+	var posted []social.StatusID // newest first
 	post := func() {
 		t.Helper()
 		st := mustPost(t, writer, author, fmt.Sprint("post ", len(posted)))
-		if err := writer.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		posted = append([]int64{st.ID}, posted...)
+		deliverOne(t, writer, st.ID, home)
+		posted = append([]social.StatusID{st.ID}, posted...)
 	}
 
 	post()
@@ -400,7 +398,7 @@ func TestCachedPagesFollowOtherProcesses(t *testing.T) {
 	read(profile, posted[1:])
 
 	// With the timeline cache off, pages are read from Redis every time.
-	off := openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1})
+	off := openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1, TimelineSize: testH})
 	if off.timelines != nil {
 		t.Fatal("a negative TimelineCacheBytes still made a timeline cache")
 	}
@@ -418,13 +416,13 @@ func TestCachedHeadsAgreeWithRedis(t *testing.T) {
 	t.Parallel()
 	const h = 300 // past timelinecache.Depth, so that deep pages miss the head
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	cached := openAt(t, url, Options{Prefix: prefix})
-	plain := withSlack(openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1}), 40)
+	cached := openAt(t, url, Options{Prefix: prefix, TimelineSize: h})
+	plain := withSlack(openAt(t, url, Options{Prefix: prefix, TimelineCacheBytes: -1, TimelineSize: h}), 40)
 	ctx := t.Context()
 	author, fan := mustUser(t, plain, "author"), mustUser(t, plain, "fan")
 	home := social.HomeOf(fan.ID)
 	rng := rand.New(rand.NewPCG(3, 4))
-	var posted []int64
+	var posted []social.StatusID
 	pastH := false
 	check := func(when string) {
 		t.Helper()
@@ -433,7 +431,7 @@ func TestCachedHeadsAgreeWithRedis(t *testing.T) {
 			if rng.IntN(2) == 0 {
 				p.Page = 1 + rng.IntN(4)
 			} else {
-				p.MaxID = max(1, posted[rng.IntN(len(posted))]+int64(rng.IntN(3))-1)
+				p.MaxID = max(1, posted[rng.IntN(len(posted))]+social.StatusID(rng.IntN(3))-1)
 			}
 			got, err := cached.TimelineIDs(ctx, home, p)
 			if err != nil {
@@ -454,9 +452,7 @@ func TestCachedHeadsAgreeWithRedis(t *testing.T) {
 			// only now and then, so entries past h stay between checks.
 			st := mustPost(t, plain, author, "post")
 			posted = append(posted, st.ID)
-			if err := plain.AddToTimelines(ctx, st.ID, []social.Timeline{home}, h); err != nil {
-				t.Fatal(err)
-			}
+			deliverOne(t, plain, st.ID, home)
 		}
 		if n := len(zmembers(t, plain, plain.homeKey(fan.ID))); n > h {
 			pastH = true
@@ -485,10 +481,10 @@ func TestCachedHeadsAgreeWithRedis(t *testing.T) {
 // a flush) everything.
 func TestInvalidationsReachParsedStatuses(t *testing.T) {
 	t.Parallel()
-	e := openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t)})
+	e := openTest(t)
 	ctx := t.Context()
 	author := mustUser(t, e, "author")
-	var ids []int64
+	var ids []social.StatusID
 	for i := range 3 {
 		ids = append(ids, mustPost(t, e, author, fmt.Sprint("post ", i)).ID)
 	}
@@ -519,7 +515,7 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 	e.invalidated(keys(e.statusKey(ids[1])))
 	sts := make([]social.Status, len(ids))
 	missing, _ := e.statuses.Lookup(ids, sts)
-	if !slices.Equal(missing, []int64{ids[1]}) {
+	if !slices.Equal(missing, []social.StatusID{ids[1]}) {
 		t.Fatalf("after invalidating status %d, missing %v", ids[1], missing)
 	}
 	e.invalidated(nil)
@@ -527,8 +523,9 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 		t.Fatalf("invalidating everything left %d statuses cached", n)
 	}
 
-	// Timeline keys drop their timeline's head; timelines:size and nil
-	// drop every head.
+	// Timeline keys drop their timeline's head, and nil every head. The
+	// size in timelines:size is fixed while engines are open, and the
+	// heads do not depend on it: its key is another key.
 	tls := []social.Timeline{social.HomeOf(author.ID), social.ProfileOf(author.ID), social.ListOf(7)}
 	cacheAll := func() {
 		t.Helper()
@@ -544,7 +541,7 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 		return out
 	}
 	cacheAll()
-	e.invalidated(keys(e.homeKey(author.ID+1), e.statusKey(ids[0]), e.key("list:7")))
+	e.invalidated(keys(e.homeKey(author.ID+1), e.statusKey(ids[0]), e.key("list:7"), e.timelineSizeKey()))
 	if got := cached(); slices.Contains(got, false) {
 		t.Fatalf("invalidating other keys dropped heads: cached %v", got)
 	}
@@ -559,11 +556,6 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 		}
 		cacheAll()
 	}
-	e.invalidated(keys(e.timelineSizeKey()))
-	if got := cached(); slices.Contains(got, true) {
-		t.Fatalf("invalidating timelines:size left heads cached: %v", got)
-	}
-	cacheAll()
 	e.invalidated(nil)
 	if got := cached(); slices.Contains(got, true) {
 		t.Fatalf("invalidating everything left heads cached: %v", got)
@@ -575,52 +567,88 @@ func TestInvalidationsReachParsedStatuses(t *testing.T) {
 func TestStatusCacheOff(t *testing.T) {
 	t.Parallel()
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	if e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1, TimelineCacheBytes: -1}); e.reads != e.client {
+	if e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1, TimelineCacheBytes: -1, TimelineSize: testH}); e.reads != e.client {
 		t.Fatal("with both caches off, the engine still opened a caching client")
 	}
-	e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1})
+	e := openAt(t, url, Options{Prefix: prefix, StatusCacheBytes: -1, TimelineSize: testH})
 	if e.statuses != nil {
 		t.Fatal("a negative StatusCacheBytes still made a status cache")
 	}
 	u := mustUser(t, e, "u")
 	s1, s2 := mustPost(t, e, u, "one"), mustPost(t, e, u, "two")
-	sts, err := e.Statuses(t.Context(), []int64{s2.ID, s1.ID})
+	sts, err := e.Statuses(t.Context(), []social.StatusID{s2.ID, s1.ID})
 	if err != nil || len(sts) != 2 || sts[0].Message != "two" || sts[1].Message != "one" {
 		t.Fatalf("Statuses: got %+v (%v)", sts, err)
 	}
-	if hits := cachedStatuses(t, e, []int64{s1.ID}); hits[0] {
+	if hits := cachedStatuses(t, e, []social.StatusID{s1.ID}); hits[0] {
 		t.Fatal("a status came from a cache that is off")
 	}
-	if _, err := e.DeleteStatus(t.Context(), s1.ID, u.ID, noJob); err != nil {
+	if _, err := e.DeleteStatus(t.Context(), u.ID, s1.ID, noJob); err != nil {
 		t.Fatal(err)
 	}
-	if sts, err := e.Statuses(t.Context(), []int64{s2.ID, s1.ID}); err != nil || len(sts) != 1 {
+	if sts, err := e.Statuses(t.Context(), []social.StatusID{s2.ID, s1.ID}); err != nil || len(sts) != 1 {
 		t.Fatalf("Statuses after the delete: got %+v (%v)", sts, err)
 	}
 }
 
-// TestTimelineSizeRecorded checks that a fan-out records its h for the
-// readers, and that timelines with no recorded size read in full.
-func TestTimelineSizeRecorded(t *testing.T) {
+// TestTimelineSizeFixedAtOpen checks that the first Open under a prefix
+// records its timeline size in timelines:size, that a later Open with the
+// same size works, and that one with another (zero standing for
+// social.DefaultTimelineSize) fails with ErrSettingsMismatch naming both
+// and changes nothing; nor does a fan-out.
+func TestTimelineSizeFixedAtOpen(t *testing.T) {
 	t.Parallel()
-	e := openTest(t)
+	url, prefix := redistest.Shared(t), redistest.Prefix(t)
 	ctx := t.Context()
-	if h, err := e.timelineSize(ctx); err != nil || h != 0 {
-		t.Fatalf("timeline size before any fan-out: got %d (%v), want 0", h, err)
+	const size = 7
+	first := openAt(t, url, Options{Prefix: prefix, TimelineSize: size})
+	recorded := func(when string) {
+		t.Helper()
+		got, err := raw(t, first, func(b rueidis.Builder) rueidis.Completed { return b.Get().Key(first.timelineSizeKey()).Build() }).ToString()
+		if err != nil || got != fmt.Sprint(size) {
+			t.Fatalf("timelines:size %s: got %q (%v), want %d", when, got, err, size)
+		}
 	}
-	u := mustUser(t, e, "u")
-	st := mustPost(t, e, u, "x")
-	if err := e.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(u.ID + 100)}, 7); err != nil {
-		t.Fatal(err)
+	recorded("after the first Open")
+
+	second := openAt(t, url, Options{Prefix: prefix, TimelineSize: size})
+	u := mustUser(t, second, "u")
+	if _, err := first.User(ctx, u.ID); err != nil {
+		t.Fatalf("a user made through the second engine, read through the first: %v", err)
 	}
-	if got, err := raw(t, e, func(b rueidis.Builder) rueidis.Completed { return b.Get().Key(e.timelineSizeKey()).Build() }).ToString(); err != nil || got != "7" {
-		t.Fatalf("timelines:size: got %q (%v), want 7", got, err)
+	for _, other := range []int{size + 1, 0} {
+		e, err := Open(ctx, url, Options{Prefix: prefix, TimelineSize: other}, testLogger(t))
+		if err == nil {
+			e.Close()
+			t.Fatalf("Open with timeline size %d of a deployment at %d succeeded, want ErrSettingsMismatch", other, size)
+		}
+		if !errors.Is(err, ErrSettingsMismatch) {
+			t.Fatalf("Open with timeline size %d of a deployment at %d: got %v, want ErrSettingsMismatch", other, size, err)
+		}
+		want := other
+		if want == 0 {
+			want = social.DefaultTimelineSize
+		}
+		// The prefix holds digits of its own.
+		msg := strings.ReplaceAll(err.Error(), prefix, "<prefix>")
+		for _, n := range []int{size, want} {
+			if !regexp.MustCompile(fmt.Sprintf(`(^|\D)%d(\D|$)`, n)).MatchString(msg) {
+				t.Errorf("mismatch error %q does not name size %d", msg, n)
+			}
+		}
 	}
-	// The engine's own cached copy follows the change.
-	e.flushInvalidations(ctx)
-	if h, err := e.timelineSize(ctx); err != nil || h != 7 {
-		t.Fatalf("cached timeline size: got %d (%v), want 7", h, err)
+	if e, err := Open(ctx, url, Options{Prefix: prefix, TimelineSize: -1}, testLogger(t)); err == nil {
+		e.Close()
+		t.Fatal("Open with timeline size -1 succeeded, want an error")
 	}
+	recorded("after the refused opens")
+
+	st := mustPost(t, second, u, "x")
+	deliverOne(t, second, st.ID, social.HomeOf(u.ID), social.HomeOf(u.ID+100))
+	recorded("after a fan-out")
+
+	// Another prefix is another deployment, with a size of its own.
+	openAt(t, url, Options{Prefix: redistest.Prefix(t), TimelineSize: size + 1})
 }
 
 // followedStar registers "star" and n fans who follow it, fan i at
@@ -631,7 +659,7 @@ func followedStar(t *testing.T, e *Engine, n int, at time.Time, step time.Durati
 	var fans []social.User
 	for i := range n {
 		u := mustUser(t, e, fmt.Sprintf("fan%d", i))
-		if _, err := e.Follow(t.Context(), u.ID, star.ID, at.Add(time.Duration(i)*step), testH); err != nil {
+		if _, err := e.Follow(t.Context(), u.ID, star.ID, at.Add(time.Duration(i)*step)); err != nil {
 			t.Fatal(err)
 		}
 		fans = append(fans, u)
@@ -650,8 +678,8 @@ func TestFollowerChunkWhileRanksMove(t *testing.T) {
 	at := time.UnixMilli(1_700_000_000_000)
 	star, fans := followedStar(t, e, 40, at, time.Millisecond)
 	late := mustUser(t, e, "late")
-	var got []int64
-	left := map[int64]bool{}
+	var got []social.UserID
+	left := map[social.UserID]bool{}
 	cursor := ""
 	for chunk := 0; ; chunk++ {
 		ids, next, err := e.FollowerChunk(ctx, star.ID, cursor, 5)
@@ -662,20 +690,20 @@ func TestFollowerChunkWhileRanksMove(t *testing.T) {
 		switch chunk {
 		case 0: // one before the cursor leaves
 			left[fans[1].ID] = true
-			if _, err := e.Unfollow(ctx, fans[1].ID, star.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+			if _, err := e.Unfollow(ctx, fans[1].ID, star.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 				t.Fatal(err)
 			}
 		case 1: // one arrives before the cursor, with an old follow time
-			if _, err := e.Follow(ctx, late.ID, star.ID, at.Add(-time.Hour), testH); err != nil {
+			if _, err := e.Follow(ctx, late.ID, star.ID, at.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		case 2: // the cursor's own follower follows again, later
 			last := ids[len(ids)-1]
 			left[last] = true
-			if _, err := e.Unfollow(ctx, last, star.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+			if _, err := e.Unfollow(ctx, last, star.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.Follow(ctx, last, star.ID, at.Add(time.Hour), testH); err != nil {
+			if _, err := e.Follow(ctx, last, star.ID, at.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -687,17 +715,17 @@ func TestFollowerChunkWhileRanksMove(t *testing.T) {
 		}
 		cursor = next
 	}
-	seen := map[int64]int{}
+	seen := map[social.UserID]int{}
 	for _, id := range got {
 		seen[id]++
 	}
-	var order []int64
+	var order []social.UserID
 	for _, id := range got {
 		if !left[id] && id != late.ID {
 			order = append(order, id)
 		}
 	}
-	var want []int64
+	var want []social.UserID
 	for _, u := range fans {
 		if !left[u.ID] {
 			want = append(want, u.ID)
@@ -711,7 +739,7 @@ func TestFollowerChunkWhileRanksMove(t *testing.T) {
 	}
 	// A cursor without a rank, as earlier versions made them, still works.
 	ids, _, err := e.FollowerChunk(ctx, star.ID, fmt.Sprintf("%d:%d", at.UnixMilli()+9, fans[9].ID), 3)
-	if err != nil || !slices.Equal(ids, []int64{fans[10].ID, fans[11].ID, fans[12].ID}) {
+	if err != nil || !slices.Equal(ids, []social.UserID{fans[10].ID, fans[11].ID, fans[12].ID}) {
 		t.Errorf("chunk after a cursor without rank: got %v (%v)", ids, err)
 	}
 	for _, bad := range []string{"x:1:2", "1:", "1:2:-1", "1:2:x", "nocolon"} {
@@ -732,17 +760,17 @@ func TestFollowerChunkCursorMovesToItsOwnRank(t *testing.T) {
 	at := time.UnixMilli(1_700_000_000_000)
 	star, fans := followedStar(t, e, 4, at, time.Second)
 	ids, next, err := e.FollowerChunk(ctx, star.ID, "", 2) // fan0, fan1
-	if err != nil || !slices.Equal(ids, []int64{fans[0].ID, fans[1].ID}) {
+	if err != nil || !slices.Equal(ids, []social.UserID{fans[0].ID, fans[1].ID}) {
 		t.Fatalf("first chunk: got %v (%v)", ids, err)
 	}
 	// fan0 leaves; fan1 follows again between fan2 and fan3, back at rank 1.
-	if _, err := e.Unfollow(ctx, fans[0].ID, star.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+	if _, err := e.Unfollow(ctx, fans[0].ID, star.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Unfollow(ctx, fans[1].ID, star.ID, testH, jobs.NewJob{Kind: "test.refill"}); err != nil {
+	if _, err := e.Unfollow(ctx, fans[1].ID, star.ID, jobs.NewJob{Kind: "test.refill"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Follow(ctx, fans[1].ID, star.ID, at.Add(2500*time.Millisecond), testH); err != nil {
+	if _, err := e.Follow(ctx, fans[1].ID, star.ID, at.Add(2500*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	ids, _, err = e.FollowerChunk(ctx, star.ID, next, 10)
@@ -751,31 +779,26 @@ func TestFollowerChunkCursorMovesToItsOwnRank(t *testing.T) {
 	}
 }
 
-// TestOtherEngineSeesFirstFanout has one engine read a home (caching that
-// no fan-out recorded a timeline size yet) before another engine's first
-// fan-out leaves entries past h in it: the first engine's next read stops
-// at h all the same.
+// TestOtherEngineSeesFirstFanout has one engine read a home (caching it
+// empty) before another engine's first fan-out leaves entries past h in
+// it: the first engine's next reads, by page number and below a max id,
+// stop at h all the same, the h both engines were opened with.
 func TestOtherEngineSeesFirstFanout(t *testing.T) {
 	t.Parallel()
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	reader := openAt(t, url, Options{Prefix: prefix})
-	writer := withSlack(openAt(t, url, Options{Prefix: prefix}), 20)
+	reader := openAt(t, url, Options{Prefix: prefix, TimelineSize: testH})
+	writer := withSlack(openAt(t, url, Options{Prefix: prefix, TimelineSize: testH}), 20)
 	ctx := t.Context()
 	author, fan := mustUser(t, writer, "author"), mustUser(t, writer, "fan")
 	home := social.HomeOf(fan.ID)
 	if ids, err := reader.TimelineIDs(ctx, home, social.Page{Count: 100, Page: 1}); err != nil || len(ids) != 0 {
 		t.Fatalf("empty home: got %v (%v)", ids, err)
 	}
-	if h, err := reader.timelineSize(ctx); err != nil || h != 0 {
-		t.Fatalf("timeline size before any fan-out: got %d (%v)", h, err)
-	}
-	var delivered []int64 // newest first
+	var delivered []social.StatusID // newest first
 	for i := range 3 * testH {
 		st := mustPost(t, writer, author, fmt.Sprint("post ", i))
-		if err := writer.AddToTimelines(ctx, st.ID, []social.Timeline{home}, testH); err != nil {
-			t.Fatal(err)
-		}
-		delivered = append([]int64{st.ID}, delivered...)
+		deliverOne(t, writer, st.ID, home)
+		delivered = append([]social.StatusID{st.ID}, delivered...)
 	}
 	if n := len(zmembers(t, writer, writer.homeKey(fan.ID))); n <= testH {
 		t.Fatalf("home holds %d entries; the test wants some past h", n)
@@ -783,5 +806,9 @@ func TestOtherEngineSeesFirstFanout(t *testing.T) {
 	ids, err := reader.TimelineIDs(ctx, home, social.Page{Count: 100, Page: 1})
 	if err != nil || !slices.Equal(ids, delivered[:testH]) {
 		t.Fatalf("home read by the other engine: got %v (%v), want %v", ids, err, delivered[:testH])
+	}
+	ids, err = reader.TimelineIDs(ctx, home, social.Page{Count: 100, MaxID: delivered[0] + 1})
+	if err != nil || !slices.Equal(ids, delivered[:testH]) {
+		t.Fatalf("home below %d read by the other engine: got %v (%v), want %v", delivered[0]+1, ids, err, delivered[:testH])
 	}
 }

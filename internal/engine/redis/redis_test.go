@@ -17,10 +17,25 @@ import (
 // prefix of its own, so tests run in parallel without seeing each other.
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
-// openTest opens an engine on the shared server under a fresh prefix.
+// openTest opens an engine on the shared server under a fresh prefix, with
+// timelines of testH entries.
 func openTest(t testing.TB) *Engine {
 	t.Helper()
-	return openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t)})
+	return openSized(t, testH)
+}
+
+// openSuite opens an engine for the social conformance suite, whose stores
+// keep timelines of socialtest.TimelineSize entries.
+func openSuite(t testing.TB) *Engine {
+	t.Helper()
+	return openSized(t, socialtest.TimelineSize)
+}
+
+// openSized opens an engine on the shared server under a fresh prefix, with
+// timelines of h entries.
+func openSized(t testing.TB, h int) *Engine {
+	t.Helper()
+	return openAt(t, redistest.Shared(t), Options{Prefix: redistest.Prefix(t), TimelineSize: h})
 }
 
 func openAt(t testing.TB, url string, opts Options) *Engine {
@@ -40,7 +55,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func TestSocialConformance(t *testing.T) {
 	t.Parallel()
 	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
-		e := openTest(t)
+		e := openSuite(t)
 		return e, e
 	})
 }
@@ -53,7 +68,7 @@ func TestFreshReads(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
 				url, prefix := redistest.Shared(t), redistest.Prefix(t)
-				opts := Options{Prefix: prefix, StatusCacheBytes: cacheBytes, TimelineCacheBytes: cacheBytes}
+				opts := Options{Prefix: prefix, StatusCacheBytes: cacheBytes, TimelineCacheBytes: cacheBytes, TimelineSize: socialtest.TimelineSize}
 				w, r := openAt(t, url, opts), openAt(t, url, opts)
 				return w, r, w
 			})

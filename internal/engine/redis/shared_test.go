@@ -33,11 +33,10 @@ func TestTwoEnginesShareState(t *testing.T) {
 	nodes := make([]node, 2)
 	runnerOf := make([]*jobs.Runner, len(nodes))
 	for i := range nodes {
-		e := openAt(t, url, Options{Prefix: prefix})
+		e := openAt(t, url, Options{Prefix: prefix, TimelineSize: h})
 		svc, err := social.NewService(e, social.Config{
-			TimelineSize: h,
-			FanoutChunk:  chunk,
-			Password:     social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
+			FanoutChunk: chunk,
+			Password:    social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
@@ -77,7 +76,7 @@ func TestTwoEnginesShareState(t *testing.T) {
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex // guards posted
-	var posted []int64
+	var posted []social.StatusID
 	for _, n := range nodes {
 		wg.Go(func() {
 			for i := range posts {

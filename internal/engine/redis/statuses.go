@@ -24,18 +24,15 @@ var statusFields = []string{"uid", "login", "message", "posted", "lat", "lon"}
 // job. Ids come from one counter for the whole deployment, so they grow
 // with creation order across every process. An id taken for an author that
 // turns out not to exist is skipped.
-func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return social.Status{}, err
-	}
-	id, err := e.client.Do(ctx, e.client.B().Incr().Key(e.statusIDCounterKey()).Build()).AsInt64()
+func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+	n, err := e.client.Do(ctx, e.client.B().Incr().Key(e.statusIDCounterKey()).Build()).AsInt64()
 	if err != nil {
 		return social.Status{}, e.fail("taking a status id", err)
 	}
+	id := social.StatusID(n)
 	st := social.Status{
 		ID:       id,
 		UID:      s.UID,
-		Login:    s.Login,
 		Message:  s.Message,
 		Posted:   s.Posted.UTC().Truncate(time.Millisecond),
 		Location: s.Location,
@@ -46,17 +43,17 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fa
 		lon = strconv.FormatFloat(s.Location.Lon, 'g', -1, 64)
 	}
 	keys := []string{e.userKey(s.UID), e.statusKey(id), e.profileKey(s.UID), e.homeKey(s.UID), e.jobStreamKey(), e.delayedJobsKey()}
-	args := []string{id10(id), strconv.Itoa(h), id10(s.UID), s.Login, s.Message, ms(s.Posted), lat, lon}
+	args := []string{id10(id), strconv.Itoa(e.opts.TimelineSize), id10(s.UID), s.Message, ms(s.Posted), lat, lon}
 	args, err = appendJobs(args, fanout(st))
 	if err != nil {
 		return social.Status{}, err
 	}
-	code, err := e.runScript(ctx, "creating a status", e.lua.createStatus, keys, args)
+	st.Login, err = e.runNamingScript(ctx, "creating a status", e.lua.createStatus, keys, args)
+	if errors.Is(err, errIDTaken) {
+		return social.Status{}, errors.New("redis: creating a status: id " + id10(id) + " is taken; was status:id: reset?")
+	}
 	if err != nil {
 		return social.Status{}, err
-	}
-	if code == codeIDTaken {
-		return social.Status{}, errors.New("redis: creating a status: id " + id10(id) + " is taken; was status:id: reset?")
 	}
 	return st, nil
 }
@@ -68,9 +65,9 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fa
 // Several ids are looked up in the in-process caches after a round trip on
 // e.reads (e.catchUp) that began after this call did: Redis queues the
 // invalidations of every change it made before that round trip ahead of its
-// reply, so by then the caches have forgotten whatever changed (doc.go,
+// reply, so by then the caches have forgotten whatever changed (docs/engines/redis.md,
 // "Reads"). Concurrent calls share one round trip.
-func (e *Engine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+func (e *Engine) Statuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
@@ -103,8 +100,8 @@ func (e *Engine) TimelinePage(ctx context.Context, tl social.Timeline, p social.
 
 // cachedStatuses looks ids up in e.statuses, reading the missing ones
 // through e.reads. The caller has made e.reads catch up.
-func (e *Engine) cachedStatuses(ctx context.Context, ids []int64) ([]social.Status, error) {
-	return e.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
+func (e *Engine) cachedStatuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
+	return e.statuses.Get(ids, func(missing []social.StatusID) ([]social.Status, error) {
 		return e.readStatuses(ctx, e.reads, missing)
 	})
 }
@@ -112,7 +109,7 @@ func (e *Engine) cachedStatuses(ctx context.Context, ids []int64) ([]social.Stat
 // readStatuses reads statuses from Redis in one pipelined round trip:
 // through the cache of e.reads (rueidis DoMultiCache) when c is e.reads,
 // plainly otherwise. Ids that name no status are skipped.
-func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []int64) ([]social.Status, error) {
+func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []social.StatusID) ([]social.Status, error) {
 	var results []rueidis.RedisResult
 	if c == e.reads && e.reads != e.client {
 		// ToStaticTTL: status keys never expire, so rueidis need not ask
@@ -150,15 +147,14 @@ func (e *Engine) readStatuses(ctx context.Context, c rueidis.Client, ids []int64
 // invalidated is e.reads' OnInvalidations hook: rueidis calls it, in order
 // with the replies of that connection, with the keys Redis invalidated, or
 // with nil when the whole cache goes (a flush, a broken connection). A
-// status key drops that status, a timeline key that timeline's head, and
-// timelines:size every head (they were cut at the h it held).
+// status key drops that status, a timeline key that timeline's head.
 func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 	if keys == nil {
 		e.statuses.ForgetAll()
 		e.timelines.ForgetAll()
 		return
 	}
-	var ids []int64
+	var ids []social.StatusID
 	var tls []social.Timeline
 	for _, m := range keys {
 		key, err := m.ToString()
@@ -166,9 +162,7 @@ func (e *Engine) invalidated(keys []rueidis.RedisMessage) {
 			continue
 		}
 		if id, ok := idIn(key, e.statusKey(0)); ok {
-			ids = append(ids, id)
-		} else if key == e.timelineSizeKey() {
-			e.timelines.ForgetAll()
+			ids = append(ids, social.StatusID(id))
 		} else if tl, ok := e.timelineOf(key); ok {
 			tls = append(tls, tl)
 		}
@@ -224,11 +218,11 @@ func (e *Engine) flushInvalidations(ctx context.Context) {
 	}
 }
 
-func parseStatus(id int64, v []string) (social.Status, error) {
+func parseStatus(id social.StatusID, v []string) (social.Status, error) {
 	const op = "reading a status"
 	st := social.Status{ID: id, Login: v[1], Message: v[2]}
 	var err error
-	if st.UID, err = parseInt(op, v[0]); err != nil {
+	if st.UID, err = parseID[social.UserID](op, v[0]); err != nil {
 		return social.Status{}, err
 	}
 	if st.Posted, err = fromMS(op, v[3]); err != nil {
@@ -248,8 +242,8 @@ func parseStatus(id int64, v []string) (social.Status, error) {
 // DeleteStatus reads the status to build its cleanup job, then removes it
 // in one script (lua/delete_status.lua) that checks again that it exists
 // and is uid's, so two concurrent deletes cannot both succeed.
-func (e *Engine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
-	sts, err := e.Statuses(ctx, []int64{id})
+func (e *Engine) DeleteStatus(ctx context.Context, uid social.UserID, id social.StatusID, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+	sts, err := e.Statuses(ctx, []social.StatusID{id})
 	if err != nil {
 		return social.Status{}, err
 	}
@@ -260,8 +254,8 @@ func (e *Engine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(s
 	if st.UID != uid {
 		return social.Status{}, social.ErrForbidden
 	}
-	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey(), e.timelineSizeKey()}
-	args, err := appendJobs([]string{id10(id), id10(uid)}, cleanup(st))
+	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
+	args, err := appendJobs([]string{id10(id), id10(uid), strconv.Itoa(e.opts.TimelineSize)}, cleanup(st))
 	if err != nil {
 		return social.Status{}, err
 	}

@@ -73,45 +73,24 @@ func checkSize(timeline, id int64) bool {
 	return z%trimCheckOdds == 0
 }
 
-// timelineSize returns the timeline size that fan-out trims to, as
-// recorded in timelines:size by lua/add_to_timelines.lua, or 0 when no
-// fan-out ever recorded one (then no timeline holds entries past h). The
-// value is read through the client-side cache of e.reads: it changes only
-// when a deployment changes --timeline-size, and Redis invalidates the
-// cached copy then. Asked right after a read on e.reads, it is as new as
-// that read (doc.go, "Reads").
-func (e *Engine) timelineSize(ctx context.Context) (int64, error) {
-	cmd := e.reads.B().Get().Key(e.timelineSizeKey()).Cache().ToStaticTTL()
-	h, err := e.reads.DoCache(ctx, cmd, statusCacheTTL).AsInt64()
-	if rueidis.IsRedisNil(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, e.fail("reading the timeline size", err)
-	}
-	return h, nil
-}
-
 // TimelineIDs reads a page of a timeline's sorted set, newest first: by rank
 // for a numbered page, or by score below MaxID. Home and list timelines may
 // hold entries past their newest h, left there by the lazy trim of fan-out;
 // their reads stop at the newest h, so what a reader sees is exactly what
 // trimming after every delivery would have kept:
 //
-//   - a page by number is a plain ZRANGE by rank, cut at rank h after the
-//     reply; h is looked up then, from the cache, which by that time has
-//     applied every change of timelines:size made before the ZRANGE ran,
-//     so it is the h that any entries past h were left under;
+//   - a page by number is a plain ZRANGE by rank, cut at rank h (the
+//     deployment's timeline size, fixed at Open) after the reply;
 //   - a page below MaxID needs the h-th entry and the range in one
-//     snapshot, so lua/timeline_before.lua reads timelines:size itself.
+//     snapshot, so lua/timeline_before.lua reads both.
 //
 // With the timeline cache on, a page near the top comes from the
 // timeline's cached head instead (readHead), once the read has caught up
 // on Redis's invalidations. Either way a read is as new as a read from
 // Redis and leaves every invalidation Redis sent before it applied, so the
-// page's statuses are then looked up in the caches safely (doc.go,
-// "Reads").
-func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+// page's statuses are then looked up in the caches safely
+// (docs/engines/redis.md, "Reads").
+func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]social.StatusID, error) {
 	const op = "reading a timeline"
 	key, err := e.timelineKey(tl)
 	if err != nil {
@@ -126,11 +105,11 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 		if err := e.catchUp.wait(ctx); err != nil {
 			return nil, e.fail(op, err)
 		}
-		below := int64(math.MaxInt64)
+		below := social.StatusID(math.MaxInt64)
 		if p.MaxID > 0 {
 			below = p.MaxID
 		}
-		ids, ok, err := e.timelines.Get(tl, below, int(count), p.Offset(), func() ([]int64, bool, error) {
+		ids, ok, err := e.timelines.Get(tl, below, int(count), p.Offset(), func() ([]social.StatusID, bool, error) {
 			return e.readHead(ctx, key, capped)
 		})
 		if err != nil || ok {
@@ -140,7 +119,7 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 	if p.MaxID > 0 {
 		var res rueidis.RedisResult
 		if capped {
-			res = e.lua.timelineBefore.Exec(ctx, e.reads, []string{key, e.timelineSizeKey()}, []string{id10(p.MaxID), strconv.FormatInt(count, 10)})
+			res = e.lua.timelineBefore.Exec(ctx, e.reads, []string{key}, []string{id10(p.MaxID), strconv.FormatInt(count, 10), strconv.Itoa(e.opts.TimelineSize)})
 		} else {
 			res = e.reads.Do(ctx, e.reads.B().Zrange().Key(key).Min("("+id10(p.MaxID)).Max("-inf").Byscore().Rev().Limit(0, count).Build())
 		}
@@ -148,7 +127,7 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 		if err != nil {
 			return nil, e.fail(op, err)
 		}
-		return parseIDs(op, members)
+		return parseIDs[social.StatusID](op, members)
 	}
 	first, last := pageRange(p)
 	members, err := e.reads.Do(ctx, e.reads.B().Zrange().Key(key).Min(strconv.FormatInt(first, 10)).Max(strconv.FormatInt(last, 10)).Rev().Build()).AsStrSlice()
@@ -160,17 +139,12 @@ func (e *Engine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.P
 
 // cutAtH parses the members of a timeline read from rank first, dropping
 // those past rank h of a home or list timeline (see TimelineIDs).
-func (e *Engine) cutAtH(ctx context.Context, op string, members []string, first int64, capped bool) ([]int64, error) {
+func (e *Engine) cutAtH(ctx context.Context, op string, members []string, first int64, capped bool) ([]social.StatusID, error) {
 	if capped && len(members) > 0 {
-		h, err := e.timelineSize(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if h > 0 {
-			members = members[:max(0, min(int64(len(members)), h-first))]
-		}
+		h := int64(e.opts.TimelineSize)
+		members = members[:max(0, min(int64(len(members)), h-first))]
 	}
-	return parseIDs(op, members)
+	return parseIDs[social.StatusID](op, members)
 }
 
 // readHead reads the newest timelinecache.Depth ids a timeline shows, and
@@ -178,7 +152,7 @@ func (e *Engine) cutAtH(ctx context.Context, op string, members []string, first 
 // the cache of e.reads (rueidis DoCache), so that Redis tracks the
 // timeline's key for that connection and invalidates it, which drops the
 // head (Engine.invalidated), when anything changes the timeline.
-func (e *Engine) readHead(ctx context.Context, key string, capped bool) ([]int64, bool, error) {
+func (e *Engine) readHead(ctx context.Context, key string, capped bool) ([]social.StatusID, bool, error) {
 	cmd := e.reads.B().Zrange().Key(key).Min("0").Max(strconv.Itoa(timelinecache.Depth - 1)).Rev().Cache().ToStaticTTL()
 	// ToStaticTTL: timeline keys never expire, so rueidis need not ask for
 	// their TTL with each miss.
@@ -196,11 +170,6 @@ func (e *Engine) readHead(ctx context.Context, key string, capped bool) ([]int64
 	return ids, complete, nil
 }
 
-// AddToTimelines is Deliver with one delivery.
-func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
-	return e.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}, h)
-}
-
 // Deliver runs one script (lua/add_to_timelines.lua) over every delivery:
 // one round trip however many statuses and followers the call names. The
 // timelines are grouped by the statuses they get, so that a timeline named
@@ -209,29 +178,28 @@ func (e *Engine) AddToTimelines(ctx context.Context, id int64, tls []social.Time
 // status still exists first, so a delivery that runs after a delete does
 // nothing. It trims lazily (see trimCheckOdds): the homes whose size this
 // call checks come first in their group, the others after them; list
-// timelines are few and always checked. The script records h in
-// timelines:size for the reads that stop at the newest h.
-func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery, h int) error {
-	if err := checkTimelineSize(h); err != nil {
-		return err
-	}
+// timelines are few and always checked.
+func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery) error {
+	h := e.opts.TimelineSize
+	authors := make(map[social.StatusID]social.UserID, len(ds))
 	for _, d := range ds {
 		for _, tl := range d.Timelines {
 			if tl.Kind != social.Home && tl.Kind != social.ListTimeline {
 				return fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
 			}
 		}
+		authors[d.Status] = d.Author
 	}
 	if len(ds) == 1 {
 		// One status (a chunk of a large fan-out): one group as it is.
 		if len(ds[0].Timelines) == 0 {
 			return nil
 		}
-		return e.deliverGroups(ctx, h, []deliveryGroup{{ids: []int64{ds[0].Status}, tls: ds[0].Timelines}})
+		return e.deliverGroups(ctx, h, authors, []deliveryGroup{{ids: []social.StatusID{ds[0].Status}, tls: ds[0].Timelines}})
 	}
 	// Each timeline's statuses, in the order first named.
 	var order []social.Timeline
-	got := map[social.Timeline][]int64{}
+	got := map[social.Timeline][]social.StatusID{}
 	for _, d := range ds {
 		for _, tl := range d.Timelines {
 			ids, ok := got[tl]
@@ -255,7 +223,7 @@ func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery, h int) error
 		slices.Sort(ids)
 		name = name[:0]
 		for _, id := range ids {
-			name = strconv.AppendInt(append(name, ','), id, 10)
+			name = strconv.AppendInt(append(name, ','), int64(id), 10)
 		}
 		i, ok := byIDs[string(name)]
 		if !ok {
@@ -265,28 +233,28 @@ func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery, h int) error
 		}
 		groups[i].tls = append(groups[i].tls, tl)
 	}
-	return e.deliverGroups(ctx, h, groups)
+	return e.deliverGroups(ctx, h, authors, groups)
 }
 
 // deliveryGroup is timelines tls that all get statuses ids.
 type deliveryGroup struct {
-	ids []int64
+	ids []social.StatusID
 	tls []social.Timeline
 }
 
-// deliverGroups runs lua/add_to_timelines.lua over groups.
-func (e *Engine) deliverGroups(ctx context.Context, h int, groups []deliveryGroup) error {
-	nkeys, nargs := 1, 2
+// deliverGroups runs lua/add_to_timelines.lua over groups; authors names
+// the author of each status, whose recent unfollowers the script skips.
+func (e *Engine) deliverGroups(ctx context.Context, h int, authors map[social.StatusID]social.UserID, groups []deliveryGroup) error {
+	nkeys, nargs := 0, 2
 	for _, g := range groups {
-		nkeys += len(g.ids) + 2*len(g.tls)
+		nkeys += 2*len(g.ids) + 2*len(g.tls)
 		nargs += 4 + len(g.ids)
 	}
-	keys := make([]string, 1, nkeys)
-	keys[0] = e.timelineSizeKey()
+	keys := make([]string, 0, nkeys)
 	args := make([]string, 2, nargs)
 	args[0], args[1] = strconv.Itoa(h), strconv.Itoa(e.trimSlack(h))
 	for _, g := range groups {
-		keys, args = e.appendGroup(keys, args, g.ids, g.tls)
+		keys, args = e.appendGroup(keys, args, authors, g.ids, g.tls)
 	}
 	_, err := e.runScript(ctx, "adding to timelines", e.lua.addToTimelines, keys, args)
 	return err
@@ -294,10 +262,12 @@ func (e *Engine) deliverGroups(ctx context.Context, h int, groups []deliveryGrou
 
 // appendGroup appends the keys and arguments of one group of
 // lua/add_to_timelines.lua: timelines tls that all get statuses ids.
-func (e *Engine) appendGroup(keys, args []string, ids []int64, tls []social.Timeline) ([]string, []string) {
+func (e *Engine) appendGroup(keys, args []string, authors map[social.StatusID]social.UserID, ids []social.StatusID, tls []social.Timeline) ([]string, []string) {
 	args = append(args, strconv.Itoa(len(ids)))
 	for _, id := range ids {
-		keys = append(keys, e.statusKey(id))
+		// A zero author (a delivery planned before authors were
+		// recorded) names unfollowed:0, which never exists.
+		keys = append(keys, e.statusKey(id), e.unfollowedKey(authors[id]))
 		args = append(args, id10(id))
 	}
 	homes, lists := 0, 0
@@ -314,13 +284,13 @@ func (e *Engine) appendGroup(keys, args []string, ids []int64, tls []social.Time
 	for _, tl := range tls {
 		switch {
 		case tl.Kind == social.ListTimeline:
-			keys[list], keys[list+1] = e.listKey(tl.ID), e.listTimelineKey(tl.ID)
+			keys[list], keys[list+1] = e.listKey(social.ListID(tl.ID)), e.listTimelineKey(social.ListID(tl.ID))
 			list += 2
-		case slices.ContainsFunc(ids, func(id int64) bool { return checkSize(tl.ID, id) }):
-			keys[checked] = e.homeKey(tl.ID)
+		case slices.ContainsFunc(ids, func(id social.StatusID) bool { return checkSize(tl.ID, int64(id)) }):
+			keys[checked] = e.homeKey(social.UserID(tl.ID))
 			checked++
 		default:
-			keys[unchecked] = e.homeKey(tl.ID)
+			keys[unchecked] = e.homeKey(social.UserID(tl.ID))
 			unchecked--
 		}
 	}
@@ -329,15 +299,13 @@ func (e *Engine) appendGroup(keys, args []string, ids []int64, tls []social.Time
 }
 
 // RemoveFromTimelines removes id from every timeline in one script. Home
-// and list timelines are first trimmed to the size in timelines:size, so
-// that the removal cannot bring back an entry that only the lazy trim of
-// fan-out had kept.
-func (e *Engine) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Timeline) error {
+// and list timelines are first trimmed to h, so that the removal cannot
+// bring back an entry that only the lazy trim of fan-out had kept.
+func (e *Engine) RemoveFromTimelines(ctx context.Context, id social.StatusID, tls []social.Timeline) error {
 	if len(tls) == 0 {
 		return nil
 	}
-	keys := make([]string, 1, 1+len(tls))
-	keys[0] = e.timelineSizeKey()
+	keys := make([]string, 0, len(tls))
 	capped := 0
 	// The capped timelines come first; the script trims only those.
 	for _, profiles := range []bool{false, true} {
@@ -355,7 +323,7 @@ func (e *Engine) RemoveFromTimelines(ctx context.Context, id int64, tls []social
 			}
 		}
 	}
-	_, err := e.runScript(ctx, "removing from timelines", e.lua.removeFromTimelines, keys, []string{id10(id), strconv.Itoa(capped)})
+	_, err := e.runScript(ctx, "removing from timelines", e.lua.removeFromTimelines, keys, []string{id10(id), strconv.Itoa(capped), strconv.Itoa(e.opts.TimelineSize)})
 	return err
 }
 
@@ -365,16 +333,16 @@ func (e *Engine) RemoveFromTimelines(ctx context.Context, id int64, tls []social
 // scan, and merged by batches of refillBatch in lua/refill.lua, which skips
 // a source that stopped being one since it was listed. A home's own user is
 // merged first, in its own batch.
-func (e *Engine) RefillTimeline(ctx context.Context, tl social.Timeline, h int) error {
-	if err := checkTimelineSize(h); err != nil {
-		return err
-	}
+func (e *Engine) RefillTimeline(ctx context.Context, tl social.Timeline) error {
+	h := e.opts.TimelineSize
 	var timeline, owner, sources, self string
 	switch tl.Kind {
 	case social.Home:
-		timeline, owner, sources, self = e.homeKey(tl.ID), e.userKey(tl.ID), e.followingKey(tl.ID), id10(tl.ID)
+		uid := social.UserID(tl.ID)
+		timeline, owner, sources, self = e.homeKey(uid), e.userKey(uid), e.followingKey(uid), id10(uid)
 	case social.ListTimeline:
-		timeline, owner, sources = e.listTimelineKey(tl.ID), e.listKey(tl.ID), e.listMembersKey(tl.ID)
+		id := social.ListID(tl.ID)
+		timeline, owner, sources = e.listTimelineKey(id), e.listKey(id), e.listMembersKey(id)
 	default:
 		return fmt.Errorf("redis: cannot refill a %s timeline", tl.Kind)
 	}
@@ -384,7 +352,7 @@ func (e *Engine) RefillTimeline(ctx context.Context, tl social.Timeline, h int) 
 		args := make([]string, 2, 2+len(uids))
 		args[0], args[1] = strconv.Itoa(h), self
 		for _, uid := range uids {
-			n, err := parseInt("refilling a timeline", uid)
+			n, err := parseID[social.UserID]("refilling a timeline", uid)
 			if err != nil {
 				return err
 			}

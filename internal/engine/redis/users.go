@@ -20,10 +20,11 @@ var userFields = []string{"login", "name", "followers", "following", "posts", "s
 // (lua/create_user.lua). An id taken by a registration that then loses the
 // race for its login is not reused, so ids may skip; they still only grow.
 func (e *Engine) CreateUser(ctx context.Context, u social.NewUser) (social.User, error) {
-	uid, err := e.client.Do(ctx, e.client.B().Incr().Key(e.userIDCounterKey()).Build()).AsInt64()
+	n, err := e.client.Do(ctx, e.client.B().Incr().Key(e.userIDCounterKey()).Build()).AsInt64()
 	if err != nil {
 		return social.User{}, e.fail("taking a user id", err)
 	}
+	uid := social.UserID(n)
 	keys := []string{e.loginIndexKey(), e.userKey(uid), e.authKey(uid)}
 	args := []string{strings.ToLower(u.Login), id10(uid), u.Login, u.Name, ms(u.Signup), u.PasswordHash}
 	if _, err := e.runScript(ctx, "creating a user", e.lua.createUser, keys, args); err != nil {
@@ -33,8 +34,8 @@ func (e *Engine) CreateUser(ctx context.Context, u social.NewUser) (social.User,
 }
 
 // User returns user id.
-func (e *Engine) User(ctx context.Context, id int64) (social.User, error) {
-	users, err := e.Users(ctx, []int64{id})
+func (e *Engine) User(ctx context.Context, id social.UserID) (social.User, error) {
+	users, err := e.Users(ctx, []social.UserID{id})
 	if err != nil {
 		return social.User{}, err
 	}
@@ -53,11 +54,11 @@ func (e *Engine) UserByLogin(ctx context.Context, login string) (social.User, er
 	if err != nil {
 		return social.User{}, e.fail("looking up a login", err)
 	}
-	return e.User(ctx, uid)
+	return e.User(ctx, social.UserID(uid))
 }
 
 // Users reads the users in one pipelined round trip.
-func (e *Engine) Users(ctx context.Context, ids []int64) ([]social.User, error) {
+func (e *Engine) Users(ctx context.Context, ids []social.UserID) ([]social.User, error) {
 	if len(ids) == 0 {
 		return []social.User{}, nil
 	}
@@ -83,7 +84,7 @@ func (e *Engine) Users(ctx context.Context, ids []int64) ([]social.User, error) 
 	return users, nil
 }
 
-func parseUser(id int64, v []string) (social.User, error) {
+func parseUser(id social.UserID, v []string) (social.User, error) {
 	const op = "reading a user"
 	u := social.User{ID: id, Login: v[0], Name: v[1]}
 	var err error
@@ -99,7 +100,7 @@ func parseUser(id int64, v []string) (social.User, error) {
 }
 
 // PasswordHash reads user:<uid>:auth.
-func (e *Engine) PasswordHash(ctx context.Context, id int64) (string, error) {
+func (e *Engine) PasswordHash(ctx context.Context, id social.UserID) (string, error) {
 	hash, err := e.client.Do(ctx, e.client.B().Get().Key(e.authKey(id)).Build()).ToString()
 	if rueidis.IsRedisNil(err) {
 		return "", social.ErrUserNotFound
@@ -148,7 +149,7 @@ func (e *Engine) TokenByHash(ctx context.Context, hash []byte, now time.Time) (s
 	}
 	t := social.Token{
 		Hash:    append([]byte(nil), hash...),
-		UID:     uid,
+		UID:     social.UserID(uid),
 		Created: time.UnixMilli(created).UTC(),
 	}
 	if expires != 0 {

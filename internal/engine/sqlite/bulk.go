@@ -158,20 +158,20 @@ WHERE following <> 0 AND NOT EXISTS (SELECT 1 FROM follows WHERE follower = user
 // LoadUsers creates users with the next ids in one transaction and returns
 // their ids. A taken login (in the store or earlier in users) rolls back
 // the whole batch.
-func (db *DB) LoadUsers(ctx context.Context, users []social.NewUser) ([]int64, error) {
+func (db *DB) LoadUsers(ctx context.Context, users []social.NewUser) ([]social.UserID, error) {
 	if len(users) == 0 {
-		return []int64{}, nil
+		return []social.UserID{}, nil
 	}
 	args := make([]any, 0, loadUsersInsert.width*len(users))
 	for _, u := range users {
 		args = append(args, u.Login, strings.ToLower(u.Login), u.Name, millis(u.Signup))
 	}
-	ids := make([]int64, len(users))
+	ids := make([]social.UserID, len(users))
 	err := db.write(ctx, "load users", func(tx *wtx) error {
-		idOf := make(map[string]int64, len(users))
+		idOf := make(map[string]social.UserID, len(users))
 		err := loadUsersInsert.run(tx, args, func(rows *sql.Rows) error {
 			for rows.Next() {
-				var id int64
+				var id social.UserID
 				var lower string
 				if err := rows.Scan(&id, &lower); err != nil {
 					return err
@@ -201,7 +201,7 @@ func (db *DB) LoadUsers(ctx context.Context, users []social.NewUser) ([]int64, e
 
 // takenLogin names the first login of users that was not inserted: taken
 // in the store, or earlier in users in some letter case.
-func takenLogin(users []social.NewUser, inserted map[string]int64) error {
+func takenLogin(users []social.NewUser, inserted map[string]social.UserID) error {
 	seen := make(map[string]bool, len(users))
 	for _, u := range users {
 		lower := strings.ToLower(u.Login)

@@ -55,6 +55,11 @@ type Options struct {
 	// heads of home and list timelines read (see tlKey); zero
 	// means DefaultTimelineCacheBytes, negative turns the cache off.
 	TimelineCacheBytes int
+	// TimelineSize is how many entries home and list timelines keep;
+	// zero means social.DefaultTimelineSize. It is fixed for the life of
+	// the data: the first Open records it, and a later Open with another
+	// size fails (see checkSettings).
+	TimelineSize int
 }
 
 // DefaultStatusCacheBytes is the status cache's size when
@@ -76,6 +81,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TimelineCacheBytes == 0 {
 		o.TimelineCacheBytes = DefaultTimelineCacheBytes
+	}
+	if o.TimelineSize == 0 {
+		o.TimelineSize = social.DefaultTimelineSize
 	}
 	return o
 }
@@ -202,6 +210,10 @@ func open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
 	if err := db.migrate(ctx); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if err := db.checkSettings(ctx); err != nil {
 		db.w.Close()
 		return nil, err
 	}
@@ -534,20 +546,20 @@ func (db *DB) readRows(ctx context.Context, query string, args ...any) (*sql.Row
 }
 
 // readIDs runs a query whose rows are single integers.
-func (db *DB) readIDs(ctx context.Context, op, query string, args ...any) ([]int64, error) {
+func readIDs[ID ~int64](ctx context.Context, db *DB, op, query string, args ...any) ([]ID, error) {
 	rows, err := db.readRows(ctx, query, args...)
 	if err != nil {
 		return nil, db.fail(op, err)
 	}
-	ids, err := scanIDs(rows)
+	ids, err := scanIDs[ID](rows)
 	return ids, db.fail(op, err)
 }
 
-func scanIDs(rows *sql.Rows) ([]int64, error) {
+func scanIDs[ID ~int64](rows *sql.Rows) ([]ID, error) {
 	defer rows.Close()
-	ids := []int64{}
+	ids := []ID{}
 	for rows.Next() {
-		var id int64
+		var id ID
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}

@@ -17,10 +17,10 @@ import (
 // fallback one id at a time, and the flush at the end of the call must
 // together show exactly what the model shows.
 func TestDeliverMatchesEagerTrimming(t *testing.T) {
-	db := openDir(t, t.TempDir())
+	const h = 40
+	db := openSized(t, t.TempDir(), h)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(3, 4))
-	const h = 40
 
 	author := newUser(t, db, "author")
 	var timelines []social.Timeline
@@ -28,14 +28,14 @@ func TestDeliverMatchesEagerTrimming(t *testing.T) {
 		timelines = append(timelines, social.HomeOf(newUser(t, db, fmt.Sprintf("reader%d", i)).ID))
 	}
 	owner := newUser(t, db, "owner")
-	l, err := db.CreateList(ctx, social.NewList{UID: owner.ID, Login: owner.Login, Name: "l"}, 0)
+	l, err := db.CreateList(ctx, social.NewList{UID: owner.ID, Name: "l"}, 0)
 	if err != nil {
 		t.Fatalf("CreateList: %v", err)
 	}
 	timelines = append(timelines, social.ListOf(l.ID))
-	var sids []int64
+	var sids []social.StatusID
 	for range 900 {
-		var id int64
+		var id social.StatusID
 		err := db.w.QueryRowContext(ctx, `INSERT INTO statuses (uid, login, message, posted) VALUES (?, ?, 'm', 0) RETURNING id`,
 			author.ID, author.Login).Scan(&id)
 		if err != nil {
@@ -43,8 +43,8 @@ func TestDeliverMatchesEagerTrimming(t *testing.T) {
 		}
 		sids = append(sids, id)
 	}
-	deleted := map[int64]bool{}
-	model := map[social.Timeline][]int64{} // newest first, at most h
+	deleted := map[social.StatusID]bool{}
+	model := map[social.Timeline][]social.StatusID{} // newest first, at most h
 
 	next := 0
 	for step := 0; next < len(sids); step++ {
@@ -81,7 +81,7 @@ func TestDeliverMatchesEagerTrimming(t *testing.T) {
 			// order a concurrent worker gives.
 			slices.Reverse(ds)
 		}
-		if err := db.Deliver(ctx, ds, h); err != nil {
+		if err := db.Deliver(ctx, ds); err != nil {
 			t.Fatalf("step %d: Deliver: %v", step, err)
 		}
 		for _, d := range ds {
@@ -90,16 +90,15 @@ func TestDeliverMatchesEagerTrimming(t *testing.T) {
 			}
 			for _, tl := range d.Timelines {
 				if !slices.Contains(model[tl], d.Status) {
-					model[tl] = newest(append(slices.Clone(model[tl]), d.Status), h)
+					model[tl] = newestIDs(append(slices.Clone(model[tl]), d.Status), h)
 				}
 			}
 		}
 		for _, tl := range timelines {
-			kind, _ := storedKind(tl.Kind)
-			if held := heldIDs(t, db, kind, tl.ID); len(held) > h+overTrim+2*flushAt+12 {
+			if held := heldIDs(t, db, tl); len(held) > h+overTrim+2*flushAt+12 {
 				t.Fatalf("step %d: %v holds %d ids at size %d", step, tl, len(held), h)
 			}
-			wantIDs(t, fmt.Sprintf("step %d: %v", step, tl), timelineIDs(t, db, tl), append([]int64{}, model[tl]...))
+			wantIDs(t, fmt.Sprintf("step %d: %v", step, tl), timelineIDs(t, db, tl), append([]social.StatusID{}, model[tl]...))
 		}
 	}
 }

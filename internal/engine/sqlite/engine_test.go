@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,25 +24,23 @@ import (
 func TestReopenKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	h := testTimelineSize
-
-	db, err := Open(ctx, dir, Options{}, testLogger(t))
+	db, err := Open(ctx, dir, Options{TimelineSize: testTimelineSize}, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	alice, bob := newUser(t, db, "Alice"), newUser(t, db, "bob")
-	follow(t, db, alice, bob, h)
-	sts := []social.Status{post(t, db, bob, h), post(t, db, bob, h)}
+	follow(t, db, alice, bob)
+	sts := []social.Status{post(t, db, bob), post(t, db, bob)}
 	loc := &social.Location{Lat: 52.5, Lon: 13.4}
-	located, err := db.CreateStatus(ctx, social.NewStatus{UID: alice.ID, Message: "here", Posted: time.Now(), Location: loc}, h, nil)
+	located, err := db.CreateStatus(ctx, social.NewStatus{UID: alice.ID, Message: "here", Posted: time.Now(), Location: loc}, nil)
 	if err != nil {
 		t.Fatalf("CreateStatus: %v", err)
 	}
-	list, err := db.CreateList(ctx, social.NewList{UID: alice.ID, Login: alice.Login, Name: "friends", Created: time.Now()}, 10)
+	list, err := db.CreateList(ctx, social.NewList{UID: alice.ID, Name: "friends", Created: time.Now()}, 10)
 	if err != nil {
 		t.Fatalf("CreateList: %v", err)
 	}
-	if _, err := db.AddListMember(ctx, list.ID, bob.ID, time.Now(), h, 10); err != nil {
+	if _, err := db.AddListMember(ctx, list.ID, bob.ID, time.Now(), 10); err != nil {
 		t.Fatalf("AddListMember: %v", err)
 	}
 	token := social.Token{Hash: []byte("token-hash"), UID: alice.ID, Created: time.Now(), Expires: time.Now().Add(time.Hour)}
@@ -71,7 +70,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if hash, err := db.PasswordHash(ctx, bob.ID); err != nil || hash != "hash-of-bob" {
 		t.Fatalf("PasswordHash after reopening: got %q, %v", hash, err)
 	}
-	got, err := db.Statuses(ctx, []int64{sts[0].ID, sts[1].ID, located.ID})
+	got, err := db.Statuses(ctx, []social.StatusID{sts[0].ID, sts[1].ID, located.ID})
 	if err != nil {
 		t.Fatalf("Statuses: %v", err)
 	}
@@ -85,8 +84,8 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Following: %v", err)
 	}
-	wantIDs(t, "following after reopening", following, []int64{bob.ID})
-	if l, err := db.List(ctx, list.ID); err != nil || l.Members != 1 || l.Name != "friends" {
+	wantIDs(t, "following after reopening", following, []social.UserID{bob.ID})
+	if l, err := db.List(ctx, list.ID); err != nil || l.Members != 1 || l.Name != "friends" || l.Login != "Alice" {
 		t.Fatalf("List after reopening: got %+v, %v", l, err)
 	}
 	if tok, err := db.TokenByHash(ctx, token.Hash, time.Now()); err != nil || tok.UID != alice.ID {
@@ -100,11 +99,59 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("Claim after reopening: got %+v, %v", claimed, err)
 	}
 	// Ids keep increasing across restarts, also past a deleted newest status.
-	if _, err := db.DeleteStatus(ctx, located.ID, alice.ID, nil); err != nil {
+	if _, err := db.DeleteStatus(ctx, alice.ID, located.ID, nil); err != nil {
 		t.Fatalf("DeleteStatus: %v", err)
 	}
-	if next := post(t, db, bob, h); next.ID <= located.ID {
+	if next := post(t, db, bob); next.ID <= located.ID {
 		t.Fatalf("status id after reopening and deleting the newest: got %d, want above %d", next.ID, located.ID)
+	}
+}
+
+// TestTimelineSizeIsFixed: the first Open of a data directory records the
+// timeline size; a later Open with the same size works, and one with
+// another (zero standing for social.DefaultTimelineSize) fails with
+// ErrSettingsMismatch naming both, and records nothing.
+func TestTimelineSizeIsFixed(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	const size = 17
+	db := openSized(t, dir, size)
+	newUser(t, db, "kept")
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for _, other := range []int{size + 6, 0} {
+		db, err := Open(ctx, dir, Options{TimelineSize: other}, testLogger(t))
+		if err == nil {
+			db.Close()
+			t.Fatalf("Open with timeline size %d of a directory written at %d succeeded, want ErrSettingsMismatch", other, size)
+		}
+		if !errors.Is(err, ErrSettingsMismatch) {
+			t.Fatalf("Open with timeline size %d of a directory written at %d: got %v, want ErrSettingsMismatch", other, size, err)
+		}
+		want := other
+		if want == 0 {
+			want = social.DefaultTimelineSize
+		}
+		// The path may hold digits of its own.
+		msg := strings.ReplaceAll(err.Error(), dir, "<dir>")
+		for _, n := range []int{size, want} {
+			if !regexp.MustCompile(fmt.Sprintf(`(^|\D)%d(\D|$)`, n)).MatchString(msg) {
+				t.Errorf("mismatch error %q does not name size %d", msg, n)
+			}
+		}
+	}
+	if db, err := Open(ctx, dir, Options{TimelineSize: -1}, testLogger(t)); err == nil {
+		db.Close()
+		t.Fatalf("Open with timeline size -1 succeeded, want an error")
+	}
+	db = openSized(t, dir, size)
+	if _, err := db.UserByLogin(ctx, "kept"); err != nil {
+		t.Fatalf("user after reopening with the same size: %v", err)
+	}
+	var recorded string
+	if err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'timeline_size'`).Scan(&recorded); err != nil || recorded != fmt.Sprint(size) {
+		t.Fatalf("recorded timeline size after the refused opens: got %q, %v; want %d", recorded, err, size)
 	}
 }
 
@@ -243,19 +290,17 @@ func TestHomeTimelineCapped(t *testing.T) {
 	ctx := t.Context()
 	h := testTimelineSize
 	reader, author := newUser(t, db, "reader"), newUser(t, db, "author")
-	follow(t, db, reader, author, h)
+	follow(t, db, reader, author)
 
 	var sts []social.Status
 	for range 3 * h {
-		st := post(t, db, author, h)
+		st := post(t, db, author)
 		sts = append(sts, st)
 		// What a fan-out job does for the one follower.
-		if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(reader.ID), social.ProfileOf(author.ID)}, h); err != nil {
-			t.Fatalf("AddToTimelines: %v", err)
-		}
+		deliverOne(t, db, st.ID, social.HomeOf(reader.ID), social.ProfileOf(author.ID))
 		// Trimming goes by blocks, so a home holds a little more than it
 		// shows, but never more than that.
-		if held := heldIDs(t, db, storedHome, reader.ID); len(held) > maxHeld(h) {
+		if held := heldIDs(t, db, social.HomeOf(reader.ID)); len(held) > maxHeld(h) {
 			t.Fatalf("home after %d posts holds %d ids, want at most %d", len(sts), len(held), maxHeld(h))
 		}
 		wantIDs(t, "reader's home", timelineIDs(t, db, social.HomeOf(reader.ID)), newestFirst(sts, h))
@@ -263,19 +308,17 @@ func TestHomeTimelineCapped(t *testing.T) {
 	wantIDs(t, "reader's home", timelineIDs(t, db, social.HomeOf(reader.ID)), newestFirst(sts, h))
 	wantIDs(t, "author's own home", timelineIDs(t, db, social.HomeOf(author.ID)), newestFirst(sts, h))
 	wantIDs(t, "author's profile (uncapped)", timelineIDs(t, db, social.ProfileOf(author.ID)), newestFirst(sts, len(sts)))
-	if held := heldIDs(t, db, storedHome, reader.ID); !slices.Equal(held[:h], newestFirst(sts, h)) {
+	if held := heldIDs(t, db, social.HomeOf(reader.ID)); !slices.Equal(held[:h], newestFirst(sts, h)) {
 		t.Fatalf("home holds %v, want the newest %v first", held, newestFirst(sts, h))
 	}
 
 	// An old status arriving late does not push out newer ones.
-	if err := db.AddToTimelines(ctx, sts[0].ID, []social.Timeline{social.HomeOf(reader.ID)}, h); err != nil {
-		t.Fatalf("AddToTimelines(old): %v", err)
-	}
+	deliverOne(t, db, sts[0].ID, social.HomeOf(reader.ID))
 	wantIDs(t, "home after a late old status", timelineIDs(t, db, social.HomeOf(reader.ID)), newestFirst(sts, h))
 
 	// Following copies the newest h, trimmed.
 	late := newUser(t, db, "late")
-	follow(t, db, late, author, h)
+	follow(t, db, late, author)
 	wantIDs(t, "home copied on follow", timelineIDs(t, db, social.HomeOf(late.ID)), newestFirst(sts, h))
 
 	// Paging by max_id and by page.
@@ -291,20 +334,20 @@ func TestHomeTimelineCapped(t *testing.T) {
 	}
 	wantIDs(t, "page 3", got, all[4:])
 
-	// A smaller timeline size trims on the next insert.
-	st := post(t, db, author, h)
+	// A smaller timeline size (a database from before the size was
+	// recorded, upgraded and opened with another) trims on the next insert.
+	db = reopenAsUpgraded(t, db, 2)
+	st := post(t, db, author)
 	sts = append(sts, st)
-	if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(reader.ID)}, 2); err != nil {
-		t.Fatalf("AddToTimelines(h=2): %v", err)
-	}
+	deliverOne(t, db, st.ID, social.HomeOf(reader.ID))
 	wantIDs(t, "home after lowering h", timelineIDs(t, db, social.HomeOf(reader.ID)), newestFirst(sts, 2))
 	// Paging by max_id stays within the newest 2 too (0: no max_id).
-	for _, below := range []int64{0, sts[len(sts)-1].ID, sts[len(sts)-2].ID} {
+	for _, below := range []social.StatusID{0, sts[len(sts)-1].ID, sts[len(sts)-2].ID} {
 		got, err := db.TimelineIDs(ctx, social.HomeOf(reader.ID), social.Page{Count: 10, MaxID: below})
 		if err != nil {
 			t.Fatalf("TimelineIDs(max_id %d): %v", below, err)
 		}
-		var want []int64
+		var want []social.StatusID
 		for _, id := range newestFirst(sts, 2) {
 			if below == 0 || id < below {
 				want = append(want, id)
@@ -312,32 +355,29 @@ func TestHomeTimelineCapped(t *testing.T) {
 		}
 		wantIDs(t, fmt.Sprintf("home below %d after lowering h", below), got, want)
 	}
-	if held := heldIDs(t, db, storedHome, reader.ID); len(held) > maxHeld(2) {
+	if held := heldIDs(t, db, social.HomeOf(reader.ID)); len(held) > maxHeld(2) {
 		t.Fatalf("home after lowering h holds %d ids, want at most %d", len(held), maxHeld(2))
 	}
 }
 
-func TestAddToTimelinesAfterDeleteDoesNothing(t *testing.T) {
+func TestDeliverAfterDeleteDoesNothing(t *testing.T) {
 	db := openDir(t, t.TempDir())
 	ctx := t.Context()
-	h := testTimelineSize
 	reader, author := newUser(t, db, "reader"), newUser(t, db, "author")
-	st := post(t, db, author, h)
-	if _, err := db.DeleteStatus(ctx, st.ID, reader.ID, nil); !errors.Is(err, social.ErrForbidden) {
+	st := post(t, db, author)
+	if _, err := db.DeleteStatus(ctx, reader.ID, st.ID, nil); !errors.Is(err, social.ErrForbidden) {
 		t.Fatalf("DeleteStatus by another user: got %v, want ErrForbidden", err)
 	}
-	if _, err := db.DeleteStatus(ctx, st.ID, author.ID, nil); err != nil {
+	if _, err := db.DeleteStatus(ctx, author.ID, st.ID, nil); err != nil {
 		t.Fatalf("DeleteStatus: %v", err)
 	}
-	if _, err := db.DeleteStatus(ctx, st.ID, author.ID, nil); !errors.Is(err, social.ErrStatusNotFound) {
+	if _, err := db.DeleteStatus(ctx, author.ID, st.ID, nil); !errors.Is(err, social.ErrStatusNotFound) {
 		t.Fatalf("second DeleteStatus: got %v, want ErrStatusNotFound", err)
 	}
-	if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(reader.ID)}, h); err != nil {
-		t.Fatalf("AddToTimelines: %v", err)
-	}
-	wantIDs(t, "reader's home", timelineIDs(t, db, social.HomeOf(reader.ID)), []int64{})
-	wantIDs(t, "author's home", timelineIDs(t, db, social.HomeOf(author.ID)), []int64{})
-	wantIDs(t, "author's profile", timelineIDs(t, db, social.ProfileOf(author.ID)), []int64{})
+	deliverOne(t, db, st.ID, social.HomeOf(reader.ID))
+	wantIDs(t, "reader's home", timelineIDs(t, db, social.HomeOf(reader.ID)), []social.StatusID{})
+	wantIDs(t, "author's home", timelineIDs(t, db, social.HomeOf(author.ID)), []social.StatusID{})
+	wantIDs(t, "author's profile", timelineIDs(t, db, social.ProfileOf(author.ID)), []social.StatusID{})
 	if u, err := db.User(ctx, author.ID); err != nil || u.Posts != 0 {
 		t.Fatalf("author after delete: got %+v, %v; want 0 posts", u, err)
 	}
@@ -362,9 +402,9 @@ func TestConcurrentFollowCountsEqualSetSizes(t *testing.T) {
 				}
 				var err error
 				if rnd.IntN(2) == 0 {
-					_, err = db.Follow(ctx, a.ID, b.ID, time.Now(), testTimelineSize)
+					_, err = db.Follow(ctx, a.ID, b.ID, time.Now())
 				} else {
-					_, err = db.Unfollow(ctx, a.ID, b.ID, testTimelineSize, jobs.NewJob{Kind: "refill"})
+					_, err = db.Unfollow(ctx, a.ID, b.ID, jobs.NewJob{Kind: "refill"})
 				}
 				if err != nil {
 					t.Errorf("follow/unfollow: %v", err)
@@ -427,30 +467,28 @@ func TestConcurrentRegistrationsOfOneLogin(t *testing.T) {
 }
 
 func TestUnfollowPurgesAndEnqueuesRefill(t *testing.T) {
-	db := openDir(t, t.TempDir())
+	const h = 4
+	db := openSized(t, t.TempDir(), h)
 	ctx := t.Context()
-	h := 4
 	a, b, c := newUser(t, db, "a"), newUser(t, db, "b"), newUser(t, db, "c")
-	follow(t, db, a, b, h)
-	follow(t, db, a, c, h)
+	follow(t, db, a, b)
+	follow(t, db, a, c)
 	// What fan-out jobs do for a.
 	deliver := func(st social.Status) {
 		t.Helper()
-		if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{social.HomeOf(a.ID)}, h); err != nil {
-			t.Fatalf("AddToTimelines: %v", err)
-		}
+		deliverOne(t, db, st.ID, social.HomeOf(a.ID))
 	}
-	bs := []social.Status{post(t, db, b, h)}
+	bs := []social.Status{post(t, db, b)}
 	deliver(bs[0])
 	var cs []social.Status
 	for range h {
-		cs = append(cs, post(t, db, c, h))
+		cs = append(cs, post(t, db, c))
 		deliver(cs[len(cs)-1])
 	}
 	wantIDs(t, "home before unfollowing", timelineIDs(t, db, social.HomeOf(a.ID)), newestFirst(cs, h))
 
 	refill := jobs.NewJob{Kind: "social.refill", Payload: []byte(`{"kind":1}`)}
-	if ok, err := db.Unfollow(ctx, a.ID, c.ID, h, refill); err != nil || !ok {
+	if ok, err := db.Unfollow(ctx, a.ID, c.ID, refill); err != nil || !ok {
 		t.Fatalf("Unfollow: got %v, %v; want true", ok, err)
 	}
 	// c's statuses are gone at once. b's, which the home still held past
@@ -459,7 +497,7 @@ func TestUnfollowPurgesAndEnqueuesRefill(t *testing.T) {
 	if s := stats(t, db); s.Ready != 1 {
 		t.Fatalf("jobs after an unfollow that left the home short: got %+v, want 1 ready", s)
 	}
-	if ok, err := db.Unfollow(ctx, a.ID, c.ID, h, refill); err != nil || ok {
+	if ok, err := db.Unfollow(ctx, a.ID, c.ID, refill); err != nil || ok {
 		t.Fatalf("second Unfollow: got %v, %v; want false", ok, err)
 	}
 	if s := stats(t, db); s.Ready != 1 {
@@ -469,32 +507,32 @@ func TestUnfollowPurgesAndEnqueuesRefill(t *testing.T) {
 	// b posted more that never reached a's home; the refill brings the
 	// newest h and no more.
 	for range h {
-		bs = append(bs, post(t, db, b, h))
+		bs = append(bs, post(t, db, b))
 	}
-	if err := db.RefillTimeline(ctx, social.HomeOf(a.ID), h); err != nil {
+	if err := db.RefillTimeline(ctx, social.HomeOf(a.ID)); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	wantIDs(t, "home after refill", timelineIDs(t, db, social.HomeOf(a.ID)), newestFirst(bs, h))
-	wantIDs(t, "ids held after refill", heldIDs(t, db, storedHome, a.ID), newestFirst(bs, h))
+	wantIDs(t, "ids held after refill", heldIDs(t, db, social.HomeOf(a.ID)), newestFirst(bs, h))
 	// A refill also brings in the user's own statuses.
-	own := post(t, db, a, h)
-	if err := db.RefillTimeline(ctx, social.HomeOf(a.ID), h); err != nil {
+	own := post(t, db, a)
+	if err := db.RefillTimeline(ctx, social.HomeOf(a.ID)); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	wantIDs(t, "home after own post and refill", timelineIDs(t, db, social.HomeOf(a.ID)), newestFirst(append(slices.Clone(bs), own), h))
 }
 
 func TestListsMembershipAndTimeline(t *testing.T) {
-	db := openDir(t, t.TempDir())
+	const h = 3
+	db := openSized(t, t.TempDir(), h)
 	ctx := t.Context()
-	h := 3
 	owner, m1, m2 := newUser(t, db, "owner"), newUser(t, db, "m1"), newUser(t, db, "m2")
 	var m1s, m2s []social.Status
 	for range h {
-		m1s = append(m1s, post(t, db, m1, h))
-		m2s = append(m2s, post(t, db, m2, h))
+		m1s = append(m1s, post(t, db, m1))
+		m2s = append(m2s, post(t, db, m2))
 	}
-	l, err := db.CreateList(ctx, social.NewList{UID: owner.ID, Login: owner.Login, Name: "l", Created: time.Now()}, 1)
+	l, err := db.CreateList(ctx, social.NewList{UID: owner.ID, Name: "l", Created: time.Now()}, 1)
 	if err != nil {
 		t.Fatalf("CreateList: %v", err)
 	}
@@ -502,35 +540,39 @@ func TestListsMembershipAndTimeline(t *testing.T) {
 		t.Fatalf("CreateList over the limit: got %v, want ErrLimitReached", err)
 	}
 	for _, m := range []social.User{m1, m2} {
-		if ok, err := db.AddListMember(ctx, l.ID, m.ID, time.Now(), h, 2); err != nil || !ok {
+		if ok, err := db.AddListMember(ctx, l.ID, m.ID, time.Now(), 2); err != nil || !ok {
 			t.Fatalf("AddListMember(%s): got %v, %v", m.Login, ok, err)
 		}
 	}
-	if ok, err := db.AddListMember(ctx, l.ID, m1.ID, time.Now(), h, 2); err != nil || ok {
+	if ok, err := db.AddListMember(ctx, l.ID, m1.ID, time.Now(), 2); err != nil || ok {
 		t.Fatalf("AddListMember again: got %v, %v; want false, nil", ok, err)
 	}
-	if _, err := db.AddListMember(ctx, l.ID, owner.ID, time.Now(), h, 2); !errors.Is(err, social.ErrLimitReached) {
+	if _, err := db.AddListMember(ctx, l.ID, owner.ID, time.Now(), 2); !errors.Is(err, social.ErrLimitReached) {
 		t.Fatalf("AddListMember to a full list: got %v, want ErrLimitReached", err)
 	}
-	if _, err := db.AddListMember(ctx, l.ID+100, m1.ID, time.Now(), h, 2); !errors.Is(err, social.ErrListNotFound) {
+	if _, err := db.AddListMember(ctx, l.ID+100, m1.ID, time.Now(), 2); !errors.Is(err, social.ErrListNotFound) {
 		t.Fatalf("AddListMember to a missing list: got %v, want ErrListNotFound", err)
 	}
 	both := append(slices.Clone(m1s), m2s...)
 	wantIDs(t, "list timeline", timelineIDs(t, db, social.ListOf(l.ID)), newestFirst(both, h))
+	// The list carries its owner's login, from the owner's record.
+	if l.Login != "owner" {
+		t.Fatalf("CreateList: got login %q, want the owner's %q", l.Login, "owner")
+	}
 	if got, err := db.List(ctx, l.ID); err != nil || got.Members != 2 || got.Login != "owner" {
 		t.Fatalf("List: got %+v, %v", got, err)
 	}
-	if ids, err := db.ListsContaining(ctx, m1.ID); err != nil || !slices.Equal(ids, []int64{l.ID}) {
+	if ids, err := db.ListsContaining(ctx, m1.ID); err != nil || !slices.Equal(ids, []social.ListID{l.ID}) {
 		t.Fatalf("ListsContaining: got %v, %v", ids, err)
 	}
 
-	if ok, err := db.RemoveListMember(ctx, l.ID, m2.ID, h, jobs.NewJob{Kind: "social.refill"}); err != nil || !ok {
+	if ok, err := db.RemoveListMember(ctx, l.ID, m2.ID, jobs.NewJob{Kind: "social.refill"}); err != nil || !ok {
 		t.Fatalf("RemoveListMember: got %v, %v", ok, err)
 	}
 	if s := stats(t, db); s.Ready != 1 {
 		t.Fatalf("jobs after the list went short: got %+v, want 1 ready", s)
 	}
-	if err := db.RefillTimeline(ctx, social.ListOf(l.ID), h); err != nil {
+	if err := db.RefillTimeline(ctx, social.ListOf(l.ID)); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	wantIDs(t, "list timeline after removal and refill", timelineIDs(t, db, social.ListOf(l.ID)), newestFirst(m1s, h))
@@ -542,10 +584,8 @@ func TestListsMembershipAndTimeline(t *testing.T) {
 		t.Fatalf("second DeleteList: got %v, want ErrListNotFound", err)
 	}
 	// A fan-out planned before the delete does not revive the list.
-	if err := db.AddToTimelines(ctx, m1s[0].ID, []social.Timeline{social.ListOf(l.ID)}, h); err != nil {
-		t.Fatalf("AddToTimelines: %v", err)
-	}
-	if held := heldIDs(t, db, storedList, l.ID); len(held) != 0 {
+	deliverOne(t, db, m1s[0].ID, social.ListOf(l.ID))
+	if held := heldIDs(t, db, social.ListOf(l.ID)); len(held) != 0 {
 		t.Fatalf("ids held by a deleted list: %v, want none", held)
 	}
 	if ids, err := db.ListsContaining(ctx, m1.ID); err != nil || len(ids) != 0 {
@@ -557,14 +597,14 @@ func TestFollowerChunkWalksEveryFollowerOnce(t *testing.T) {
 	db := openDir(t, t.TempDir())
 	ctx := t.Context()
 	star := newUser(t, db, "star")
-	var want []int64
+	var want []social.UserID
 	for i := range 20 {
 		u := newUser(t, db, loginOf(i))
-		follow(t, db, u, star, testTimelineSize)
+		follow(t, db, u, star)
 		want = append(want, u.ID)
 	}
 	for _, limit := range []int{1, 7, 10, 20, 50} {
-		var got []int64
+		var got []social.UserID
 		cursor, chunks := "", 0
 		for {
 			ids, next, err := db.FollowerChunk(ctx, star.ID, cursor, limit)

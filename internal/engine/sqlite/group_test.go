@@ -72,7 +72,7 @@ func TestPostsWaitingTogetherShareACommit(t *testing.T) {
 		if i == 3 {
 			uid = 999_999 // no such user
 		}
-		st, err := db.CreateStatus(ctx, social.NewStatus{UID: uid, Message: fmt.Sprint("post ", i), Posted: time.Now()}, testTimelineSize, fanoutJob)
+		st, err := db.CreateStatus(ctx, social.NewStatus{UID: uid, Message: fmt.Sprint("post ", i), Posted: time.Now()}, fanoutJob)
 		results[i] = result{st, err}
 	}
 	// The first leads and waits for the writer; the others queue behind it.
@@ -91,7 +91,7 @@ func TestPostsWaitingTogetherShareACommit(t *testing.T) {
 	if commits != 2 {
 		t.Errorf("%d posts took %d commits, want 2 (the first alone, then the rest together)", n, commits)
 	}
-	var ids []int64
+	var ids []social.StatusID
 	for i, r := range results {
 		if i == 3 {
 			if !errors.Is(r.err, social.ErrUserNotFound) {
@@ -131,7 +131,7 @@ func TestConcurrentPostsGrouped(t *testing.T) {
 	users := []social.User{newUser(t, db, "a"), newUser(t, db, "b"), newUser(t, db, "c")}
 	const posters, each = 24, 20
 	var mu sync.Mutex
-	okBy := map[int64]int64{}
+	okBy := map[social.UserID]int64{}
 	var failed int
 	var wg sync.WaitGroup
 	for p := range posters {
@@ -140,9 +140,9 @@ func TestConcurrentPostsGrouped(t *testing.T) {
 				uid := users[(p+i)%len(users)].ID
 				unknown := (p+i)%7 == 0
 				if unknown {
-					uid = 1_000_000 + int64(p)
+					uid = 1_000_000 + social.UserID(p)
 				}
-				_, err := db.CreateStatus(ctx, social.NewStatus{UID: uid, Message: "m", Posted: time.Now()}, testTimelineSize, fanoutJob)
+				_, err := db.CreateStatus(ctx, social.NewStatus{UID: uid, Message: "m", Posted: time.Now()}, fanoutJob)
 				mu.Lock()
 				switch {
 				case unknown && errors.Is(err, social.ErrUserNotFound):
@@ -188,7 +188,7 @@ func TestPanicInAGroupedWrite(t *testing.T) {
 	release := holdWriter(t, db)
 
 	post := func() error {
-		_, err := db.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: "m", Posted: time.Now()}, testTimelineSize, nil)
+		_, err := db.CreateStatus(ctx, social.NewStatus{UID: author.ID, Message: "m", Posted: time.Now()}, nil)
 		return err
 	}
 	var wg sync.WaitGroup

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ import (
 	"starling/internal/social"
 )
 
-// testTimelineSize is small so that trimming is reached with a few posts.
+// testTimelineSize is the timeline size openDir opens with: small, so that
+// trimming is reached with a few posts.
 const testTimelineSize = 5
 
 // testLogger sends the engine's warnings to the test's output.
@@ -22,13 +24,19 @@ func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// openDir opens the database in dir, closed when the test ends unless the
-// test closed it already.
+// openDir opens the database in dir with timelines of testTimelineSize
+// entries, closed when the test ends unless the test closed it already.
 func openDir(t testing.TB, dir string) *DB {
 	t.Helper()
-	db, err := Open(t.Context(), dir, Options{}, testLogger(t))
+	return openSized(t, dir, testTimelineSize)
+}
+
+// openSized is openDir with timelines of h entries.
+func openSized(t testing.TB, dir string, h int) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), dir, Options{TimelineSize: h}, testLogger(t))
 	if err != nil {
-		t.Fatalf("Open(%s): %v", dir, err)
+		t.Fatalf("Open(%s, timeline size %d): %v", dir, h, err)
 	}
 	t.Cleanup(func() {
 		if err := db.Close(); err != nil {
@@ -50,26 +58,55 @@ func newUser(t testing.TB, db *DB, login string) social.User {
 	return u
 }
 
-// post creates a status with no fan-out job.
-func post(t testing.TB, db *DB, author social.User, h int) social.Status {
+// reopenAsUpgraded closes db and opens its data directory again with
+// timelines of h entries, as if its data had been written before the
+// settings table recorded a timeline size (migration "deployment
+// settings"): upgrading such a database is the one way to open timelines
+// written at another size than the one the store runs with.
+func reopenAsUpgraded(t testing.TB, db *DB, h int) *DB {
+	t.Helper()
+	if _, err := db.w.ExecContext(t.Context(), `DELETE FROM settings`); err != nil {
+		t.Fatalf("forgetting the settings: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	return openSized(t, filepath.Dir(db.path), h)
+}
+
+// post creates a status with no fan-out job, and checks that it carries
+// the login of the author's record.
+func post(t testing.TB, db *DB, author social.User) social.Status {
 	t.Helper()
 	st, err := db.CreateStatus(t.Context(), social.NewStatus{
-		UID: author.ID, Login: author.Login, Message: "a status", Posted: time.Now(),
-	}, h, nil)
+		UID: author.ID, Message: "a status", Posted: time.Now(),
+	}, nil)
 	if err != nil {
 		t.Fatalf("CreateStatus: %v", err)
+	}
+	if st.Login != author.Login {
+		t.Fatalf("CreateStatus by %s: got login %q, want the user's %q", author.Login, st.Login, author.Login)
 	}
 	return st
 }
 
-func follow(t testing.TB, db *DB, a, b social.User, h int) {
+func follow(t testing.TB, db *DB, a, b social.User) {
 	t.Helper()
-	if _, err := db.Follow(t.Context(), a.ID, b.ID, time.Now(), h); err != nil {
+	if _, err := db.Follow(t.Context(), a.ID, b.ID, time.Now()); err != nil {
 		t.Fatalf("Follow(%s, %s): %v", a.Login, b.Login, err)
 	}
 }
 
-func timelineIDs(t testing.TB, db *DB, tl social.Timeline) []int64 {
+// deliverOne puts status id into each of tls in one Deliver, as a fan-out
+// job does for one status.
+func deliverOne(t testing.TB, db *DB, id social.StatusID, tls ...social.Timeline) {
+	t.Helper()
+	if err := db.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
+		t.Fatalf("Deliver(status %d to %v): %v", id, tls, err)
+	}
+}
+
+func timelineIDs(t testing.TB, db *DB, tl social.Timeline) []social.StatusID {
 	t.Helper()
 	ids, err := db.TimelineIDs(t.Context(), tl, social.Page{Count: social.MaxPageCount, Page: 1})
 	if err != nil {
@@ -78,7 +115,7 @@ func timelineIDs(t testing.TB, db *DB, tl social.Timeline) []int64 {
 	return ids
 }
 
-func wantIDs(t testing.TB, what string, got, want []int64) {
+func wantIDs[ID ~int64](t testing.TB, what string, got, want []ID) {
 	t.Helper()
 	if !slices.Equal(got, want) {
 		t.Fatalf("%s: got %v, want %v", what, got, want)
@@ -86,14 +123,26 @@ func wantIDs(t testing.TB, what string, got, want []int64) {
 }
 
 // newestFirst returns the ids of sts, newest first, at most n of them.
-func newestFirst(sts []social.Status, n int) []int64 {
-	ids := make([]int64, 0, len(sts))
-	for _, st := range sts {
-		ids = append(ids, st.ID)
-	}
+func newestFirst(sts []social.Status, n int) []social.StatusID {
+	return newestIDs(idsOf(sts), n)
+}
+
+// newestIDs returns the newest n of ids, newest first, without repeats: a
+// timeline of size n trimmed eagerly. It sorts ids in place.
+func newestIDs(ids []social.StatusID, n int) []social.StatusID {
 	slices.Sort(ids)
 	slices.Reverse(ids)
+	ids = slices.Compact(ids)
 	return ids[:min(n, len(ids))]
+}
+
+// idsOf returns the ids of sts in their order.
+func idsOf(sts []social.Status) []social.StatusID {
+	ids := make([]social.StatusID, len(sts))
+	for i, st := range sts {
+		ids[i] = st.ID
+	}
+	return ids
 }
 
 // heldIDs returns every id a timeline holds, shown or not, newest first,
@@ -101,12 +150,17 @@ func newestFirst(sts []social.Status, n int) []int64 {
 // pending count the ids of the blocks and of recent, every id in recent is
 // above top and top at least every id in the blocks, blocks cover
 // disjoint ranges that hold their ids, and no id is held twice.
-func heldIDs(t testing.TB, db *DB, kind int, owner int64) []int64 {
+func heldIDs(t testing.TB, db *DB, tl social.Timeline) []social.StatusID {
 	t.Helper()
 	ctx := t.Context()
+	kind, err := storedKind(tl.Kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := tl.ID
 	var stored, top, head, pending int64
 	var recent string
-	err := db.r.QueryRowContext(ctx, `SELECT stored, top, head, pending, recent FROM timelines WHERE kind = ? AND owner = ?`,
+	err = db.r.QueryRowContext(ctx, `SELECT stored, top, head, pending, recent FROM timelines WHERE kind = ? AND owner = ?`,
 		kind, owner).Scan(&stored, &top, &head, &pending, &recent)
 	if errors.Is(err, sql.ErrNoRows) {
 		if n := countRows(t, db, `SELECT count(*) FROM timeline_blocks WHERE kind = ? AND owner = ?`, kind, owner); n != 0 {
@@ -169,7 +223,7 @@ func heldIDs(t testing.TB, db *DB, kind int, owner int64) []int64 {
 	if len(slices.Compact(slices.Clone(ids))) != len(ids) {
 		t.Fatalf("timeline %d/%d holds an id twice: %v", kind, owner, ids)
 	}
-	return ids
+	return statusIDs(ids)
 }
 
 // maxHeld bounds how many ids a timeline of size h holds: the blocks keep

@@ -153,7 +153,7 @@ func (db *DB) claimNow(ctx context.Context, consumer string, limit int, lease ti
 		if err != nil {
 			return err
 		}
-		ids, err := scanIDs(rows)
+		ids, err := scanIDs[int64](rows)
 		if err != nil {
 			return err
 		}

@@ -64,13 +64,13 @@ func (db *DB) CreateList(ctx context.Context, l social.NewList, maxLists int) (s
 }
 
 // List returns list id, or social.ErrListNotFound.
-func (db *DB) List(ctx context.Context, id int64) (social.List, error) {
+func (db *DB) List(ctx context.Context, id social.ListID) (social.List, error) {
 	l, err := scanList(db.readRow(ctx, qList, id))
 	return l, db.fail("list", err)
 }
 
 // ListsOf returns uid's lists, oldest first.
-func (db *DB) ListsOf(ctx context.Context, uid int64) ([]social.List, error) {
+func (db *DB) ListsOf(ctx context.Context, uid social.UserID) ([]social.List, error) {
 	rows, err := db.readRows(ctx, qListsOf, uid)
 	if err != nil {
 		return nil, db.fail("lists of", err)
@@ -88,13 +88,13 @@ func (db *DB) ListsOf(ctx context.Context, uid int64) ([]social.List, error) {
 }
 
 // ListsContaining returns the ids of the lists that have uid as a member.
-func (db *DB) ListsContaining(ctx context.Context, uid int64) ([]int64, error) {
-	return db.readIDs(ctx, "lists containing", qListsContaining, uid)
+func (db *DB) ListsContaining(ctx context.Context, uid social.UserID) ([]social.ListID, error) {
+	return readIDs[social.ListID](ctx, db, "lists containing", qListsContaining, uid)
 }
 
 // DeleteList removes a list, its memberships and its timeline, or returns
 // social.ErrListNotFound.
-func (db *DB) DeleteList(ctx context.Context, id int64) error {
+func (db *DB) DeleteList(ctx context.Context, id social.ListID) error {
 	return db.write(ctx, "delete list", func(tx *wtx) error {
 		if _, err := tx.exec(qDeleteMembers, id); err != nil {
 			return err
@@ -106,19 +106,17 @@ func (db *DB) DeleteList(ctx context.Context, id int64) error {
 		if n == 0 {
 			return social.ErrListNotFound
 		}
-		return tx.dropTimeline(storedList, id)
+		return tx.dropTimeline(storedList, int64(id))
 	})
 }
 
-// AddListMember adds member uid to list id at time at and copies the
+// AddListMember adds member to list id at time at and copies the
 // member's newest h statuses into the list timeline, trimmed to h. It
-// reports false when uid was a member already, and returns
+// reports false when member was one already, and returns
 // social.ErrLimitReached when the list has maxMembers members (zero or
 // less means no limit).
-func (db *DB) AddListMember(ctx context.Context, id, uid int64, at time.Time, h, maxMembers int) (bool, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
+func (db *DB) AddListMember(ctx context.Context, id social.ListID, member social.UserID, at time.Time, maxMembers int) (bool, error) {
+	h := db.opts.TimelineSize
 	added := false
 	err := db.write(ctx, "add list member", func(tx *wtx) error {
 		var members int64
@@ -129,39 +127,37 @@ func (db *DB) AddListMember(ctx context.Context, id, uid int64, at time.Time, h,
 		if err != nil {
 			return err
 		}
-		var exists, member bool
-		if err := tx.queryRow(qUserExists, uid).Scan(&exists); err != nil {
+		var exists, isMember bool
+		if err := tx.queryRow(qUserExists, member).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
 			return social.ErrUserNotFound
 		}
-		if err := tx.queryRow(qIsMember, id, uid).Scan(&member); err != nil || member {
+		if err := tx.queryRow(qIsMember, id, member).Scan(&isMember); err != nil || isMember {
 			return err
 		}
 		if maxMembers > 0 && members >= int64(maxMembers) {
 			return social.ErrLimitReached
 		}
-		if _, err := tx.exec(qInsertMember, id, uid, millis(at)); err != nil {
+		if _, err := tx.exec(qInsertMember, id, member, millis(at)); err != nil {
 			return err
 		}
 		added = true
 		if _, err := tx.exec(qAddMemberCount, id, 1); err != nil {
 			return err
 		}
-		return tx.copyNewest(storedList, id, uid, h)
+		return tx.copyNewest(storedList, int64(id), int64(member), h)
 	})
 	return added, err
 }
 
-// RemoveListMember removes member uid from list id, purges the member's
+// RemoveListMember removes member from list id, purges the member's
 // statuses from the list timeline and, when that leaves it short, enqueues
-// refill in the same transaction. It reports false when uid was not a
+// refill in the same transaction. It reports false when member was not a
 // member, and returns social.ErrListNotFound when there is no such list.
-func (db *DB) RemoveListMember(ctx context.Context, id, uid int64, h int, refill jobs.NewJob) (bool, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return false, err
-	}
+func (db *DB) RemoveListMember(ctx context.Context, id social.ListID, member social.UserID, refill jobs.NewJob) (bool, error) {
+	h := db.opts.TimelineSize
 	removed := false
 	err := db.write(ctx, "remove list member", func(tx *wtx) error {
 		var members int64
@@ -172,7 +168,7 @@ func (db *DB) RemoveListMember(ctx context.Context, id, uid int64, h int, refill
 		if err != nil {
 			return err
 		}
-		n, err := tx.execCount(qDeleteMember, id, uid)
+		n, err := tx.execCount(qDeleteMember, id, member)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -180,7 +176,7 @@ func (db *DB) RemoveListMember(ctx context.Context, id, uid int64, h int, refill
 		if _, err := tx.exec(qAddMemberCount, id, -1); err != nil {
 			return err
 		}
-		size, err := tx.purgeAuthor(storedList, id, uid, h)
+		size, err := tx.purgeAuthor(storedList, int64(id), int64(member), h)
 		if err != nil {
 			return err
 		}
@@ -193,8 +189,8 @@ func (db *DB) RemoveListMember(ctx context.Context, id, uid int64, h int, refill
 }
 
 // ListMembers returns a page of member ids, most recently added first.
-func (db *DB) ListMembers(ctx context.Context, id int64, p social.Page) ([]int64, error) {
-	return db.readIDs(ctx, "list members", qListMembersPage, id, pageCount(p), p.Offset())
+func (db *DB) ListMembers(ctx context.Context, id social.ListID, p social.Page) ([]social.UserID, error) {
+	return readIDs[social.UserID](ctx, db, "list members", qListMembersPage, id, pageCount(p), p.Offset())
 }
 
 func scanList(s scanner) (social.List, error) {

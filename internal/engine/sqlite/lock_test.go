@@ -9,7 +9,7 @@ import (
 func TestOneProcessPerDataDirectory(t *testing.T) {
 	dir := t.TempDir()
 	db := openDir(t, dir)
-	_, err := Open(t.Context(), dir, Options{}, testLogger(t))
+	_, err := Open(t.Context(), dir, Options{TimelineSize: testTimelineSize}, testLogger(t))
 	var inUse *InUseError
 	if !errors.Is(err, ErrInUse) || !errors.As(err, &inUse) {
 		t.Fatalf("second Open of a directory in use: %v, want ErrInUse", err)
@@ -20,7 +20,7 @@ func TestOneProcessPerDataDirectory(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	again, err := Open(t.Context(), dir, Options{}, testLogger(t))
+	again, err := Open(t.Context(), dir, Options{TimelineSize: testTimelineSize}, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}

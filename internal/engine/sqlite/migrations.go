@@ -205,6 +205,25 @@ DROP TRIGGER timeline_entries_counted_out;
 DROP TABLE timeline_sizes;
 DROP TABLE timeline_entries;
 `},
+	{"deployment settings and unfollow marks", `
+-- Settings fixed for the life of a deployment, such as the timeline size,
+-- recorded by the first process that opens the file and checked by every
+-- later one.
+CREATE TABLE settings (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Who unfollowed whom recently (social.RecentUnfollowTTL), and has not
+-- followed again: a delivery planned before the unfollow skips them.
+CREATE TABLE unfollow_marks (
+	followee INTEGER NOT NULL,
+	follower INTEGER NOT NULL,
+	at       INTEGER NOT NULL,
+	PRIMARY KEY (followee, follower)
+) WITHOUT ROWID;
+CREATE INDEX unfollow_marks_at ON unfollow_marks(at);
+`},
 }
 
 // migrate applies the steps the database has not seen yet.

@@ -11,7 +11,7 @@ import (
 
 func TestSocialConformance(t *testing.T) {
 	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
-		db := openDir(t, t.TempDir())
+		db := openSized(t, t.TempDir(), socialtest.TimelineSize)
 		return db, db
 	})
 }
@@ -20,7 +20,7 @@ func TestSocialConformance(t *testing.T) {
 // the same store.
 func TestFreshReads(t *testing.T) {
 	socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
-		db := openDir(t, t.TempDir())
+		db := openSized(t, t.TempDir(), socialtest.TimelineSize)
 		return db, db, db
 	})
 }

@@ -8,25 +8,17 @@ import (
 	"starling/internal/social"
 )
 
-func statusIDs(sts []social.Status) []int64 {
-	ids := make([]int64, len(sts))
-	for i, st := range sts {
-		ids[i] = st.ID
-	}
-	return ids
-}
-
 func TestStatusCacheServesReadsAndForgetsDeletes(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	db := openDir(t, dir)
 	author := newUser(t, db, "author")
-	var ids []int64
+	var ids []social.StatusID
 	for range 10 {
-		ids = append(ids, post(t, db, author, testTimelineSize).ID)
+		ids = append(ids, post(t, db, author).ID)
 	}
 	slices.Reverse(ids)
-	query := append([]int64{ids[3], 999_999}, ids...) // a repeat and an unknown id
+	query := append([]social.StatusID{ids[3], 999_999}, ids...) // a repeat and an unknown id
 
 	first, err := db.Statuses(ctx, query)
 	if err != nil {
@@ -39,27 +31,27 @@ func TestStatusCacheServesReadsAndForgetsDeletes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Statuses (cached): %v", err)
 	}
-	want := append([]int64{ids[3]}, ids...)
-	wantIDs(t, "first read", statusIDs(first), want)
+	want := append([]social.StatusID{ids[3]}, ids...)
+	wantIDs(t, "first read", idsOf(first), want)
 	if !slices.EqualFunc(first, second, equalStatus) {
 		t.Fatalf("cached read differs:\n%+v\n%+v", first, second)
 	}
 
-	if _, err := db.DeleteStatus(ctx, ids[3], author.ID, nil); err != nil {
+	if _, err := db.DeleteStatus(ctx, author.ID, ids[3], nil); err != nil {
 		t.Fatalf("DeleteStatus: %v", err)
 	}
 	after, err := db.Statuses(ctx, query)
 	if err != nil {
 		t.Fatalf("Statuses after delete: %v", err)
 	}
-	wantIDs(t, "after delete", statusIDs(after), slices.Concat(ids[:3], ids[4:]))
+	wantIDs(t, "after delete", idsOf(after), slices.Concat(ids[:3], ids[4:]))
 
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 
 	// A database without the cache agrees with the cached answers.
-	uncached, err := Open(ctx, dir, Options{StatusCacheBytes: -1}, testLogger(t))
+	uncached, err := Open(ctx, dir, Options{StatusCacheBytes: -1, TimelineSize: testTimelineSize}, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open without cache: %v", err)
 	}
@@ -91,16 +83,16 @@ func TestStatusCacheStaysWithinItsBound(t *testing.T) {
 	}
 	defer db.Close()
 	author := newUser(t, db, "author")
-	var ids []int64
+	var ids []social.StatusID
 	for range 200 {
-		ids = append(ids, post(t, db, author, testTimelineSize).ID)
+		ids = append(ids, post(t, db, author).ID)
 	}
 	for range 3 {
 		sts, err := db.Statuses(ctx, ids)
 		if err != nil {
 			t.Fatalf("Statuses: %v", err)
 		}
-		wantIDs(t, "bounded cache read", statusIDs(sts), ids)
+		wantIDs(t, "bounded cache read", idsOf(sts), ids)
 		bytes, n := db.statuses.Bytes(), db.statuses.Len()
 		if bytes > 4096 || n == 0 || n >= len(ids) {
 			t.Fatalf("cache holds %d statuses in %d bytes, want some, within 4096 bytes", n, bytes)
@@ -114,9 +106,9 @@ func TestStatusCacheUnderConcurrentDeletes(t *testing.T) {
 	ctx := t.Context()
 	db := openDir(t, t.TempDir())
 	author := newUser(t, db, "author")
-	var ids []int64
+	var ids []social.StatusID
 	for range 60 {
-		ids = append(ids, post(t, db, author, testTimelineSize).ID)
+		ids = append(ids, post(t, db, author).ID)
 	}
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
@@ -135,13 +127,13 @@ func TestStatusCacheUnderConcurrentDeletes(t *testing.T) {
 			}
 		})
 	}
-	deleted := map[int64]bool{}
+	deleted := map[social.StatusID]bool{}
 	for i, id := range ids {
 		if i%2 == 1 {
 			continue
 		}
 		deleted[id] = true
-		if _, err := db.DeleteStatus(ctx, id, author.ID, nil); err != nil {
+		if _, err := db.DeleteStatus(ctx, author.ID, id, nil); err != nil {
 			t.Fatalf("DeleteStatus(%d): %v", id, err)
 		}
 	}

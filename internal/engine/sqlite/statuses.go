@@ -33,10 +33,8 @@ SELECT s.id, s.uid, s.login, s.message, s.posted, s.lat, s.lon FROM json_each(?)
 // author's posts, puts it at the head of the author's profile and home
 // timelines, and enqueues fanout(status) in the same transaction, which
 // posts arriving together share (writeGrouped).
-func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
-	if err := checkTimelineSize(h); err != nil {
-		return social.Status{}, err
-	}
+func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+	h := db.opts.TimelineSize
 	st := social.Status{UID: s.UID, Message: s.Message, Posted: fromMillis(millis(s.Posted))}
 	var lat, lon sql.NullFloat64
 	if s.Location != nil {
@@ -57,7 +55,7 @@ func (db *DB) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanou
 			return err
 		}
 		// The profile timeline is the statuses table itself.
-		if err := tx.addToMany(storedHome, []int64{s.UID}, st.ID, h); err != nil {
+		if err := tx.addToMany(storedHome, []int64{int64(s.UID)}, int64(st.ID), h); err != nil {
 			return err
 		}
 		if fanout != nil {
@@ -84,14 +82,14 @@ func (db *DB) TimelinePage(ctx context.Context, tl social.Timeline, p social.Pag
 // Statuses returns the statuses with the given ids in that order, skipping
 // ids that name no status. Statuses read once are kept in process
 // (statuscache), so a page of them usually costs no query at all.
-func (db *DB) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
-	return db.statuses.Get(ids, func(missing []int64) ([]social.Status, error) {
+func (db *DB) Statuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
+	return db.statuses.Get(ids, func(missing []social.StatusID) ([]social.Status, error) {
 		return db.readStatuses(ctx, missing)
 	})
 }
 
 // readStatuses reads the statuses with the given ids from the database.
-func (db *DB) readStatuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+func (db *DB) readStatuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
 	rows, err := db.readRows(ctx, qStatuses, jsonIDs(ids))
 	if err != nil {
 		return nil, db.fail("statuses", err)
@@ -115,7 +113,7 @@ func (db *DB) readStatuses(ctx context.Context, ids []int64) ([]social.Status, e
 // its place in the profile timeline), its entry in the author's home
 // timeline and one from the author's posts, and enqueues cleanup(status)
 // for the other timelines in the same transaction.
-func (db *DB) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+func (db *DB) DeleteStatus(ctx context.Context, uid social.UserID, id social.StatusID, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
 	var st social.Status
 	err := db.write(ctx, "delete status", func(tx *wtx) error {
 		var err error
@@ -132,7 +130,7 @@ func (db *DB) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(soci
 		if _, err := tx.exec(qUncountPost, uid); err != nil {
 			return err
 		}
-		if err := tx.removeFromMany(storedHome, []int64{uid}, id); err != nil {
+		if err := tx.removeFromMany(storedHome, []int64{int64(uid)}, int64(id)); err != nil {
 			return err
 		}
 		if cleanup != nil {

@@ -14,14 +14,14 @@ import (
 // and the cache follows the changes: deliveries, removals, refills.
 func TestTimelineCacheAgreesWithTheDatabase(t *testing.T) {
 	ctx := t.Context()
-	db := openDir(t, t.TempDir())
 	const h = 300 // above timelinecache.Depth, so that deep pages miss the head
+	db := openSized(t, t.TempDir(), h)
 	reader, author := newUser(t, db, "reader"), newUser(t, db, "author")
-	follow(t, db, reader, author, h)
+	follow(t, db, reader, author)
 	home := social.HomeOf(reader.ID)
-	key := tlKey{storedHome, reader.ID}
+	key := tlKey{storedHome, home.ID}
 	rng := rand.New(rand.NewPCG(1, 2))
-	var posted []int64
+	var posted []social.StatusID
 
 	check := func(when string) {
 		t.Helper()
@@ -32,7 +32,7 @@ func TestTimelineCacheAgreesWithTheDatabase(t *testing.T) {
 				p.Page = 1 + rng.IntN(4)
 			case 1:
 				if len(posted) > 0 {
-					p.MaxID = posted[rng.IntN(len(posted))] + int64(rng.IntN(3)) - 1
+					p.MaxID = posted[rng.IntN(len(posted))] + social.StatusID(rng.IntN(3)) - 1
 				}
 			}
 			if p.MaxID < 0 {
@@ -44,13 +44,13 @@ func TestTimelineCacheAgreesWithTheDatabase(t *testing.T) {
 			}
 			below := int64(math.MaxInt64)
 			if p.MaxID > 0 {
-				below = p.MaxID
+				below = int64(p.MaxID)
 			}
-			want, err := db.readTimeline(ctx, storedHome, reader.ID, below, p.Count, p.Offset())
+			page, err := db.readTimeline(ctx, storedHome, home.ID, below, p.Count, p.Offset())
 			if err != nil {
 				t.Fatalf("readTimeline: %v", err)
 			}
-			if !slices.Equal(got, want) {
+			if want := statusIDs(page); !slices.Equal(got, want) {
 				t.Fatalf("%s: page %+v: cached %v, database %v", when, p, got, want)
 			}
 		}
@@ -58,11 +58,9 @@ func TestTimelineCacheAgreesWithTheDatabase(t *testing.T) {
 
 	for round := range 6 {
 		for range 70 {
-			st := post(t, db, author, h)
+			st := post(t, db, author)
 			posted = append(posted, st.ID)
-			if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{home}, h); err != nil {
-				t.Fatalf("AddToTimelines: %v", err)
-			}
+			deliverOne(t, db, st.ID, home)
 		}
 		check("after deliveries")
 		if !db.timelines.Cached(key) {
@@ -77,11 +75,11 @@ func TestTimelineCacheAgreesWithTheDatabase(t *testing.T) {
 		}
 		check("after a removal")
 	}
-	if ok, err := db.Unfollow(ctx, reader.ID, author.ID, h, jobs.NewJob{Kind: "refill"}); err != nil || !ok {
+	if ok, err := db.Unfollow(ctx, reader.ID, author.ID, jobs.NewJob{Kind: "refill"}); err != nil || !ok {
 		t.Fatalf("Unfollow: %v, %v", ok, err)
 	}
 	check("after unfollow")
-	if err := db.RefillTimeline(ctx, home, h); err != nil {
+	if err := db.RefillTimeline(ctx, home); err != nil {
 		t.Fatalf("RefillTimeline: %v", err)
 	}
 	check("after refill")

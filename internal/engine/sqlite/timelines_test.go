@@ -15,15 +15,16 @@ import (
 
 // TestTimelinesMatchEagerTrimming drives home and list timelines through
 // random additions (in order, late and repeated), follow copies and
-// refills, with the timeline size lowered once, and checks every page
-// read against a model that trims eagerly to the newest h after each
-// step: with nothing removed, what a reader sees must be the same. It also
-// checks the stored layout's invariants after every step.
+// refills, with the timeline size lowered once (as when a database written
+// before the size was recorded is upgraded), and checks every page read
+// against a model that trims eagerly to the newest h after each step: with
+// nothing removed, what a reader sees must be the same. It also checks the
+// stored layout's invariants after every step.
 func TestTimelinesMatchEagerTrimming(t *testing.T) {
-	db := openDir(t, t.TempDir())
+	h := 40
+	db := openSized(t, t.TempDir(), h)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(1, 2))
-	h := 40
 
 	var authors, readers []social.User
 	for i := range 3 {
@@ -34,18 +35,18 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 	}
 	var lists []social.List
 	for i := range 2 {
-		l, err := db.CreateList(ctx, social.NewList{UID: readers[i].ID, Login: readers[i].Login, Name: "l", Created: time.Now()}, 0)
+		l, err := db.CreateList(ctx, social.NewList{UID: readers[i].ID, Name: "l", Created: time.Now()}, 0)
 		if err != nil {
 			t.Fatalf("CreateList: %v", err)
 		}
 		lists = append(lists, l)
 	}
 	// Statuses go in directly: only the calls under test touch timelines.
-	authorOf := map[int64]int64{}
-	var sids []int64
+	authorOf := map[social.StatusID]social.UserID{}
+	var sids []social.StatusID
 	for i := range 600 {
 		a := authors[i%len(authors)]
-		var id int64
+		var id social.StatusID
 		err := db.w.QueryRowContext(ctx, `INSERT INTO statuses (uid, login, message, posted) VALUES (?, ?, 'm', 0) RETURNING id`,
 			a.ID, a.Login).Scan(&id)
 		if err != nil {
@@ -55,10 +56,6 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 		sids = append(sids, id)
 	}
 
-	type key struct {
-		kind  int
-		owner int64
-	}
 	var timelines []social.Timeline
 	for _, r := range readers {
 		timelines = append(timelines, social.HomeOf(r.ID))
@@ -66,22 +63,14 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 	for _, l := range lists {
 		timelines = append(timelines, social.ListOf(l.ID))
 	}
-	keyOf := func(tl social.Timeline) key {
-		k, err := storedKind(tl.Kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return key{k, tl.ID}
-	}
-	model := map[key][]int64{} // newest first, at most h
-	add := func(tl social.Timeline, ids ...int64) {
-		k := keyOf(tl)
-		if len(ids) == 1 && slices.Contains(model[k], ids[0]) {
+	model := map[social.Timeline][]social.StatusID{} // newest first, at most h
+	add := func(tl social.Timeline, ids ...social.StatusID) {
+		if len(ids) == 1 && slices.Contains(model[tl], ids[0]) {
 			return // adding an id again changes nothing, not even the size
 		}
-		model[k] = newest(append(slices.Clone(model[k]), ids...), h)
+		model[tl] = newestIDs(append(slices.Clone(model[tl]), ids...), h)
 	}
-	follows := map[int64][]int64{} // reader → authors
+	follows := map[social.UserID][]social.UserID{} // reader → authors
 
 	next := 0 // index in sids of the next status to fan out in order
 	for step := range 500 {
@@ -90,9 +79,8 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 			// eager trimming, where the next insert trimmed); one fan-out
 			// to every timeline makes that now.
 			h = 25
-			if err := db.AddToTimelines(ctx, sids[next], timelines, h); err != nil {
-				t.Fatalf("AddToTimelines: %v", err)
-			}
+			db = reopenAsUpgraded(t, db, h)
+			deliverOne(t, db, sids[next], timelines...)
 			for _, tl := range timelines {
 				add(tl, sids[next])
 			}
@@ -115,15 +103,13 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 					tls = append(tls, tl)
 				}
 			}
-			if err := db.AddToTimelines(ctx, sid, tls, h); err != nil {
-				t.Fatalf("AddToTimelines: %v", err)
-			}
+			deliverOne(t, db, sid, tls...)
 			for _, tl := range tls {
 				add(tl, sid)
 			}
 		case op < 16: // a reader follows an author: the author's newest h are copied
 			r, a := readers[rng.IntN(len(readers))], authors[rng.IntN(len(authors))]
-			ok, err := db.Follow(ctx, r.ID, a.ID, time.Now(), h)
+			ok, err := db.Follow(ctx, r.ID, a.ID, time.Now())
 			if err != nil {
 				t.Fatalf("Follow: %v", err)
 			}
@@ -133,7 +119,7 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 			}
 		default: // a refill merges the newest h of the reader and everyone followed
 			r := readers[rng.IntN(len(readers))]
-			if err := db.RefillTimeline(ctx, social.HomeOf(r.ID), h); err != nil {
+			if err := db.RefillTimeline(ctx, social.HomeOf(r.ID)); err != nil {
 				t.Fatalf("RefillTimeline: %v", err)
 			}
 			add(social.HomeOf(r.ID), newestBy(authorOf, r.ID, h)...)
@@ -145,16 +131,15 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 			continue // checking after every step makes the test slow under -race
 		}
 		for _, tl := range timelines {
-			k := keyOf(tl)
-			held := heldIDs(t, db, k.kind, k.owner)
+			held := heldIDs(t, db, tl)
 			if len(held) > h+overTrim+2*flushAt {
-				t.Fatalf("step %d: %v holds %d ids at size %d", step, k, len(held), h)
+				t.Fatalf("step %d: %v holds %d ids at size %d", step, tl, len(held), h)
 			}
-			what := fmt.Sprintf("step %d: %v", step, k)
+			what := fmt.Sprintf("step %d: %v", step, tl)
 			if step%50 == 0 {
-				checkPages(t, db, tl, model[k], what)
+				checkPages(t, db, tl, model[tl], what)
 			} else {
-				wantIDs(t, what, timelineIDs(t, db, tl), append([]int64{}, model[k]...))
+				wantIDs(t, what, timelineIDs(t, db, tl), append([]social.StatusID{}, model[tl]...))
 			}
 		}
 	}
@@ -165,13 +150,13 @@ func TestTimelinesMatchEagerTrimming(t *testing.T) {
 // that the removed ids are gone, that reads show the newest h of what is
 // held, and the layout's invariants.
 func TestTimelinesAfterRemovals(t *testing.T) {
-	db := openDir(t, t.TempDir())
+	const h = 30
+	db := openSized(t, t.TempDir(), h)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(3, 4))
-	h := 30
 	a, b, reader := newUser(t, db, "a"), newUser(t, db, "b"), newUser(t, db, "reader")
-	follow(t, db, reader, a, h)
-	follow(t, db, reader, b, h)
+	follow(t, db, reader, a)
+	follow(t, db, reader, b)
 	home := social.HomeOf(reader.ID)
 	var posted []social.Status
 	for range 300 {
@@ -179,31 +164,29 @@ func TestTimelinesAfterRemovals(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			author = b
 		}
-		st := post(t, db, author, h)
+		st := post(t, db, author)
 		posted = append(posted, st)
-		if err := db.AddToTimelines(ctx, st.ID, []social.Timeline{home}, h); err != nil {
-			t.Fatalf("AddToTimelines: %v", err)
-		}
+		deliverOne(t, db, st.ID, home)
 		if rng.IntN(4) == 0 {
 			// A cleanup job removing some status, held or not.
 			gone := posted[rng.IntN(len(posted))]
 			if err := db.RemoveFromTimelines(ctx, gone.ID, []social.Timeline{home}); err != nil {
 				t.Fatalf("RemoveFromTimelines: %v", err)
 			}
-			if slices.Contains(heldIDs(t, db, storedHome, reader.ID), gone.ID) {
+			if slices.Contains(heldIDs(t, db, home), gone.ID) {
 				t.Fatalf("id %d still held after its removal", gone.ID)
 			}
 		}
-		held := heldIDs(t, db, storedHome, reader.ID)
+		held := heldIDs(t, db, home)
 		wantIDs(t, "home", timelineIDs(t, db, home), held[:min(h, len(held))])
 		if len(posted)%20 == 0 {
 			checkPages(t, db, home, held[:min(h, len(held))], "home")
 		}
 	}
-	if _, err := db.Unfollow(ctx, reader.ID, b.ID, h, jobs.NewJob{Kind: "social.refill"}); err != nil {
+	if _, err := db.Unfollow(ctx, reader.ID, b.ID, jobs.NewJob{Kind: "social.refill"}); err != nil {
 		t.Fatalf("Unfollow: %v", err)
 	}
-	held := heldIDs(t, db, storedHome, reader.ID)
+	held := heldIDs(t, db, home)
 	for _, id := range held {
 		if id == 0 || statusAuthor(t, db, id) == b.ID {
 			t.Fatalf("status %d of b still held after unfollowing b", id)
@@ -215,7 +198,7 @@ func TestTimelinesAfterRemovals(t *testing.T) {
 // checkPages reads a timeline by pages of several sizes and by max_id
 // from several places, and compares each page with the one cut from want
 // (the ids shown, newest first).
-func checkPages(t *testing.T, db *DB, tl social.Timeline, want []int64, what string) {
+func checkPages(t *testing.T, db *DB, tl social.Timeline, want []social.StatusID, what string) {
 	t.Helper()
 	for _, count := range []int{1, 7, 30} {
 		for page := 1; (page-1)*count <= len(want); page++ {
@@ -233,7 +216,7 @@ func checkPages(t *testing.T, db *DB, tl social.Timeline, want []int64, what str
 	// id, and just above it (ids between shown ones, such as ids held but
 	// not shown, or never there).
 	for i, id := range want {
-		for _, below := range []int64{id, id + 1} {
+		for _, below := range []social.StatusID{id, id + 1} {
 			got, err := db.TimelineIDs(t.Context(), tl, social.Page{Count: 5, MaxID: below})
 			if err != nil {
 				t.Fatalf("%s: TimelineIDs: %v", what, err)
@@ -251,19 +234,19 @@ func checkPages(t *testing.T, db *DB, tl social.Timeline, want []int64, what str
 
 // newestBy returns the newest n statuses of author among those in
 // authorOf.
-func newestBy(authorOf map[int64]int64, author int64, n int) []int64 {
-	var ids []int64
+func newestBy(authorOf map[social.StatusID]social.UserID, author social.UserID, n int) []social.StatusID {
+	var ids []social.StatusID
 	for id, a := range authorOf {
 		if a == author {
 			ids = append(ids, id)
 		}
 	}
-	return newest(ids, n)
+	return newestIDs(ids, n)
 }
 
-func statusAuthor(t *testing.T, db *DB, id int64) int64 {
+func statusAuthor(t *testing.T, db *DB, id social.StatusID) social.UserID {
 	t.Helper()
-	sts, err := db.Statuses(t.Context(), []int64{id})
+	sts, err := db.Statuses(t.Context(), []social.StatusID{id})
 	if err != nil || len(sts) != 1 {
 		t.Fatalf("Statuses(%d): %v, %v", id, sts, err)
 	}
@@ -271,33 +254,32 @@ func statusAuthor(t *testing.T, db *DB, id int64) int64 {
 }
 
 // TestLoweredSizeTrimsBlocks lowers the timeline size far below what a
-// home holds: the next flush trims it to about the new size at once
-// rather than a block per flush.
+// home holds (a database written before the size was recorded, upgraded
+// and opened with a smaller one): the next flush trims it to about the new
+// size at once rather than a block per flush.
 func TestLoweredSizeTrimsBlocks(t *testing.T) {
-	db := openDir(t, t.TempDir())
-	ctx := t.Context()
+	db := openSized(t, t.TempDir(), 250)
 	author, reader := newUser(t, db, "author"), newUser(t, db, "reader")
-	home := []social.Timeline{social.HomeOf(reader.ID)}
+	home := social.HomeOf(reader.ID)
 	var sts []social.Status
-	deliver := func(h int) {
+	deliver := func() {
 		t.Helper()
-		st := post(t, db, author, h)
+		st := post(t, db, author)
 		sts = append(sts, st)
-		if err := db.AddToTimelines(ctx, st.ID, home, h); err != nil {
-			t.Fatalf("AddToTimelines: %v", err)
-		}
+		deliverOne(t, db, st.ID, home)
 	}
 	for range 300 {
-		deliver(250)
+		deliver()
 	}
-	if held := heldIDs(t, db, storedHome, reader.ID); len(held) < 250 {
+	if held := heldIDs(t, db, home); len(held) < 250 {
 		t.Fatalf("home holds %d ids at size 250", len(held))
 	}
+	db = reopenAsUpgraded(t, db, 3)
 	for range flushAt {
-		deliver(3)
-		wantIDs(t, "home at size 3", timelineIDs(t, db, social.HomeOf(reader.ID)), newestFirst(sts, 3))
+		deliver()
+		wantIDs(t, "home at size 3", timelineIDs(t, db, home), newestFirst(sts, 3))
 	}
-	if held := heldIDs(t, db, storedHome, reader.ID); len(held) > maxHeld(3) {
+	if held := heldIDs(t, db, home); len(held) > maxHeld(3) {
 		t.Fatalf("home at size 3 holds %d ids after a flush, want at most %d", len(held), maxHeld(3))
 	}
 }
@@ -331,10 +313,11 @@ INSERT INTO statuses (uid, login, message, posted) SELECT 1, 'a', 'm', 0 FROM se
 		t.Fatal(err)
 	}
 
-	db := openDir(t, dir)
+	// The old schema kept no timeline size; this first Open records 40.
+	db := openSized(t, dir, 40)
 	ctx := t.Context()
-	seq := func(from, to, step int64) []int64 {
-		var ids []int64
+	seq := func(from, to, step social.StatusID) []social.StatusID {
+		var ids []social.StatusID
 		for id := from; id >= to; id -= step {
 			ids = append(ids, id)
 		}
@@ -342,28 +325,25 @@ INSERT INTO statuses (uid, login, message, posted) SELECT 1, 'a', 'm', 0 FROM se
 	}
 	checks := []struct {
 		tl   social.Timeline
-		want []int64
+		want []social.StatusID
 	}{
 		{social.HomeOf(2), seq(100, 31, 1)},
-		{social.HomeOf(1), []int64{99, 50, 5}},
+		{social.HomeOf(1), []social.StatusID{99, 50, 5}},
 		{social.ListOf(1), seq(100, 10, 10)},
 	}
 	for _, c := range checks {
-		k, _ := storedKind(c.tl.Kind)
-		wantIDs(t, fmt.Sprintf("%s %d after the upgrade", c.tl.Kind, c.tl.ID), heldIDs(t, db, k, c.tl.ID), c.want)
+		wantIDs(t, fmt.Sprintf("%s %d after the upgrade", c.tl.Kind, c.tl.ID), heldIDs(t, db, c.tl), c.want)
 		checkPages(t, db, c.tl, c.want, fmt.Sprintf("%s %d after the upgrade", c.tl.Kind, c.tl.ID))
 	}
 	// The next write brings the size in: b's home now shows its newest 40.
-	var next int64
+	var next social.StatusID
 	if err := db.w.QueryRowContext(ctx, `INSERT INTO statuses (uid, login, message, posted) VALUES (1, 'a', 'm', 0) RETURNING id`).Scan(&next); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AddToTimelines(ctx, next, []social.Timeline{social.HomeOf(2)}, 40); err != nil {
-		t.Fatalf("AddToTimelines: %v", err)
-	}
-	want := append([]int64{next}, seq(100, 62, 1)...)
+	deliverOne(t, db, next, social.HomeOf(2))
+	want := append([]social.StatusID{next}, seq(100, 62, 1)...)
 	checkPages(t, db, social.HomeOf(2), want, "b's home after a write at size 40")
-	heldIDs(t, db, storedHome, 2)
+	heldIDs(t, db, social.HomeOf(2))
 }
 
 func TestAppendIDs(t *testing.T) {

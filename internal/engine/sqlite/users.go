@@ -59,7 +59,7 @@ func (db *DB) CreateUser(ctx context.Context, u social.NewUser) (social.User, er
 }
 
 // User returns user id, or social.ErrUserNotFound.
-func (db *DB) User(ctx context.Context, id int64) (social.User, error) {
+func (db *DB) User(ctx context.Context, id social.UserID) (social.User, error) {
 	u, err := scanUser(db.readRow(ctx, qUser, id))
 	return u, db.fail("user", err)
 }
@@ -73,7 +73,7 @@ func (db *DB) UserByLogin(ctx context.Context, login string) (social.User, error
 
 // Users returns the users with the given ids in that order, skipping ids
 // that name no user.
-func (db *DB) Users(ctx context.Context, ids []int64) ([]social.User, error) {
+func (db *DB) Users(ctx context.Context, ids []social.UserID) ([]social.User, error) {
 	if len(ids) == 0 {
 		return []social.User{}, nil
 	}
@@ -82,7 +82,7 @@ func (db *DB) Users(ctx context.Context, ids []int64) ([]social.User, error) {
 		return nil, db.fail("users", err)
 	}
 	defer rows.Close()
-	byID := make(map[int64]social.User, len(ids))
+	byID := make(map[social.UserID]social.User, len(ids))
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -103,7 +103,7 @@ func (db *DB) Users(ctx context.Context, ids []int64) ([]social.User, error) {
 }
 
 // PasswordHash returns user id's password hash, or social.ErrUserNotFound.
-func (db *DB) PasswordHash(ctx context.Context, id int64) (string, error) {
+func (db *DB) PasswordHash(ctx context.Context, id social.UserID) (string, error) {
 	var hash string
 	err := db.readRow(ctx, qPassword, id).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -166,14 +166,14 @@ func scanUser(s scanner) (social.User, error) {
 
 // jsonIDs encodes ids as a JSON array, the one parameter through which a
 // prepared statement takes a list (by way of json_each).
-func jsonIDs(ids []int64) string {
+func jsonIDs[ID ~int64](ids []ID) string {
 	b := make([]byte, 0, 2+len(ids)*8)
 	b = append(b, '[')
 	for i, id := range ids {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, id, 10)
+		b = strconv.AppendInt(b, int64(id), 10)
 	}
 	return string(append(b, ']'))
 }

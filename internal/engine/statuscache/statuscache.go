@@ -12,7 +12,7 @@ type Cache struct {
 	max int // bytes
 
 	mu     sync.RWMutex
-	byID   map[int64]social.Status
+	byID   map[social.StatusID]social.Status
 	bytes  int
 	epochs uint64 // Forget and ForgetAll calls so far
 }
@@ -23,14 +23,14 @@ func New(maxBytes int) *Cache {
 	if maxBytes <= 0 {
 		return nil
 	}
-	return &Cache{max: maxBytes, byID: make(map[int64]social.Status)}
+	return &Cache{max: maxBytes, byID: make(map[social.StatusID]social.Status)}
 }
 
 // Get returns the statuses with the given ids, in that order and skipping
 // ids that name no status: from the cache where it holds them, and from
 // read, called once with the ids it does not, for the others, which it then
 // caches (Add). read returns the statuses it found, in any order.
-func (c *Cache) Get(ids []int64, read func(missing []int64) ([]social.Status, error)) ([]social.Status, error) {
+func (c *Cache) Get(ids []social.StatusID, read func(missing []social.StatusID) ([]social.Status, error)) ([]social.Status, error) {
 	if len(ids) == 0 {
 		return []social.Status{}, nil
 	}
@@ -41,7 +41,7 @@ func (c *Cache) Get(ids []int64, read func(missing []int64) ([]social.Status, er
 		if err != nil {
 			return nil, err
 		}
-		byID := make(map[int64]social.Status, len(found))
+		byID := make(map[social.StatusID]social.Status, len(found))
 		for _, st := range found {
 			byID[st.ID] = st
 		}
@@ -65,7 +65,7 @@ func (c *Cache) Get(ids []int64, read func(missing []int64) ([]social.Status, er
 // sts (len(sts) == len(ids)), leaving the others alone, and returns the ids
 // it did not find with the epoch that Add needs. Callers must not modify
 // what the cached statuses point to (their Location).
-func (c *Cache) Lookup(ids []int64, sts []social.Status) (missing []int64, epoch uint64) {
+func (c *Cache) Lookup(ids []social.StatusID, sts []social.Status) (missing []social.StatusID, epoch uint64) {
 	if c == nil {
 		return ids, 0
 	}
@@ -116,7 +116,7 @@ func (c *Cache) evict(target int) {
 }
 
 // Forget drops the given statuses, once their deletion is done.
-func (c *Cache) Forget(ids ...int64) {
+func (c *Cache) Forget(ids ...social.StatusID) {
 	if c == nil {
 		return
 	}

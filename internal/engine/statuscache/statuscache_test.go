@@ -6,20 +6,20 @@ import (
 	"starling/internal/social"
 )
 
-func status(id int64) social.Status {
+func status(id social.StatusID) social.Status {
 	return social.Status{ID: id, UID: 1, Login: "author", Message: "a status"}
 }
 
 func TestLookupAndAdd(t *testing.T) {
 	c := New(1 << 20)
 	sts := make([]social.Status, 3)
-	missing, epoch := c.Lookup([]int64{1, 2, 3}, sts)
+	missing, epoch := c.Lookup([]social.StatusID{1, 2, 3}, sts)
 	if len(missing) != 3 {
 		t.Fatalf("empty cache: missing %v, want all three", missing)
 	}
 	c.Add(epoch, status(1), status(3))
 	sts = make([]social.Status, 3)
-	missing, _ = c.Lookup([]int64{1, 2, 3}, sts)
+	missing, _ = c.Lookup([]social.StatusID{1, 2, 3}, sts)
 	if len(missing) != 1 || missing[0] != 2 {
 		t.Fatalf("missing %v, want [2]", missing)
 	}
@@ -32,19 +32,19 @@ func TestLookupAndAdd(t *testing.T) {
 // back after the delete was reported.
 func TestReadsOlderThanAForgetAreRefused(t *testing.T) {
 	c := New(1 << 20)
-	_, epoch := c.Lookup([]int64{7}, make([]social.Status, 1))
+	_, epoch := c.Lookup([]social.StatusID{7}, make([]social.Status, 1))
 	c.Forget(7) // the delete is reported while the read is at the store
 	c.Add(epoch, status(7))
 	if c.Len() != 0 {
 		t.Fatal("a read older than a delete filled the cache")
 	}
-	_, epoch = c.Lookup([]int64{8}, make([]social.Status, 1))
+	_, epoch = c.Lookup([]social.StatusID{8}, make([]social.Status, 1))
 	c.ForgetAll()
 	c.Add(epoch, status(8))
 	if c.Len() != 0 {
 		t.Fatal("a read older than ForgetAll filled the cache")
 	}
-	_, epoch = c.Lookup([]int64{8}, make([]social.Status, 1))
+	_, epoch = c.Lookup([]social.StatusID{8}, make([]social.Status, 1))
 	c.Add(epoch, status(8))
 	if c.Len() != 1 {
 		t.Fatal("a read after the deletes was not cached")
@@ -58,8 +58,8 @@ func TestReadsOlderThanAForgetAreRefused(t *testing.T) {
 func TestStaysWithinItsBound(t *testing.T) {
 	max := 50 * Size(status(1))
 	c := New(max)
-	for id := range int64(500) {
-		_, epoch := c.Lookup([]int64{id}, make([]social.Status, 1))
+	for id := range social.StatusID(500) {
+		_, epoch := c.Lookup([]social.StatusID{id}, make([]social.Status, 1))
 		c.Add(epoch, status(id))
 		if c.Bytes() > max {
 			t.Fatalf("after %d adds the cache holds %d bytes, more than %d", id+1, c.Bytes(), max)
@@ -76,7 +76,7 @@ func TestStaysWithinItsBound(t *testing.T) {
 
 func TestNilCacheIsOff(t *testing.T) {
 	var c *Cache = New(0)
-	missing, epoch := c.Lookup([]int64{1}, make([]social.Status, 1))
+	missing, epoch := c.Lookup([]social.StatusID{1}, make([]social.Status, 1))
 	c.Add(epoch, status(1))
 	c.Forget(1)
 	c.ForgetAll()
@@ -87,8 +87,8 @@ func TestNilCacheIsOff(t *testing.T) {
 
 func TestGetReadsOnlyWhatIsMissing(t *testing.T) {
 	for _, c := range []*Cache{New(1 << 20), New(0)} {
-		var asked [][]int64
-		read := func(missing []int64) ([]social.Status, error) {
+		var asked [][]social.StatusID
+		read := func(missing []social.StatusID) ([]social.Status, error) {
 			asked = append(asked, missing)
 			var out []social.Status
 			for _, id := range missing {
@@ -98,14 +98,14 @@ func TestGetReadsOnlyWhatIsMissing(t *testing.T) {
 			}
 			return out, nil
 		}
-		got, err := c.Get([]int64{3, 99, 1, 3}, read)
+		got, err := c.Get([]social.StatusID{3, 99, 1, 3}, read)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 3 || got[0].ID != 3 || got[1].ID != 1 || got[2].ID != 3 {
 			t.Fatalf("Get = %+v, want 3, 1, 3 in order", got)
 		}
-		if _, err := c.Get([]int64{1, 3}, read); err != nil {
+		if _, err := c.Get([]social.StatusID{1, 3}, read); err != nil {
 			t.Fatal(err)
 		}
 		wantReads := 1

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"starling/internal/social"
 )
 
 // Depth is how many of a timeline's newest ids the cache keeps: a page of
@@ -27,7 +29,7 @@ type entry struct {
 	token uint64
 	// ids are the timeline's newest ids, newest first; complete says they
 	// are all it shows.
-	ids      []int64
+	ids      []social.StatusID
 	complete bool
 }
 
@@ -49,7 +51,7 @@ func New[K comparable](maxBytes int) *Cache[K] {
 // Depth ids the timeline shows, and whether they are all of them), caches
 // it and cuts the page from it. ok is false when the page lies deeper:
 // the caller reads it from the store.
-func (c *Cache[K]) Get(k K, below int64, count, offset int, readHead func() (head []int64, complete bool, err error)) (ids []int64, ok bool, err error) {
+func (c *Cache[K]) Get(k K, below social.StatusID, count, offset int, readHead func() (head []social.StatusID, complete bool, err error)) (ids []social.StatusID, ok bool, err error) {
 	if c == nil {
 		return nil, false, nil
 	}
@@ -71,7 +73,7 @@ func (c *Cache[K]) Get(k K, below int64, count, offset int, readHead func() (hea
 
 // Page answers a page from the cache alone; ok is false when k is not
 // cached or the page reaches past its cached head.
-func (c *Cache[K]) Page(k K, below int64, count, offset int) (ids []int64, ok bool) {
+func (c *Cache[K]) Page(k K, below social.StatusID, count, offset int) (ids []social.StatusID, ok bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -88,10 +90,10 @@ func (c *Cache[K]) Page(k K, below int64, count, offset int) (ids []int64, ok bo
 // all the timeline shows): the ids below below, from offset on, at most
 // count. ok is false when the page reaches past an incomplete head. The
 // page is a copy.
-func Cut(head []int64, complete bool, below int64, count, offset int) (ids []int64, ok bool) {
+func Cut(head []social.StatusID, complete bool, below social.StatusID, count, offset int) (ids []social.StatusID, ok bool) {
 	// The head holds the newest ids, so the ids below below start at the
 	// first one under it.
-	start, _ := slices.BinarySearchFunc(head, below, func(id, below int64) int {
+	start, _ := slices.BinarySearchFunc(head, below, func(id, below social.StatusID) int {
 		if id >= below {
 			return -1
 		}
@@ -126,7 +128,7 @@ func (c *Cache[K]) Reserve(k K) uint64 {
 
 // Fill caches the head read under token, unless k changed since Reserve
 // (its placeholder is gone, or taken over by a newer read).
-func (c *Cache[K]) Fill(k K, token uint64, head []int64, complete bool) {
+func (c *Cache[K]) Fill(k K, token uint64, head []social.StatusID, complete bool) {
 	if c == nil || token == 0 {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"starling/internal/social"
 )
 
 func TestFillTokens(t *testing.T) {
@@ -13,22 +15,22 @@ func TestFillTokens(t *testing.T) {
 
 	token := c.Reserve(k)
 	c.Forget(k) // the timeline changes while the read is at the store
-	c.Fill(k, token, []int64{3, 2, 1}, true)
+	c.Fill(k, token, []social.StatusID{3, 2, 1}, true)
 	if c.Cached(k) {
 		t.Fatal("a read older than a change filled the cache")
 	}
 
 	first := c.Reserve(k)
 	second := c.Reserve(k) // a second read of k misses meanwhile
-	c.Fill(k, first, []int64{3, 2, 1}, true)
+	c.Fill(k, first, []social.StatusID{3, 2, 1}, true)
 	if c.Cached(k) {
 		t.Fatal("a read whose placeholder was taken over filled the cache")
 	}
-	c.Fill(k, second, []int64{3, 2, 1}, true)
+	c.Fill(k, second, []social.StatusID{3, 2, 1}, true)
 	if !c.Cached(k) {
 		t.Fatal("a read with its placeholder in place did not fill the cache")
 	}
-	if ids, ok := c.Page(k, math.MaxInt64, 2, 1); !ok || !slices.Equal(ids, []int64{2, 1}) {
+	if ids, ok := c.Page(k, math.MaxInt64, 2, 1); !ok || !slices.Equal(ids, []social.StatusID{2, 1}) {
 		t.Fatalf("Page(count 2, offset 1) = %v, %v; want [2 1], true", ids, ok)
 	}
 	c.Forget(k)
@@ -36,8 +38,8 @@ func TestFillTokens(t *testing.T) {
 		t.Fatal("a forgotten timeline still answers pages")
 	}
 
-	c.Fill(k, c.Reserve(k), []int64{3}, true)
-	c.Fill(k+1, c.Reserve(k+1), []int64{4}, true)
+	c.Fill(k, c.Reserve(k), []social.StatusID{3}, true)
+	c.Fill(k+1, c.Reserve(k+1), []social.StatusID{4}, true)
 	c.ForgetAll()
 	if c.Cached(k) || c.Cached(k+1) {
 		t.Fatal("ForgetAll left heads cached")
@@ -45,23 +47,23 @@ func TestFillTokens(t *testing.T) {
 }
 
 func TestCut(t *testing.T) {
-	head := []int64{90, 80, 70, 60, 50}
+	head := []social.StatusID{90, 80, 70, 60, 50}
 	for _, tc := range []struct {
-		below         int64
+		below         social.StatusID
 		count, offset int
 		complete      bool
-		want          []int64
+		want          []social.StatusID
 		ok            bool
 	}{
-		{math.MaxInt64, 2, 0, false, []int64{90, 80}, true},
-		{math.MaxInt64, 2, 3, false, []int64{60, 50}, true},
+		{math.MaxInt64, 2, 0, false, []social.StatusID{90, 80}, true},
+		{math.MaxInt64, 2, 3, false, []social.StatusID{60, 50}, true},
 		{math.MaxInt64, 2, 4, false, nil, false}, // reaches past the head
-		{math.MaxInt64, 2, 4, true, []int64{50}, true},
-		{math.MaxInt64, 2, 9, true, []int64{}, true},
-		{80, 2, 0, false, []int64{70, 60}, true},
-		{75, 3, 0, false, []int64{70, 60, 50}, true},
+		{math.MaxInt64, 2, 4, true, []social.StatusID{50}, true},
+		{math.MaxInt64, 2, 9, true, []social.StatusID{}, true},
+		{80, 2, 0, false, []social.StatusID{70, 60}, true},
+		{75, 3, 0, false, []social.StatusID{70, 60, 50}, true},
 		{75, 4, 0, false, nil, false},
-		{10, 4, 0, true, []int64{}, true},
+		{10, 4, 0, true, []social.StatusID{}, true},
 	} {
 		got, ok := Cut(head, tc.complete, tc.below, tc.count, tc.offset)
 		if ok != tc.ok || ok && !slices.Equal(got, tc.want) {
@@ -75,13 +77,13 @@ func TestCut(t *testing.T) {
 // failed read caches nothing.
 func TestGet(t *testing.T) {
 	c := New[string](1 << 20)
-	head := []int64{50, 40, 30, 20, 10}
+	head := []social.StatusID{50, 40, 30, 20, 10}
 	reads := 0
-	readHead := func() ([]int64, bool, error) {
+	readHead := func() ([]social.StatusID, bool, error) {
 		reads++
 		return slices.Clone(head), true, nil
 	}
-	get := func(below int64, count, offset int, want []int64, wantOK bool, wantReads int) {
+	get := func(below social.StatusID, count, offset int, want []social.StatusID, wantOK bool, wantReads int) {
 		t.Helper()
 		ids, ok, err := c.Get("home", below, count, offset, readHead)
 		if err != nil || ok != wantOK || ok && !slices.Equal(ids, want) {
@@ -93,13 +95,13 @@ func TestGet(t *testing.T) {
 	}
 	get(35, 2, 0, nil, false, 0)                // below an id: not cached, not filled
 	get(math.MaxInt64, 2, Depth, nil, false, 0) // deeper than the head
-	get(math.MaxInt64, 2, 0, []int64{50, 40}, true, 1)
-	get(math.MaxInt64, 2, 2, []int64{30, 20}, true, 1) // from the cache
-	get(35, 2, 0, []int64{30, 20}, true, 1)            // below an id, from the cache
+	get(math.MaxInt64, 2, 0, []social.StatusID{50, 40}, true, 1)
+	get(math.MaxInt64, 2, 2, []social.StatusID{30, 20}, true, 1) // from the cache
+	get(35, 2, 0, []social.StatusID{30, 20}, true, 1)            // below an id, from the cache
 
 	c.Forget("home")
 	fail := errors.New("store down")
-	if _, _, err := c.Get("home", math.MaxInt64, 2, 0, func() ([]int64, bool, error) { return nil, false, fail }); !errors.Is(err, fail) {
+	if _, _, err := c.Get("home", math.MaxInt64, 2, 0, func() ([]social.StatusID, bool, error) { return nil, false, fail }); !errors.Is(err, fail) {
 		t.Fatalf("Get with a failing read: err %v, want %v", err, fail)
 	}
 	if c.Cached("home") {

@@ -45,6 +45,8 @@ func Run(t *testing.T, newQueue func(t *testing.T) jobs.Queue) {
 		{"RunnerFairDispatch", testRunnerFairDispatch},
 		{"RunnerBatchHandler", testRunnerBatchHandler},
 		{"RunnerBatchHandlerPanics", testRunnerBatchPanics},
+		{"RunnerJobContextEndsWithLease", testRunnerJobContextEndsWithLease},
+		{"RunnerStopLeavesRunningJobs", testRunnerStopLeavesRunningJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, newQueue(t)) })

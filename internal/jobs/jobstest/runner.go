@@ -12,7 +12,7 @@ import (
 	"starling/internal/jobs"
 )
 
-// The Runner tests check the Runner's promises (DESIGN.md §4) through each
+// The Runner tests check the Runner's promises (docs/ARCHITECTURE.md, "Jobs") through each
 // engine's queue: retries with backoff, dead letters, follow-up jobs, panics
 // and fair dispatch all depend on the queue doing its part.
 
@@ -45,7 +45,7 @@ func testRunnerRetriesThenBuries(t *testing.T, q jobs.Queue) {
 	if len(calls) != maxAttempts {
 		t.Fatalf("handler calls: got %d, want %d (MaxAttempts)", len(calls), maxAttempts)
 	}
-	// Attempt n waits at least half of base·2^(n-1) (full jitter) after it
+	// Attempt n waits at least half of base·2^(n-1) (equal jitter) after it
 	// failed, and so after it started.
 	for i := 1; i < len(calls); i++ {
 		minGap := base << (i - 1) / 2

@@ -1,7 +1,7 @@
 // Package socialtest is the conformance suite of the social.Store port. Every
 // engine's tests call Run with a factory that returns a fresh, empty store and
 // the job queue of the same engine; the suite drives them through a real
-// social.Service and jobs.Runner, so it checks the rules of DESIGN.md §3–§4
+// social.Service and jobs.Runner, so it checks the domain and job rules
 // as a user of the API sees them.
 //
 // The Service runs with a timeline size of 5 and a fan-out chunk of 3, so that

@@ -24,6 +24,7 @@ var fanoutTests = []suiteTest{
 	{"DeliverManyInOneCall", testDeliverMany},
 	{"FanoutOfManyPostsBatched", testFanoutBatched},
 	{"FanoutPlannedInSteps", testFanoutPlannedInSteps},
+	{"NoDeliveryAfterUnfollow", testNoDeliveryAfterUnfollow},
 }
 
 // fans is more than two chunks of followers, so that every fan-out is
@@ -61,7 +62,7 @@ func (a audience) timelines() []social.Timeline {
 
 // wantEverywhere checks that each timeline of the audience holds id exactly
 // once (times 1) or not at all (times 0).
-func (e *env) wantEverywhere(a audience, id int64, times int, when string) {
+func (e *env) wantEverywhere(a audience, id social.StatusID, times int, when string) {
 	e.t.Helper()
 	for _, tl := range a.timelines() {
 		if got := count(e.raw(tl), id); got != times {
@@ -75,7 +76,7 @@ func testFanoutReachesAll(t *testing.T, newEngine Engine) {
 	a := e.audience()
 	lurker := e.register("lurker")
 	s := e.post(a.star, "hello fans").ID
-	wantIDs(t, "star's home right after posting", e.raw(social.HomeOf(a.star.ID)), []int64{s})
+	wantIDs(t, "star's home right after posting", e.raw(social.HomeOf(a.star.ID)), []social.StatusID{s})
 	// Fan-out is a job: no follower has the status before it runs.
 	e.wantEverywhere(a, s, 0, "before the fan-out ran")
 
@@ -87,7 +88,7 @@ func testFanoutReachesAll(t *testing.T, newEngine Engine) {
 	s2 := e.post(a.star, "again").ID
 	e.drain()
 	for _, tl := range a.timelines() {
-		wantIDs(t, fmt.Sprintf("%v after two posts", tl), e.raw(tl), []int64{s2, s})
+		wantIDs(t, fmt.Sprintf("%v after two posts", tl), e.raw(tl), []social.StatusID{s2, s})
 	}
 }
 
@@ -106,7 +107,7 @@ func testTimelinesTrimmed(t *testing.T, newEngine Engine) {
 	if count(e.raw(social.HomeOf(a.fans[0].ID)), own) != 0 {
 		t.Fatalf("fan1's own older status survived trimming")
 	}
-	wantIDs(t, "fan1's profile keeps its status", e.read(social.ProfileOf(a.fans[0].ID)), []int64{own})
+	wantIDs(t, "fan1's profile keeps its status", e.read(social.ProfileOf(a.fans[0].ID)), []social.StatusID{own})
 }
 
 func testFanoutTwice(t *testing.T, newEngine Engine) {
@@ -116,8 +117,8 @@ func testFanoutTwice(t *testing.T, newEngine Engine) {
 	e.drain()
 	// The atomic step of a delivery, applied twice.
 	for range 2 {
-		if err := e.store.AddToTimelines(e.ctx, s, a.timelines(), timelineSize); err != nil {
-			t.Fatalf("store.AddToTimelines: %v", err)
+		if err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Timelines: a.timelines()}}); err != nil {
+			t.Fatalf("store.Deliver: %v", err)
 		}
 	}
 	e.wantEverywhere(a, s, 1, "after delivering twice by hand")
@@ -157,13 +158,13 @@ func testDeleteCleans(t *testing.T, newEngine Engine) {
 	}
 	// Every read skips it at once, while the entries still wait for cleanup.
 	for _, tl := range a.timelines() {
-		wantIDs(t, fmt.Sprintf("%v as read right after the delete", tl), e.read(tl), []int64{s1})
+		wantIDs(t, fmt.Sprintf("%v as read right after the delete", tl), e.read(tl), []social.StatusID{s1})
 	}
 	lt, err := e.svc.ListTimeline(e.ctx, a.list.ID, social.Page{})
 	if err != nil {
 		t.Fatalf("ListTimeline: %v", err)
 	}
-	wantIDs(t, "list timeline right after the delete", statusIDs(lt), []int64{s1})
+	wantIDs(t, "list timeline right after the delete", statusIDs(lt), []social.StatusID{s1})
 
 	e.drain()
 	e.wantEverywhere(a, s2, 0, "after cleanup")
@@ -192,8 +193,8 @@ func testFanoutAfterDelete(t *testing.T, newEngine Engine) {
 	e.drain() // the fan-out, late
 	e.wantEverywhere(a, s, 0, "after a fan-out that ran after the delete")
 	wantIDs(t, "star's home", e.raw(social.HomeOf(a.star.ID)), nil)
-	if err := e.store.AddToTimelines(e.ctx, s, a.timelines(), timelineSize); err != nil {
-		t.Fatalf("store.AddToTimelines of a deleted status: %v", err)
+	if err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Timelines: a.timelines()}}); err != nil {
+		t.Fatalf("store.Deliver of a deleted status: %v", err)
 	}
 	e.wantEverywhere(a, s, 0, "after delivering a deleted status by hand")
 }
@@ -237,7 +238,7 @@ func testWorkerDies(t *testing.T, newEngine Engine) {
 func testFollowerChunks(t *testing.T, newEngine Engine) {
 	e := newEnv(t, newEngine)
 	a := e.audience()
-	var got []int64
+	var got []social.UserID
 	cursor := ""
 	for calls := 1; ; calls++ {
 		ids, next, err := e.store.FollowerChunk(e.ctx, a.star.ID, cursor, 3)
@@ -294,7 +295,7 @@ func testDeliverMany(t *testing.T, newEngine Engine) {
 		{Status: s3},
 	}
 	for range 2 {
-		if err := e.store.Deliver(e.ctx, ds, timelineSize); err != nil {
+		if err := e.store.Deliver(e.ctx, ds); err != nil {
 			t.Fatalf("store.Deliver: %v", err)
 		}
 		e.wantEverywhere(a, s1, 1, "after delivering several statuses at once")
@@ -305,7 +306,7 @@ func testDeliverMany(t *testing.T, newEngine Engine) {
 		}
 		wantIDs(t, "timeline of a deleted list", e.raw(social.ListOf(doomedList.ID)), nil)
 	}
-	if err := e.store.Deliver(e.ctx, nil, timelineSize); err != nil {
+	if err := e.store.Deliver(e.ctx, nil); err != nil {
 		t.Fatalf("store.Deliver of nothing: %v", err)
 	}
 }
@@ -321,7 +322,7 @@ func testFanoutBatched(t *testing.T, newEngine Engine) {
 	fan := e.register("smallfan")
 	e.follow(fan, small)
 	e.drain()
-	var stars, smalls []int64
+	var stars, smalls []social.StatusID
 	for i := range 4 {
 		stars = append(stars, e.post(a.star, fmt.Sprintf("star %d", i)).ID)
 		smalls = append(smalls, e.post(small, fmt.Sprintf("small %d", i)).ID)
@@ -392,4 +393,47 @@ func (q *claimBudget) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, erro
 	got, err := q.Queue.Claim(ctx, c)
 	q.left -= len(got)
 	return got, err
+}
+
+// testNoDeliveryAfterUnfollow interleaves a fan-out with an unfollow: the
+// delivery was planned while a fan still followed the star, and runs after
+// the fan unfollowed. The status must not come back into the fan's home
+// after the unfollow's purge; everyone else still gets it, and following
+// again lets later statuses through.
+func testNoDeliveryAfterUnfollow(t *testing.T, newEngine Engine) {
+	e := newEnv(t, newEngine)
+	a := e.audience()
+	gone, stays := a.fans[0], a.fans[1]
+	s := e.post(a.star, "planned for every fan").ID
+	// The fan-out waits in the queue; its deliveries name every fan.
+	held := e.claimPending("planner", time.Minute)
+	planned := []social.Delivery{{Status: s, Author: a.star.ID, Timelines: a.timelines()}}
+
+	e.unfollow(gone, a.star)
+	for range 2 {
+		if err := e.store.Deliver(e.ctx, planned); err != nil {
+			t.Fatalf("store.Deliver planned before the unfollow: %v", err)
+		}
+		if got := count(e.raw(social.HomeOf(gone.ID)), s); got != 0 {
+			t.Fatalf("a delivery planned before the unfollow put status %d back into the unfollower's home: %v", s, e.raw(social.HomeOf(gone.ID)))
+		}
+		if got := count(e.raw(social.HomeOf(stays.ID)), s); got != 1 {
+			t.Fatalf("status %d is %d times in a follower's home, want 1", s, got)
+		}
+		if got := count(e.raw(social.ListOf(a.list.ID)), s); got != 1 {
+			t.Fatalf("status %d is %d times in a list with the star, want 1", s, got)
+		}
+	}
+	// The planned fan-out itself, late, reads today's followers.
+	e.requeue(held, 1)
+	e.drain()
+	if got := count(e.raw(social.HomeOf(gone.ID)), s); got != 0 {
+		t.Fatalf("the late fan-out put status %d into the unfollower's home", s)
+	}
+
+	// Following again lifts the mark: new statuses arrive as before.
+	e.follow(gone, a.star)
+	s2 := e.post(a.star, "after following again").ID
+	e.drain()
+	e.wantEverywhere(a, s2, 1, "after the unfollower followed again")
 }

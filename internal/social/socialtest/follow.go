@@ -33,7 +33,7 @@ func testFollowCopies(t *testing.T, newEngine Engine) {
 	wantIDs(t, "bob's own home, trimmed to H", e.raw(social.HomeOf(bob.ID)), newest(timelineSize, b...))
 
 	e.follow(alice, bob)
-	want := newest(timelineSize, append([]int64{a1, a2}, b...)...) // b7 b6 b5 b4 a2
+	want := newest(timelineSize, append([]social.StatusID{a1, a2}, b...)...) // b7 b6 b5 b4 a2
 	wantIDs(t, "alice's home right after following bob", e.raw(social.HomeOf(alice.ID)), want)
 	wantIDs(t, "alice's home as read", e.read(social.HomeOf(alice.ID)), want)
 	wantIDs(t, "bob's home is not touched", e.raw(social.HomeOf(bob.ID)), newest(timelineSize, b...))
@@ -57,11 +57,11 @@ func testFollowRepeatSelfUnknown(t *testing.T, newEngine Engine) {
 	if err := e.svc.Follow(e.ctx, alice.ID, "BOB"); err != nil {
 		t.Fatalf("Follow again in another letter case: %v", err)
 	}
-	ok, err := e.store.Follow(e.ctx, alice.ID, bob.ID, e.clock.Now(), timelineSize)
+	ok, err := e.store.Follow(e.ctx, alice.ID, bob.ID, e.clock.Now())
 	if err != nil || ok {
 		t.Fatalf("store.Follow of a pair already following: got %v, %v; want false, nil", ok, err)
 	}
-	wantIDs(t, "alice's home after repeated follows", e.raw(social.HomeOf(alice.ID)), []int64{b1})
+	wantIDs(t, "alice's home after repeated follows", e.raw(social.HomeOf(alice.ID)), []social.StatusID{b1})
 	e.wantCounts(alice, 0, 1, 0)
 	e.wantCounts(bob, 1, 0, 1)
 
@@ -71,9 +71,9 @@ func testFollowRepeatSelfUnknown(t *testing.T, newEngine Engine) {
 	}
 	wantErr(t, "Follow(unknown)", e.svc.Follow(e.ctx, alice.ID, "nobody"), social.ErrUserNotFound)
 	wantErr(t, "Unfollow(unknown)", e.svc.Unfollow(e.ctx, alice.ID, "nobody"), social.ErrUserNotFound)
-	_, err = e.store.Follow(e.ctx, alice.ID, 999, e.clock.Now(), timelineSize)
+	_, err = e.store.Follow(e.ctx, alice.ID, 999, e.clock.Now())
 	wantErr(t, "store.Follow of an unknown user", err, social.ErrUserNotFound)
-	_, err = e.store.Follow(e.ctx, 999, alice.ID, e.clock.Now(), timelineSize)
+	_, err = e.store.Follow(e.ctx, 999, alice.ID, e.clock.Now())
 	wantErr(t, "store.Follow by an unknown user", err, social.ErrUserNotFound)
 	e.wantCounts(alice, 0, 1, 0)
 	e.wantCounts(bob, 1, 0, 1)
@@ -90,9 +90,9 @@ func testFollowSkipsDeleted(t *testing.T, newEngine Engine) {
 		t.Fatalf("DeleteStatus: %v", err)
 	}
 	e.follow(alice, bob)
-	wantIDs(t, "alice's home after following", e.raw(social.HomeOf(alice.ID)), []int64{b[2], b[0]})
+	wantIDs(t, "alice's home after following", e.raw(social.HomeOf(alice.ID)), []social.StatusID{b[2], b[0]})
 	e.drain()
-	wantIDs(t, "alice's home after cleanup", e.raw(social.HomeOf(alice.ID)), []int64{b[2], b[0]})
+	wantIDs(t, "alice's home after cleanup", e.raw(social.HomeOf(alice.ID)), []social.StatusID{b[2], b[0]})
 }
 
 func testUnfollowRemoves(t *testing.T, newEngine Engine) {
@@ -103,17 +103,17 @@ func testUnfollowRemoves(t *testing.T, newEngine Engine) {
 	a1 := e.post(alice, "a1").ID
 	e.follow(alice, bob)
 	e.follow(alice, carol)
-	wantIDs(t, "alice's home following two", e.raw(social.HomeOf(alice.ID)), []int64{a1, b[1], b[0], c1})
+	wantIDs(t, "alice's home following two", e.raw(social.HomeOf(alice.ID)), []social.StatusID{a1, b[1], b[0], c1})
 
 	e.unfollow(alice, bob)
 	// bob's statuses leave before the call returns; nothing else does.
-	wantIDs(t, "alice's home right after unfollowing bob", e.raw(social.HomeOf(alice.ID)), []int64{a1, c1})
+	wantIDs(t, "alice's home right after unfollowing bob", e.raw(social.HomeOf(alice.ID)), []social.StatusID{a1, c1})
 	e.wantCounts(alice, 0, 1, 1)
 	e.wantCounts(bob, 0, 0, 2)
 	wantIDs(t, "alice's following", e.following(alice), uids(carol))
 
 	e.unfollow(alice, bob)
-	ok, err := e.store.Unfollow(e.ctx, alice.ID, bob.ID, timelineSize, jobs.NewJob{Kind: "socialtest.never"})
+	ok, err := e.store.Unfollow(e.ctx, alice.ID, bob.ID, jobs.NewJob{Kind: "socialtest.never"})
 	if err != nil || ok {
 		t.Fatalf("store.Unfollow of a pair not following: got %v, %v; want false, nil", ok, err)
 	}
@@ -142,20 +142,20 @@ func testRefillAfterUnfollow(t *testing.T, newEngine Engine) {
 	b := e.postMany(bob, 5)
 
 	e.follow(alice, carol)
-	wantIDs(t, "alice's home after following carol", e.raw(social.HomeOf(alice.ID)), newest(timelineSize, append([]int64{a1, a2}, c...)...))
+	wantIDs(t, "alice's home after following carol", e.raw(social.HomeOf(alice.ID)), newest(timelineSize, append([]social.StatusID{a1, a2}, c...)...))
 	e.follow(alice, bob)
 	wantIDs(t, "alice's home after following bob", e.raw(social.HomeOf(alice.ID)), newest(timelineSize, b...))
 
 	e.unfollow(alice, bob)
 	wantIDs(t, "alice's home right after unfollowing bob", e.raw(social.HomeOf(alice.ID)), nil)
 	e.drain()
-	want := newest(timelineSize, append([]int64{a1, a2}, c...)...) // a2 c7 c6 c5 c4
+	want := newest(timelineSize, append([]social.StatusID{a1, a2}, c...)...) // a2 c7 c6 c5 c4
 	wantIDs(t, "alice's home after the refill", e.raw(social.HomeOf(alice.ID)), want)
 	wantIDs(t, "alice's home as read after the refill", e.read(social.HomeOf(alice.ID)), want)
 
 	// A refill that runs again changes nothing.
 	for range 2 {
-		if err := e.store.RefillTimeline(e.ctx, social.HomeOf(alice.ID), timelineSize); err != nil {
+		if err := e.store.RefillTimeline(e.ctx, social.HomeOf(alice.ID)); err != nil {
 			t.Fatalf("store.RefillTimeline: %v", err)
 		}
 	}
@@ -170,7 +170,7 @@ func testFollowersNewestFirst(t *testing.T, newEngine Engine) {
 		e.clock.Advance(time.Second)
 		e.follow(f, star)
 	}
-	page := func(p social.Page) []int64 {
+	page := func(p social.Page) []social.UserID {
 		t.Helper()
 		us, err := e.svc.Followers(e.ctx, "STAR", p)
 		if err != nil {
@@ -179,18 +179,18 @@ func testFollowersNewestFirst(t *testing.T, newEngine Engine) {
 		return userIDs(us)
 	}
 	f := uids(fans...)
-	wantIDs(t, "followers page 1 of 3", page(social.Page{Count: 3, Page: 1}), []int64{f[6], f[5], f[4]})
-	wantIDs(t, "followers page 2 of 3", page(social.Page{Count: 3, Page: 2}), []int64{f[3], f[2], f[1]})
-	wantIDs(t, "followers page 3 of 3", page(social.Page{Count: 3, Page: 3}), []int64{f[0]})
+	wantIDs(t, "followers page 1 of 3", page(social.Page{Count: 3, Page: 1}), []social.UserID{f[6], f[5], f[4]})
+	wantIDs(t, "followers page 2 of 3", page(social.Page{Count: 3, Page: 2}), []social.UserID{f[3], f[2], f[1]})
+	wantIDs(t, "followers page 3 of 3", page(social.Page{Count: 3, Page: 3}), []social.UserID{f[0]})
 	wantIDs(t, "followers page 4 of 3", page(social.Page{Count: 3, Page: 4}), nil)
-	wantIDs(t, "followers, default page", page(social.Page{}), []int64{f[6], f[5], f[4], f[3], f[2], f[1], f[0]})
+	wantIDs(t, "followers, default page", page(social.Page{}), []social.UserID{f[6], f[5], f[4], f[3], f[2], f[1], f[0]})
 	e.wantCounts(star, 7, 0, 0)
 
 	// Following again after unfollowing counts from the new time.
 	e.clock.Advance(time.Second)
 	e.unfollow(fans[2], star)
 	e.follow(fans[2], star)
-	wantIDs(t, "followers after fan3 follows again", page(social.Page{Count: 3}), []int64{f[2], f[6], f[5]})
+	wantIDs(t, "followers after fan3 follows again", page(social.Page{Count: 3}), []social.UserID{f[2], f[6], f[5]})
 
 	others := e.registerMany("idol", 3)
 	for _, o := range others {

@@ -27,7 +27,7 @@ func RunFreshReads(t *testing.T, newHandles Handles) {
 	e.addMember(bob, l, alice)
 	s1, s2, s3 := e.post(alice, "one"), e.post(alice, "two"), e.post(alice, "three")
 	e.drain()
-	posted := []int64{s3.ID, s2.ID, s1.ID}
+	posted := []social.StatusID{s3.ID, s2.ID, s1.ID}
 	pages := map[string]social.Timeline{
 		"bob's home":      social.HomeOf(bob.ID),
 		"alice's home":    social.HomeOf(alice.ID),
@@ -36,16 +36,16 @@ func RunFreshReads(t *testing.T, newHandles Handles) {
 	}
 	// Every read through the reader, twice, so that whatever it caches is
 	// cached.
-	read := func(when string) map[string][]int64 {
+	read := func(when string) map[string][]social.StatusID {
 		t.Helper()
-		got := make(map[string][]int64)
+		got := make(map[string][]social.StatusID)
 		for range 2 {
 			sts, err := reader.Statuses(e.ctx, posted)
 			if err != nil {
 				t.Fatalf("%s: Statuses: %v", when, err)
 			}
 			got["Statuses of several"] = statusIDs(sts)
-			one, err := reader.Statuses(e.ctx, []int64{s2.ID})
+			one, err := reader.Statuses(e.ctx, []social.StatusID{s2.ID})
 			if err != nil {
 				t.Fatalf("%s: Statuses: %v", when, err)
 			}
@@ -63,7 +63,7 @@ func RunFreshReads(t *testing.T, newHandles Handles) {
 	for what, ids := range read("before the delete") {
 		want := posted
 		if what == "Statuses of one" {
-			want = []int64{s2.ID}
+			want = []social.StatusID{s2.ID}
 		}
 		if !slices.Equal(ids, want) {
 			t.Fatalf("before the delete, %s = %v, want %v", what, ids, want)

@@ -30,15 +30,15 @@ func wantSameList(t *testing.T, what string, got, want social.List) {
 	}
 }
 
-func listIDs(ls []social.List) []int64 {
-	ids := make([]int64, len(ls))
+func listIDs(ls []social.List) []social.ListID {
+	ids := make([]social.ListID, len(ls))
 	for i, l := range ls {
 		ids[i] = l.ID
 	}
 	return ids
 }
 
-func (e *env) listsContaining(u social.User) []int64 {
+func (e *env) listsContaining(u social.User) []social.ListID {
 	e.t.Helper()
 	ids, err := e.store.ListsContaining(e.ctx, u.ID)
 	if err != nil {
@@ -88,14 +88,14 @@ func testCreateList(t *testing.T, newEngine Engine) {
 	if err != nil {
 		t.Fatalf("ListsOf: %v", err)
 	}
-	wantIDs(t, "alice's lists, oldest first", listIDs(ls), []int64{l1.ID, l2.ID})
+	wantIDs(t, "alice's lists, oldest first", listIDs(ls), []social.ListID{l1.ID, l2.ID})
 	wantSameList(t, "ListsOf[0]", ls[0], l1)
 	if ls, err := e.svc.ListsOf(e.ctx, bob.Login); err != nil || len(ls) != 0 {
 		t.Fatalf("ListsOf(bob): got %d lists, err %v; want none", len(ls), err)
 	}
 	_, err = e.svc.ListsOf(e.ctx, "nobody")
 	wantErr(t, "ListsOf(nobody)", err, social.ErrUserNotFound)
-	for _, id := range []int64{0, -1, l2.ID + 1000} {
+	for _, id := range []social.ListID{0, -1, l2.ID + 1000} {
 		_, err := e.svc.List(e.ctx, id)
 		wantErr(t, fmt.Sprintf("List(%d)", id), err, social.ErrListNotFound)
 		_, err = e.svc.ListTimeline(e.ctx, id, social.Page{})
@@ -121,7 +121,7 @@ func testListOwnerOnly(t *testing.T, newEngine Engine) {
 	if err != nil {
 		t.Fatalf("ListTimeline: %v", err)
 	}
-	wantIDs(t, "list timeline", statusIDs(sts), []int64{c1})
+	wantIDs(t, "list timeline", statusIDs(sts), []social.StatusID{c1})
 
 	missing := l.ID + 1000
 	wantErr(t, "AddListMember to a missing list", e.svc.AddListMember(e.ctx, alice.ID, missing, "carol"), social.ErrListNotFound)
@@ -140,10 +140,10 @@ func testListAddMember(t *testing.T, newEngine Engine) {
 	// Copied before the call returns, trimmed to H.
 	wantIDs(t, "list right after adding carol", e.raw(social.ListOf(l.ID)), newest(timelineSize, c...))
 	e.wantMembers(l, carol)
-	wantIDs(t, "lists containing carol", e.listsContaining(carol), []int64{l.ID})
+	wantIDs(t, "lists containing carol", e.listsContaining(carol), []social.ListID{l.ID})
 
 	e.addMember(alice, l, carol)
-	ok, err := e.store.AddListMember(e.ctx, l.ID, carol.ID, e.clock.Now(), timelineSize, 100)
+	ok, err := e.store.AddListMember(e.ctx, l.ID, carol.ID, e.clock.Now(), 100)
 	if err != nil || ok {
 		t.Fatalf("store.AddListMember of a member: got %v, %v; want false, nil", ok, err)
 	}
@@ -181,7 +181,7 @@ func testListRemoveMember(t *testing.T, newEngine Engine) {
 	wantIDs(t, "list after the refill", e.raw(social.ListOf(l.ID)), reversed(b))
 
 	e.removeMember(alice, l, carol)
-	ok, err := e.store.RemoveListMember(e.ctx, l.ID, carol.ID, timelineSize, jobs.NewJob{Kind: "socialtest.never"})
+	ok, err := e.store.RemoveListMember(e.ctx, l.ID, carol.ID, jobs.NewJob{Kind: "socialtest.never"})
 	if err != nil || ok {
 		t.Fatalf("store.RemoveListMember of a non-member: got %v, %v; want false, nil", ok, err)
 	}
@@ -258,7 +258,7 @@ func testListMembersNewestFirst(t *testing.T, newEngine Engine) {
 	e.wantMembers(l, ms[3], ms[2], ms[1], ms[0])
 	for _, c := range []struct {
 		p    social.Page
-		want []int64
+		want []social.UserID
 	}{
 		{social.Page{Count: 3, Page: 1}, uids(ms[3], ms[2], ms[1])},
 		{social.Page{Count: 3, Page: 2}, uids(ms[0])},
@@ -283,7 +283,7 @@ func testDeleteList(t *testing.T, newEngine Engine) {
 	e.addMember(alice, keep, carol)
 	doomed := e.createList(alice, "doomed")
 	e.addMember(alice, doomed, carol)
-	wantIDs(t, "lists containing carol", e.listsContaining(carol), []int64{keep.ID, doomed.ID})
+	wantIDs(t, "lists containing carol", e.listsContaining(carol), []social.ListID{keep.ID, doomed.ID})
 
 	if err := e.svc.DeleteList(e.ctx, alice.ID, doomed.ID); err != nil {
 		t.Fatalf("DeleteList: %v", err)
@@ -300,8 +300,8 @@ func testDeleteList(t *testing.T, newEngine Engine) {
 	if err != nil {
 		t.Fatalf("ListsOf: %v", err)
 	}
-	wantIDs(t, "alice's lists after the delete", listIDs(ls), []int64{keep.ID})
-	wantIDs(t, "lists containing carol after the delete", e.listsContaining(carol), []int64{keep.ID})
+	wantIDs(t, "alice's lists after the delete", listIDs(ls), []social.ListID{keep.ID})
+	wantIDs(t, "lists containing carol after the delete", e.listsContaining(carol), []social.ListID{keep.ID})
 	if ids, err := e.store.TimelineIDs(e.ctx, social.ListOf(doomed.ID), social.Page{Count: all, Page: 1}); err == nil && len(ids) != 0 {
 		t.Fatalf("timeline of a deleted list: got %v, want it gone", ids)
 	}

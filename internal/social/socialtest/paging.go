@@ -20,7 +20,7 @@ func testPaging(t *testing.T, newEngine Engine) {
 	r := reversed(s)           // newest first
 	for _, c := range []struct {
 		p    social.Page
-		want []int64
+		want []social.StatusID
 	}{
 		{social.Page{Count: 5, Page: 1}, r[0:5]},
 		{social.Page{Count: 5, Page: 2}, r[5:10]},
@@ -30,8 +30,8 @@ func testPaging(t *testing.T, newEngine Engine) {
 		{social.Page{}, r},              // count defaults to 30
 		{social.Page{Count: 1}, r[0:1]},
 		{social.Page{Count: social.MaxPageCount}, r},
-		{social.Page{Count: 3, MaxID: s[8]}, []int64{s[7], s[6], s[5]}},
-		{social.Page{Count: 3, MaxID: s[1]}, []int64{s[0]}},
+		{social.Page{Count: 3, MaxID: s[8]}, []social.StatusID{s[7], s[6], s[5]}},
+		{social.Page{Count: 3, MaxID: s[1]}, []social.StatusID{s[0]}},
 		{social.Page{Count: 3, MaxID: s[0]}, nil},
 		{social.Page{MaxID: s[11] + 1000}, r},
 	} {
@@ -52,7 +52,7 @@ func testPaging(t *testing.T, newEngine Engine) {
 	home := r[:timelineSize]
 	for _, c := range []struct {
 		p    social.Page
-		want []int64
+		want []social.StatusID
 	}{
 		{social.Page{Count: 2, Page: 1}, home[0:2]},
 		{social.Page{Count: 2, Page: 3}, home[4:5]},
@@ -78,7 +78,7 @@ func testPagingCountsDeleted(t *testing.T, newEngine Engine) {
 	e.follow(bob, alice)
 	s := e.postMany(alice, 5)
 	e.drain()
-	for _, id := range []int64{s[3], s[2]} {
+	for _, id := range []social.StatusID{s[3], s[2]} {
 		if err := e.svc.DeleteStatus(e.ctx, alice.ID, id); err != nil {
 			t.Fatalf("DeleteStatus: %v", err)
 		}
@@ -86,12 +86,12 @@ func testPagingCountsDeleted(t *testing.T, newEngine Engine) {
 	home := social.HomeOf(bob.ID)
 	for _, c := range []struct {
 		p        social.Page
-		entries  []int64
-		statuses []int64
+		entries  []social.StatusID
+		statuses []social.StatusID
 	}{
-		{social.Page{Count: 3, Page: 1}, []int64{s[4], s[3], s[2]}, []int64{s[4]}},
-		{social.Page{Count: 3, Page: 2}, []int64{s[1], s[0]}, []int64{s[1], s[0]}},
-		{social.Page{Count: 2, MaxID: s[4]}, []int64{s[3], s[2]}, nil},
+		{social.Page{Count: 3, Page: 1}, []social.StatusID{s[4], s[3], s[2]}, []social.StatusID{s[4]}},
+		{social.Page{Count: 3, Page: 2}, []social.StatusID{s[1], s[0]}, []social.StatusID{s[1], s[0]}},
+		{social.Page{Count: 2, MaxID: s[4]}, []social.StatusID{s[3], s[2]}, nil},
 	} {
 		sts, err := e.svc.Timeline(e.ctx, home, c.p)
 		if err != nil {
@@ -110,14 +110,14 @@ func testPagingCountsDeleted(t *testing.T, newEngine Engine) {
 	if err != nil {
 		t.Fatalf("ProfileTimeline: %v", err)
 	}
-	wantIDs(t, "alice's profile page after the deletes", statusIDs(sts), []int64{s[4], s[1], s[0]})
+	wantIDs(t, "alice's profile page after the deletes", statusIDs(sts), []social.StatusID{s[4], s[1], s[0]})
 
 	e.drain()
 	sts, err = e.svc.Timeline(e.ctx, home, social.Page{Count: 3})
 	if err != nil {
 		t.Fatalf("Timeline: %v", err)
 	}
-	wantIDs(t, "bob's home page after cleanup", statusIDs(sts), []int64{s[4], s[1], s[0]})
+	wantIDs(t, "bob's home page after cleanup", statusIDs(sts), []social.StatusID{s[4], s[1], s[0]})
 }
 
 func testPagingOutOfRange(t *testing.T, newEngine Engine) {

@@ -21,14 +21,14 @@ import (
 // here is wrong, not the engine under test.
 func TestReference(t *testing.T) {
 	socialtest.Run(t, func(t *testing.T) (social.Store, jobs.Queue) {
-		m := newMemEngine()
+		m := newMemEngine(socialtest.TimelineSize)
 		return m, m
 	})
 }
 
 func TestReferenceFreshReads(t *testing.T) {
 	socialtest.RunFreshReads(t, func(t *testing.T) (social.Store, social.Store, jobs.Queue) {
-		m := newMemEngine()
+		m := newMemEngine(socialtest.TimelineSize)
 		return m, m, m
 	})
 }
@@ -50,18 +50,21 @@ type memJob struct {
 type memEngine struct {
 	mu        sync.Mutex // guards every field below
 	seq       int
-	users     map[int64]*memUser
-	byLogin   map[string]int64
+	h         int // the timeline size, fixed when made
+	users     map[social.UserID]*memUser
+	byLogin   map[string]social.UserID
 	tokens    map[string]social.Token
-	statuses  map[int64]social.Status
-	timelines map[social.Timeline][]int64 // newest first
-	followers map[int64]map[int64]time.Time
-	following map[int64]map[int64]time.Time
-	lists     map[int64]*social.List
-	members   map[int64]map[int64]time.Time
-	jobs      map[string]*memJob
-	dead      []jobs.DeadJob
-	arrived   chan struct{} // closed and replaced when a job is enqueued
+	statuses  map[social.StatusID]social.Status
+	timelines map[social.Timeline][]social.StatusID // newest first
+	followers map[social.UserID]map[social.UserID]time.Time
+	following map[social.UserID]map[social.UserID]time.Time
+	lists     map[social.ListID]*social.List
+	members   map[social.ListID]map[social.UserID]time.Time
+	// unfollowed marks who recently unfollowed whom (followee → followers).
+	unfollowed map[social.UserID]map[social.UserID]time.Time
+	jobs       map[string]*memJob
+	dead       []jobs.DeadJob
+	arrived    chan struct{} // closed and replaced when a job is enqueued
 }
 
 var (
@@ -69,13 +72,15 @@ var (
 	_ jobs.Queue   = (*memEngine)(nil)
 )
 
-func newMemEngine() *memEngine {
+func newMemEngine(h int) *memEngine {
 	return &memEngine{
-		users: map[int64]*memUser{}, byLogin: map[string]int64{}, tokens: map[string]social.Token{},
-		statuses: map[int64]social.Status{}, timelines: map[social.Timeline][]int64{},
-		followers: map[int64]map[int64]time.Time{}, following: map[int64]map[int64]time.Time{},
-		lists: map[int64]*social.List{}, members: map[int64]map[int64]time.Time{},
-		jobs: map[string]*memJob{}, arrived: make(chan struct{}),
+		h:     h,
+		users: map[social.UserID]*memUser{}, byLogin: map[string]social.UserID{}, tokens: map[string]social.Token{},
+		statuses: map[social.StatusID]social.Status{}, timelines: map[social.Timeline][]social.StatusID{},
+		followers: map[social.UserID]map[social.UserID]time.Time{}, following: map[social.UserID]map[social.UserID]time.Time{},
+		lists: map[social.ListID]*social.List{}, members: map[social.ListID]map[social.UserID]time.Time{},
+		unfollowed: map[social.UserID]map[social.UserID]time.Time{},
+		jobs:       map[string]*memJob{}, arrived: make(chan struct{}),
 	}
 }
 
@@ -89,13 +94,13 @@ func (m *memEngine) CreateUser(ctx context.Context, u social.NewUser) (social.Us
 	if _, ok := m.byLogin[strings.ToLower(u.Login)]; ok {
 		return social.User{}, social.ErrLoginTaken
 	}
-	id := int64(len(m.users) + 1)
+	id := social.UserID(len(m.users) + 1)
 	m.users[id] = &memUser{user: social.User{ID: id, Login: u.Login, Name: u.Name, Signup: u.Signup}, hash: u.PasswordHash}
 	m.byLogin[strings.ToLower(u.Login)] = id
 	return m.users[id].user, nil
 }
 
-func (m *memEngine) User(ctx context.Context, id int64) (social.User, error) {
+func (m *memEngine) User(ctx context.Context, id social.UserID) (social.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
@@ -115,7 +120,7 @@ func (m *memEngine) UserByLogin(ctx context.Context, login string) (social.User,
 	return m.User(ctx, id)
 }
 
-func (m *memEngine) Users(ctx context.Context, ids []int64) ([]social.User, error) {
+func (m *memEngine) Users(ctx context.Context, ids []social.UserID) ([]social.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []social.User
@@ -127,7 +132,7 @@ func (m *memEngine) Users(ctx context.Context, ids []int64) ([]social.User, erro
 	return out, nil
 }
 
-func (m *memEngine) PasswordHash(ctx context.Context, id int64) (string, error) {
+func (m *memEngine) PasswordHash(ctx context.Context, id social.UserID) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
@@ -163,7 +168,7 @@ func (m *memEngine) DeleteToken(ctx context.Context, hash []byte) error {
 
 // addTo puts id into a timeline, keeping it newest first, without
 // duplicates, and at most h long when h > 0.
-func (m *memEngine) addTo(tl social.Timeline, h int, ids ...int64) {
+func (m *memEngine) addTo(tl social.Timeline, h int, ids ...social.StatusID) {
 	cur := append(slices.Clone(m.timelines[tl]), ids...)
 	slices.Sort(cur)
 	cur = slices.Compact(cur)
@@ -174,27 +179,27 @@ func (m *memEngine) addTo(tl social.Timeline, h int, ids ...int64) {
 	m.timelines[tl] = cur
 }
 
-func (m *memEngine) removeFrom(tl social.Timeline, drop func(id int64) bool) {
+func (m *memEngine) removeFrom(tl social.Timeline, drop func(id social.StatusID) bool) {
 	m.timelines[tl] = slices.DeleteFunc(m.timelines[tl], drop)
 }
 
-func (m *memEngine) CreateStatus(ctx context.Context, s social.NewStatus, h int, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
+func (m *memEngine) CreateStatus(ctx context.Context, s social.NewStatus, fanout func(social.Status) jobs.NewJob) (social.Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[s.UID]
 	if !ok {
 		return social.Status{}, social.ErrUserNotFound
 	}
-	st := social.Status{ID: m.next(), UID: s.UID, Login: s.Login, Message: s.Message, Posted: s.Posted, Location: s.Location}
+	st := social.Status{ID: social.StatusID(m.next()), UID: s.UID, Login: u.user.Login, Message: s.Message, Posted: s.Posted, Location: s.Location}
 	m.statuses[st.ID] = st
 	u.user.Posts++
 	m.addTo(social.ProfileOf(s.UID), 0, st.ID)
-	m.addTo(social.HomeOf(s.UID), h, st.ID)
+	m.addTo(social.HomeOf(s.UID), m.h, st.ID)
 	m.enqueue(fanout(st))
 	return st, nil
 }
 
-func (m *memEngine) Statuses(ctx context.Context, ids []int64) ([]social.Status, error) {
+func (m *memEngine) Statuses(ctx context.Context, ids []social.StatusID) ([]social.Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []social.Status
@@ -206,7 +211,7 @@ func (m *memEngine) Statuses(ctx context.Context, ids []int64) ([]social.Status,
 	return out, nil
 }
 
-func (m *memEngine) DeleteStatus(ctx context.Context, id, uid int64, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
+func (m *memEngine) DeleteStatus(ctx context.Context, uid social.UserID, id social.StatusID, cleanup func(social.Status) jobs.NewJob) (social.Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, ok := m.statuses[id]
@@ -218,7 +223,7 @@ func (m *memEngine) DeleteStatus(ctx context.Context, id, uid int64, cleanup fun
 	}
 	delete(m.statuses, id)
 	m.users[uid].user.Posts--
-	is := func(x int64) bool { return x == id }
+	is := func(x social.StatusID) bool { return x == id }
 	m.removeFrom(social.ProfileOf(uid), is)
 	m.removeFrom(social.HomeOf(uid), is)
 	m.enqueue(cleanup(st))
@@ -233,12 +238,12 @@ func (m *memEngine) TimelinePage(ctx context.Context, tl social.Timeline, p soci
 	return m.Statuses(ctx, ids)
 }
 
-func (m *memEngine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]int64, error) {
+func (m *memEngine) TimelineIDs(ctx context.Context, tl social.Timeline, p social.Page) ([]social.StatusID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids := m.timelines[tl]
 	if p.MaxID > 0 {
-		i := slices.IndexFunc(ids, func(id int64) bool { return id < p.MaxID })
+		i := slices.IndexFunc(ids, func(id social.StatusID) bool { return id < p.MaxID })
 		if i < 0 {
 			return nil, nil
 		}
@@ -250,65 +255,62 @@ func (m *memEngine) TimelineIDs(ctx context.Context, tl social.Timeline, p socia
 
 func (m *memEngine) exists(tl social.Timeline) bool {
 	if tl.Kind == social.ListTimeline {
-		return m.lists[tl.ID] != nil
+		return m.lists[social.ListID(tl.ID)] != nil
 	}
-	return m.users[tl.ID] != nil
+	return m.users[social.UserID(tl.ID)] != nil
 }
 
-func (m *memEngine) AddToTimelines(ctx context.Context, id int64, tls []social.Timeline, h int) error {
+func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.statuses[id]; !ok {
-		return nil
-	}
-	for _, tl := range tls {
-		if m.exists(tl) {
-			m.addTo(tl, h, id)
-		}
-	}
-	return nil
-}
-
-func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery, h int) error {
 	for _, d := range ds {
-		if err := m.AddToTimelines(ctx, d.Status, d.Timelines, h); err != nil {
-			return err
+		if _, ok := m.statuses[d.Status]; !ok {
+			continue
+		}
+		for _, tl := range d.Timelines {
+			if _, gone := m.unfollowed[d.Author][social.UserID(tl.ID)]; gone && tl.Kind == social.Home {
+				continue
+			}
+			if m.exists(tl) {
+				m.addTo(tl, m.h, d.Status)
+			}
 		}
 	}
 	return nil
 }
 
-func (m *memEngine) RemoveFromTimelines(ctx context.Context, id int64, tls []social.Timeline) error {
+func (m *memEngine) RemoveFromTimelines(ctx context.Context, id social.StatusID, tls []social.Timeline) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, tl := range tls {
-		m.removeFrom(tl, func(x int64) bool { return x == id })
+		m.removeFrom(tl, func(x social.StatusID) bool { return x == id })
 	}
 	return nil
 }
 
-func (m *memEngine) RefillTimeline(ctx context.Context, tl social.Timeline, h int) error {
+func (m *memEngine) RefillTimeline(ctx context.Context, tl social.Timeline) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var sources []int64
+	var sources []social.UserID
 	switch tl.Kind {
 	case social.Home:
-		sources = append(sources, tl.ID)
-		for uid := range m.following[tl.ID] {
+		sources = append(sources, social.UserID(tl.ID))
+		for uid := range m.following[social.UserID(tl.ID)] {
 			sources = append(sources, uid)
 		}
 	case social.ListTimeline:
-		for uid := range m.members[tl.ID] {
+		for uid := range m.members[social.ListID(tl.ID)] {
 			sources = append(sources, uid)
 		}
 	}
 	for _, uid := range sources {
-		m.addTo(tl, h, m.timelines[social.ProfileOf(uid)]...)
+		m.addTo(tl, m.h, m.timelines[social.ProfileOf(uid)]...)
 	}
 	return nil
 }
 
-func (m *memEngine) Follow(ctx context.Context, a, b int64, at time.Time, h int) (bool, error) {
+func (m *memEngine) Follow(ctx context.Context, a, b social.UserID, at time.Time) (bool, error) {
+	h := m.h
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.users[a] == nil || m.users[b] == nil {
@@ -319,6 +321,7 @@ func (m *memEngine) Follow(ctx context.Context, a, b int64, at time.Time, h int)
 	}
 	setAdd(m.following, a, b, at)
 	setAdd(m.followers, b, a, at)
+	delete(m.unfollowed[b], a)
 	m.users[a].user.Following = int64(len(m.following[a]))
 	m.users[b].user.Followers = int64(len(m.followers[b]))
 	profile := m.timelines[social.ProfileOf(b)]
@@ -326,7 +329,8 @@ func (m *memEngine) Follow(ctx context.Context, a, b int64, at time.Time, h int)
 	return true, nil
 }
 
-func (m *memEngine) Unfollow(ctx context.Context, a, b int64, h int, refill jobs.NewJob) (bool, error) {
+func (m *memEngine) Unfollow(ctx context.Context, a, b social.UserID, refill jobs.NewJob) (bool, error) {
+	h := m.h
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.following[a][b]; !ok {
@@ -334,54 +338,55 @@ func (m *memEngine) Unfollow(ctx context.Context, a, b int64, h int, refill jobs
 	}
 	delete(m.following[a], b)
 	delete(m.followers[b], a)
+	setAdd(m.unfollowed, b, a, time.Now())
 	m.users[a].user.Following = int64(len(m.following[a]))
 	m.users[b].user.Followers = int64(len(m.followers[b]))
-	m.removeFrom(social.HomeOf(a), func(id int64) bool { return m.statuses[id].UID == b })
+	m.removeFrom(social.HomeOf(a), func(id social.StatusID) bool { return m.statuses[id].UID == b })
 	if social.NeedsRefill(int64(len(m.timelines[social.HomeOf(a)])), h) {
 		m.enqueue(refill)
 	}
 	return true, nil
 }
 
-func setAdd(sets map[int64]map[int64]time.Time, key, member int64, at time.Time) {
+func setAdd[K, M comparable](sets map[K]map[M]time.Time, key K, member M, at time.Time) {
 	if sets[key] == nil {
-		sets[key] = map[int64]time.Time{}
+		sets[key] = map[M]time.Time{}
 	}
 	sets[key][member] = at
 }
 
 // page orders a set by time, newest first, and cuts a page from it.
-func page(set map[int64]time.Time, p social.Page) []int64 {
-	ids := make([]int64, 0, len(set))
+func page[ID ~int64](set map[ID]time.Time, p social.Page) []ID {
+	ids := make([]ID, 0, len(set))
 	for id := range set {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, func(a, b int64) int {
+	slices.SortFunc(ids, func(a, b ID) int {
 		return cmp.Or(set[b].Compare(set[a]), cmp.Compare(b, a))
 	})
 	off := min(p.Offset(), len(ids))
 	return ids[off:min(off+p.Count, len(ids))]
 }
 
-func (m *memEngine) Followers(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
+func (m *memEngine) Followers(ctx context.Context, uid social.UserID, p social.Page) ([]social.UserID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return page(m.followers[uid], p), nil
 }
 
-func (m *memEngine) Following(ctx context.Context, uid int64, p social.Page) ([]int64, error) {
+func (m *memEngine) Following(ctx context.Context, uid social.UserID, p social.Page) ([]social.UserID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return page(m.following[uid], p), nil
 }
 
-func (m *memEngine) FollowerChunk(ctx context.Context, uid int64, cursor string, limit int) ([]int64, string, error) {
+func (m *memEngine) FollowerChunk(ctx context.Context, uid social.UserID, cursor string, limit int) ([]social.UserID, string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	after, _ := strconv.ParseInt(cursor, 10, 64)
-	var ids []int64
+	var ids []social.UserID
 	for id := range m.followers[uid] {
-		if id > after {
+		if int64(id) > after {
 			ids = append(ids, id)
 		}
 	}
@@ -390,7 +395,7 @@ func (m *memEngine) FollowerChunk(ctx context.Context, uid int64, cursor string,
 		return ids, "", nil
 	}
 	ids = ids[:limit]
-	return ids, strconv.FormatInt(ids[limit-1], 10), nil
+	return ids, strconv.FormatInt(int64(ids[limit-1]), 10), nil
 }
 
 func (m *memEngine) CreateList(ctx context.Context, l social.NewList, maxLists int) (social.List, error) {
@@ -405,12 +410,16 @@ func (m *memEngine) CreateList(ctx context.Context, l social.NewList, maxLists i
 	if n >= maxLists {
 		return social.List{}, social.ErrLimitReached
 	}
-	nl := &social.List{ID: m.next(), UID: l.UID, Login: l.Login, Name: l.Name, Created: l.Created}
+	owner, ok := m.users[l.UID]
+	if !ok {
+		return social.List{}, social.ErrUserNotFound
+	}
+	nl := &social.List{ID: social.ListID(m.next()), UID: l.UID, Login: owner.user.Login, Name: l.Name, Created: l.Created}
 	m.lists[nl.ID] = nl
 	return *nl, nil
 }
 
-func (m *memEngine) List(ctx context.Context, id int64) (social.List, error) {
+func (m *memEngine) List(ctx context.Context, id social.ListID) (social.List, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l, ok := m.lists[id]
@@ -420,7 +429,7 @@ func (m *memEngine) List(ctx context.Context, id int64) (social.List, error) {
 	return *l, nil
 }
 
-func (m *memEngine) ListsOf(ctx context.Context, uid int64) ([]social.List, error) {
+func (m *memEngine) ListsOf(ctx context.Context, uid social.UserID) ([]social.List, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []social.List
@@ -433,10 +442,10 @@ func (m *memEngine) ListsOf(ctx context.Context, uid int64) ([]social.List, erro
 	return out, nil
 }
 
-func (m *memEngine) ListsContaining(ctx context.Context, uid int64) ([]int64, error) {
+func (m *memEngine) ListsContaining(ctx context.Context, uid social.UserID) ([]social.ListID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []int64
+	var out []social.ListID
 	for id, set := range m.members {
 		if _, ok := set[uid]; ok {
 			out = append(out, id)
@@ -445,7 +454,7 @@ func (m *memEngine) ListsContaining(ctx context.Context, uid int64) ([]int64, er
 	return out, nil
 }
 
-func (m *memEngine) DeleteList(ctx context.Context, id int64) error {
+func (m *memEngine) DeleteList(ctx context.Context, id social.ListID) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.lists[id] == nil {
@@ -457,7 +466,8 @@ func (m *memEngine) DeleteList(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (m *memEngine) AddListMember(ctx context.Context, id, uid int64, at time.Time, h, maxMembers int) (bool, error) {
+func (m *memEngine) AddListMember(ctx context.Context, id social.ListID, uid social.UserID, at time.Time, maxMembers int) (bool, error) {
+	h := m.h
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l := m.lists[id]
@@ -480,7 +490,8 @@ func (m *memEngine) AddListMember(ctx context.Context, id, uid int64, at time.Ti
 	return true, nil
 }
 
-func (m *memEngine) RemoveListMember(ctx context.Context, id, uid int64, h int, refill jobs.NewJob) (bool, error) {
+func (m *memEngine) RemoveListMember(ctx context.Context, id social.ListID, uid social.UserID, refill jobs.NewJob) (bool, error) {
+	h := m.h
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	l := m.lists[id]
@@ -492,14 +503,14 @@ func (m *memEngine) RemoveListMember(ctx context.Context, id, uid int64, h int, 
 	}
 	delete(m.members[id], uid)
 	l.Members = int64(len(m.members[id]))
-	m.removeFrom(social.ListOf(id), func(x int64) bool { return m.statuses[x].UID == uid })
+	m.removeFrom(social.ListOf(id), func(x social.StatusID) bool { return m.statuses[x].UID == uid })
 	if social.NeedsRefill(int64(len(m.timelines[social.ListOf(id)])), h) {
 		m.enqueue(refill)
 	}
 	return true, nil
 }
 
-func (m *memEngine) ListMembers(ctx context.Context, id int64, p social.Page) ([]int64, error) {
+func (m *memEngine) ListMembers(ctx context.Context, id social.ListID, p social.Page) ([]social.UserID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return page(m.members[id], p), nil

@@ -15,7 +15,13 @@ import (
 )
 
 // Engine returns a fresh, empty store and the job queue of the same engine.
+// The store keeps timelines of TimelineSize entries.
 type Engine func(t *testing.T) (social.Store, jobs.Queue)
+
+// TimelineSize is the timeline size the suite's stores must be opened
+// with: small, so that the suite reaches trimming, refills and multi-chunk
+// fan-outs with a handful of users.
+const TimelineSize = timelineSize
 
 const (
 	// timelineSize and fanoutChunk are small so that the suite reaches
@@ -77,7 +83,6 @@ func newEnv(t *testing.T, newEngine Engine, tune ...func(*social.Config)) *env {
 	store, queue := newEngine(t)
 	clk := &clock{}
 	cfg := social.Config{
-		TimelineSize:   timelineSize,
 		FanoutChunk:    fanoutChunk,
 		FanoutPlanStep: fanoutPlanStep,
 		TokenTTL:       tokenTTL,
@@ -236,9 +241,9 @@ func (e *env) post(author social.User, message string) social.Status {
 }
 
 // postMany posts n statuses by author and returns their ids, oldest first.
-func (e *env) postMany(author social.User, n int) []int64 {
+func (e *env) postMany(author social.User, n int) []social.StatusID {
 	e.t.Helper()
-	ids := make([]int64, n)
+	ids := make([]social.StatusID, n)
 	for i := range ids {
 		ids[i] = e.post(author, fmt.Sprintf("%s says %d", author.Login, i+1)).ID
 	}
@@ -282,7 +287,7 @@ func (e *env) removeMember(owner social.User, l social.List, member social.User)
 	}
 }
 
-func (e *env) list(id int64) social.List {
+func (e *env) list(id social.ListID) social.List {
 	e.t.Helper()
 	l, err := e.svc.List(e.ctx, id)
 	if err != nil {
@@ -293,7 +298,7 @@ func (e *env) list(id int64) social.List {
 
 // read returns the ids of a timeline's statuses as a reader sees them:
 // deleted ones skipped.
-func (e *env) read(tl social.Timeline) []int64 {
+func (e *env) read(tl social.Timeline) []social.StatusID {
 	e.t.Helper()
 	sts, err := e.svc.Timeline(e.ctx, tl, social.Page{Count: all})
 	if err != nil {
@@ -303,7 +308,7 @@ func (e *env) read(tl social.Timeline) []int64 {
 }
 
 // raw returns the ids a timeline holds, deleted ones included.
-func (e *env) raw(tl social.Timeline) []int64 {
+func (e *env) raw(tl social.Timeline) []social.StatusID {
 	e.t.Helper()
 	ids, err := e.store.TimelineIDs(e.ctx, tl, social.Page{Count: all, Page: 1})
 	if err != nil {
@@ -312,7 +317,7 @@ func (e *env) raw(tl social.Timeline) []int64 {
 	return ids
 }
 
-func (e *env) followers(u social.User) []int64 {
+func (e *env) followers(u social.User) []social.UserID {
 	e.t.Helper()
 	us, err := e.svc.Followers(e.ctx, u.Login, social.Page{Count: all})
 	if err != nil {
@@ -321,7 +326,7 @@ func (e *env) followers(u social.User) []int64 {
 	return userIDs(us)
 }
 
-func (e *env) following(u social.User) []int64 {
+func (e *env) following(u social.User) []social.UserID {
 	e.t.Helper()
 	us, err := e.svc.Following(e.ctx, u.Login, social.Page{Count: all})
 	if err != nil {
@@ -330,7 +335,7 @@ func (e *env) following(u social.User) []int64 {
 	return userIDs(us)
 }
 
-func (e *env) members(l social.List) []int64 {
+func (e *env) members(l social.List) []social.UserID {
 	e.t.Helper()
 	us, err := e.svc.ListMembers(e.ctx, l.ID, social.Page{Count: all})
 	if err != nil {
@@ -356,40 +361,40 @@ func (e *env) wantCounts(u social.User, followers, following, posts int64) {
 	}
 }
 
-func statusIDs(sts []social.Status) []int64 {
-	ids := make([]int64, len(sts))
+func statusIDs(sts []social.Status) []social.StatusID {
+	ids := make([]social.StatusID, len(sts))
 	for i, s := range sts {
 		ids[i] = s.ID
 	}
 	return ids
 }
 
-func userIDs(us []social.User) []int64 {
-	ids := make([]int64, len(us))
+func userIDs(us []social.User) []social.UserID {
+	ids := make([]social.UserID, len(us))
 	for i, u := range us {
 		ids[i] = u.ID
 	}
 	return ids
 }
 
-func uids(us ...social.User) []int64 { return userIDs(us) }
+func uids(us ...social.User) []social.UserID { return userIDs(us) }
 
 // newest returns ids, given oldest first, as a timeline lists them: newest
 // first, at most n.
-func newest(n int, ids ...int64) []int64 {
+func newest[ID ~int64](n int, ids ...ID) []ID {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	slices.Reverse(out)
 	return out[:min(n, len(out))]
 }
 
-func reversed(ids []int64) []int64 {
+func reversed[ID ~int64](ids []ID) []ID {
 	out := slices.Clone(ids)
 	slices.Reverse(out)
 	return out
 }
 
-func wantIDs(t *testing.T, what string, got, want []int64) {
+func wantIDs[ID ~int64](t *testing.T, what string, got, want []ID) {
 	t.Helper()
 	if len(got) == 0 && len(want) == 0 {
 		return
@@ -441,7 +446,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // count returns how often id occurs in ids.
-func count(ids []int64, id int64) int {
+func count[ID ~int64](ids []ID, id ID) int {
 	n := 0
 	for _, x := range ids {
 		if x == id {

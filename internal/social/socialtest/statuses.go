@@ -38,7 +38,7 @@ func showStatus(s social.Status) string {
 	return fmt.Sprintf("{ID:%d UID:%d Login:%q Message:%q Posted:%v Location:%s}", s.ID, s.UID, s.Login, s.Message, s.Posted, loc)
 }
 
-func (e *env) status(id int64) social.Status {
+func (e *env) status(id social.StatusID) social.Status {
 	e.t.Helper()
 	st, err := e.svc.Status(e.ctx, id)
 	if err != nil {
@@ -64,8 +64,8 @@ func testPostStatus(t *testing.T, newEngine Engine) {
 	}
 	wantSameStatus(t, "Status after Post", e.status(st.ID), st)
 	// In the author's profile and home at once, before any job runs.
-	wantIDs(t, "profile right after Post", e.read(social.ProfileOf(alice.ID)), []int64{st.ID})
-	wantIDs(t, "home right after Post", e.read(social.HomeOf(alice.ID)), []int64{st.ID})
+	wantIDs(t, "profile right after Post", e.read(social.ProfileOf(alice.ID)), []social.StatusID{st.ID})
+	wantIDs(t, "home right after Post", e.read(social.HomeOf(alice.ID)), []social.StatusID{st.ID})
 	e.wantCounts(alice, 0, 0, 1)
 
 	for _, c := range []struct {
@@ -121,7 +121,7 @@ func testPostValidation(t *testing.T, newEngine Engine) {
 func testStatusIDsIncrease(t *testing.T, newEngine Engine) {
 	e := newEnv(t, newEngine)
 	alice, bob := e.register("alice"), e.register("bob")
-	var last int64
+	var last social.StatusID
 	for i := range 10 {
 		author := []social.User{alice, bob}[i%2]
 		st := e.post(author, fmt.Sprint("status ", i))
@@ -134,7 +134,7 @@ func testStatusIDsIncrease(t *testing.T, newEngine Engine) {
 	// Concurrent posts get distinct ids, each poster's in its own order,
 	// and the posts counter misses none.
 	const posters, each = 4, 5
-	ids := make([][]int64, posters)
+	ids := make([][]social.StatusID, posters)
 	var wg sync.WaitGroup
 	for p := range posters {
 		author := []social.User{alice, bob}[p%2]
@@ -153,7 +153,7 @@ func testStatusIDsIncrease(t *testing.T, newEngine Engine) {
 	if t.Failed() {
 		return
 	}
-	seen := map[int64]bool{}
+	seen := map[social.StatusID]bool{}
 	for p, own := range ids {
 		for i, id := range own {
 			if seen[id] {
@@ -185,7 +185,7 @@ func testDeleteStatus(t *testing.T, newEngine Engine) {
 	e.follow(bob, alice)
 	s1, s2 := e.post(alice, "first"), e.post(alice, "second")
 	e.drain()
-	wantIDs(t, "bob's home", e.read(social.HomeOf(bob.ID)), []int64{s2.ID, s1.ID})
+	wantIDs(t, "bob's home", e.read(social.HomeOf(bob.ID)), []social.StatusID{s2.ID, s1.ID})
 
 	err := e.svc.DeleteStatus(e.ctx, bob.ID, s2.ID)
 	wantErr(t, "DeleteStatus by someone else", err, social.ErrForbidden)
@@ -198,20 +198,20 @@ func testDeleteStatus(t *testing.T, newEngine Engine) {
 	// Gone from every read at once, before any job runs.
 	_, err = e.svc.Status(e.ctx, s2.ID)
 	wantErr(t, "Status after delete", err, social.ErrStatusNotFound)
-	if got, err := e.store.Statuses(e.ctx, []int64{s2.ID}); err != nil || len(got) != 0 {
+	if got, err := e.store.Statuses(e.ctx, []social.StatusID{s2.ID}); err != nil || len(got) != 0 {
 		t.Fatalf("store.Statuses of a deleted status: got %d, err %v; want none", len(got), err)
 	}
-	wantIDs(t, "alice's profile after delete", e.read(social.ProfileOf(alice.ID)), []int64{s1.ID})
-	wantIDs(t, "alice's home after delete", e.read(social.HomeOf(alice.ID)), []int64{s1.ID})
-	wantIDs(t, "bob's home after delete", e.read(social.HomeOf(bob.ID)), []int64{s1.ID})
-	wantIDs(t, "alice's profile entries after delete", e.raw(social.ProfileOf(alice.ID)), []int64{s1.ID})
-	wantIDs(t, "alice's home entries after delete", e.raw(social.HomeOf(alice.ID)), []int64{s1.ID})
+	wantIDs(t, "alice's profile after delete", e.read(social.ProfileOf(alice.ID)), []social.StatusID{s1.ID})
+	wantIDs(t, "alice's home after delete", e.read(social.HomeOf(alice.ID)), []social.StatusID{s1.ID})
+	wantIDs(t, "bob's home after delete", e.read(social.HomeOf(bob.ID)), []social.StatusID{s1.ID})
+	wantIDs(t, "alice's profile entries after delete", e.raw(social.ProfileOf(alice.ID)), []social.StatusID{s1.ID})
+	wantIDs(t, "alice's home entries after delete", e.raw(social.HomeOf(alice.ID)), []social.StatusID{s1.ID})
 	e.wantCounts(alice, 1, 0, 1)
 
 	for _, c := range []struct {
 		what   string
-		uid    int64
-		status int64
+		uid    social.UserID
+		status social.StatusID
 	}{
 		{"second delete by the author", alice.ID, s2.ID},
 		{"delete of a deleted status by someone else", bob.ID, s2.ID},
@@ -222,7 +222,7 @@ func testDeleteStatus(t *testing.T, newEngine Engine) {
 	}
 	e.wantCounts(alice, 1, 0, 1)
 	e.drain()
-	wantIDs(t, "bob's home entries after cleanup", e.raw(social.HomeOf(bob.ID)), []int64{s1.ID})
+	wantIDs(t, "bob's home entries after cleanup", e.raw(social.HomeOf(bob.ID)), []social.StatusID{s1.ID})
 }
 
 // testStoreStatusSteps checks Store methods the Service uses in ways that
@@ -233,25 +233,25 @@ func testStoreStatusSteps(t *testing.T, newEngine Engine) {
 	s1, s2, s3 := e.post(alice, "one"), e.post(bob, "two"), e.post(alice, "three")
 	e.drain()
 
-	got, err := e.store.Statuses(e.ctx, []int64{s3.ID, 999, s1.ID, s2.ID})
+	got, err := e.store.Statuses(e.ctx, []social.StatusID{s3.ID, 999, s1.ID, s2.ID})
 	if err != nil {
 		t.Fatalf("store.Statuses: %v", err)
 	}
-	wantIDs(t, "store.Statuses in the order asked, unknown ids skipped", statusIDs(got), []int64{s3.ID, s1.ID, s2.ID})
+	wantIDs(t, "store.Statuses in the order asked, unknown ids skipped", statusIDs(got), []social.StatusID{s3.ID, s1.ID, s2.ID})
 	wantSameStatus(t, "store.Statuses[0]", got[0], s3)
 
 	enqueued := func(st social.Status) jobs.NewJob { return jobs.NewJob{Kind: "socialtest.never", Payload: []byte("x")} }
-	_, err = e.store.CreateStatus(e.ctx, social.NewStatus{UID: 999, Login: "ghost", Message: "boo", Posted: e.clock.Now()}, timelineSize, enqueued)
+	_, err = e.store.CreateStatus(e.ctx, social.NewStatus{UID: 999, Message: "boo", Posted: e.clock.Now()}, enqueued)
 	wantErr(t, "store.CreateStatus by an unknown user", err, social.ErrUserNotFound)
-	_, err = e.store.DeleteStatus(e.ctx, s1.ID, bob.ID, enqueued)
+	_, err = e.store.DeleteStatus(e.ctx, bob.ID, s1.ID, enqueued)
 	wantErr(t, "store.DeleteStatus by someone else", err, social.ErrForbidden)
-	_, err = e.store.DeleteStatus(e.ctx, 999, alice.ID, enqueued)
+	_, err = e.store.DeleteStatus(e.ctx, alice.ID, 999, enqueued)
 	wantErr(t, "store.DeleteStatus of an unknown status", err, social.ErrStatusNotFound)
 	// A refused step enqueues nothing.
 	e.wantQueueEmpty()
 	e.wantCounts(alice, 0, 0, 2)
 
-	deleted, err := e.store.DeleteStatus(e.ctx, s1.ID, alice.ID, enqueued)
+	deleted, err := e.store.DeleteStatus(e.ctx, alice.ID, s1.ID, enqueued)
 	if err != nil {
 		t.Fatalf("store.DeleteStatus: %v", err)
 	}

@@ -48,7 +48,7 @@ func testRegisterAndLookUp(t *testing.T, newEngine Engine) {
 	}
 	for i, login := range []string{"bob", "Carol_3"} {
 		u := e.register(login)
-		if want := int64(i + 2); u.ID != want {
+		if want := social.UserID(i + 2); u.ID != want {
 			t.Fatalf("id of user number %d: got %d, want %d", i+2, u.ID, want)
 		}
 	}
@@ -138,7 +138,7 @@ func testRegisterValidation(t *testing.T, newEngine Engine) {
 		if err != nil {
 			t.Fatalf("Register at the limits (%q, %q): %v", c.login, c.name, err)
 		}
-		if want := int64(i + 1); u.ID != want || u.Login != c.login || u.Name != c.name {
+		if want := social.UserID(i + 1); u.ID != want || u.Login != c.login || u.Name != c.name {
 			t.Fatalf("user at the limits: got id %d login %q name %q, want %d %q %q", u.ID, u.Login, u.Name, want, c.login, c.name)
 		}
 		if _, _, err := e.svc.Login(e.ctx, c.login, c.password); err != nil {
@@ -239,7 +239,7 @@ func testPasswordHashPrivate(t *testing.T, newEngine Engine) {
 		t.Fatalf("Authenticate: %v", err)
 	}
 	fromLookup, _ := e.svc.User(e.ctx, "alice")
-	fromStore, _ := e.store.Users(e.ctx, []int64{alice.ID})
+	fromStore, _ := e.store.Users(e.ctx, []social.UserID{alice.ID})
 	fromFollowers, _ := e.svc.Following(e.ctx, "bob", social.Page{})
 	seen := []any{alice, fromLogin, fromAuth, fromLookup, fromStore, fromFollowers}
 	for i, v := range seen {
@@ -330,13 +330,13 @@ func testStoreUserReads(t *testing.T, newEngine Engine) {
 		t.Fatalf("Ping: %v", err)
 	}
 	us := e.registerMany("u", 3)
-	got, err := e.store.Users(e.ctx, []int64{us[2].ID, 999, us[0].ID, us[1].ID})
+	got, err := e.store.Users(e.ctx, []social.UserID{us[2].ID, 999, us[0].ID, us[1].ID})
 	if err != nil {
 		t.Fatalf("store.Users: %v", err)
 	}
 	wantIDs(t, "store.Users in the order asked, unknown ids skipped", userIDs(got), uids(us[2], us[0], us[1]))
 	for i, u := range got {
-		want := map[int64]social.User{us[0].ID: us[0], us[1].ID: us[1], us[2].ID: us[2]}[u.ID]
+		want := map[social.UserID]social.User{us[0].ID: us[0], us[1].ID: us[1], us[2].ID: us[2]}[u.ID]
 		wantSameUser(t, fmt.Sprintf("store.Users[%d]", i), u, want)
 	}
 	if got, err := e.store.Users(e.ctx, nil); err != nil || len(got) != 0 {

@@ -1,7 +1,7 @@
--- KEYS: timelines:size, then for each group: the status:<id> key of each of
---       its nids statuses, its nhomes home:<uid> keys (the first nchecked of
---       them to have their size checked), then its nlists pairs of
---       (list:<id>, list:statuses:<id>)
+-- KEYS: for each group: the pair (status:<id>, unfollowed:<author>) of each
+--       of its nids statuses, its nhomes home:<uid> keys (the first
+--       nchecked of them to have their size checked), then its nlists pairs
+--       of (list:<id>, list:statuses:<id>)
 -- ARGV: h, slack, then for each group: nids, the nids ids, nchecked, nhomes,
 --       nlists
 --
@@ -10,18 +10,15 @@
 -- that each timeline takes all its new entries in one ZADD. Checking each
 -- status inside the script makes a delivery that runs after the delete (and
 -- after its purge) leave nothing behind; checking each list keeps a deleted
--- list from growing its timeline back.
+-- list from growing its timeline back. A home whose owner unfollowed a
+-- status's author since the delivery was planned (unfollowed:<author>,
+-- written by unfollow.lua, empty in the common case) does not get it.
 --
 -- Timelines are trimmed lazily (timelines.go explains how and why): most
--- homes get a bare ZADD. h goes to timelines:size in the same step, so that
--- no timeline holds entries past h that readers do not know to hide. The
--- key is only written when h changes, so that readers' cached copies of it
--- stay valid.
+-- homes get a bare ZADD. h is the deployment's timeline size, fixed when the
+-- deployment was first opened.
 local call = redis.call
 local h, slack = tonumber(ARGV[1]), tonumber(ARGV[2])
-if call('GET', KEYS[1]) ~= ARGV[1] then
-  call('SET', KEYS[1], ARGV[1])
-end
 
 -- add_all adds the pairs (score, member, ...) to timeline tl and, when
 -- checked, trims it back to h past h + slack.
@@ -35,21 +32,52 @@ local function add_all(tl, pairs, checked)
   end
 end
 
-local k, a = 2, 3 -- the first key and argument of the group at hand
+-- add_except adds to home key tl the pairs whose id is not in skip.
+local function add_except(tl, pairs, skip, checked)
+  local kept = {}
+  for i = 1, #pairs, 2 do
+    if not skip[pairs[i]] then
+      kept[#kept + 1] = pairs[i]
+      kept[#kept + 1] = pairs[i]
+    end
+  end
+  if #kept > 0 then
+    add_all(tl, kept, checked)
+  end
+end
+
+local k, a = 1, 3 -- the first key and argument of the group at hand
 while a <= #ARGV do
   local nids = tonumber(ARGV[a])
   local pairs = {}
+  -- gone maps the uid of each recent unfollower of a status's author to
+  -- the ids of the group's statuses it must not get; nil when none.
+  local gone = nil
   for i = 0, nids - 1 do
-    if call('EXISTS', KEYS[k + i]) == 1 then
+    if call('EXISTS', KEYS[k + 2 * i]) == 1 then
       local id = ARGV[a + 1 + i]
       pairs[#pairs + 1] = id
       pairs[#pairs + 1] = id
+      for _, uid in ipairs(call('ZRANGE', KEYS[k + 2 * i + 1], 0, -1)) do
+        gone = gone or {}
+        gone[uid] = gone[uid] or {}
+        gone[uid][id] = true
+      end
     end
   end
   local nchecked, nhomes, nlists = tonumber(ARGV[a + 1 + nids]), tonumber(ARGV[a + 2 + nids]), tonumber(ARGV[a + 3 + nids])
-  local first = k + nids
+  local first = k + 2 * nids
   local last = first + nhomes + 2 * nlists - 1
-  if #pairs == 2 then
+  if gone then
+    for i = first, first + nhomes - 1 do
+      local skip = gone[string.match(KEYS[i], '(%d+)$')]
+      if skip then
+        add_except(KEYS[i], pairs, skip, i < first + nchecked)
+      elseif #pairs > 0 then
+        add_all(KEYS[i], pairs, i < first + nchecked)
+      end
+    end
+  elseif #pairs == 2 then
     -- The usual case of a large fan-out, one status: no unpack.
     local id = pairs[1]
     for i = first, first + nchecked - 1 do

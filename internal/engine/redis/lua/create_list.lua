@@ -1,15 +1,17 @@
 -- KEYS: user:<uid>, lists:<uid>, list:<id>
--- ARGV: id, uid, login, name, created ms, max lists
+-- ARGV: id, uid, name, created ms, max lists
 --
 -- Counting the owner's lists and adding the new one in one step keeps
--- concurrent creations from passing the limit together.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- concurrent creations from passing the limit together. The list takes
+-- its login from the owner's record, and the script answers it.
+local login = redis.call('HGET', KEYS[1], 'login')
+if not login then
   return NO_USER
 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[6]) then
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then
   return LIMIT
 end
-redis.call('HSET', KEYS[3], 'uid', ARGV[2], 'login', ARGV[3], 'name', ARGV[4],
-  'members', 0, 'created', ARGV[5])
+redis.call('HSET', KEYS[3], 'uid', ARGV[2], 'login', login, 'name', ARGV[3],
+  'members', 0, 'created', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
-return DONE
+return login

@@ -1,6 +1,5 @@
--- KEYS: status:<id>, user:<uid>, profile:<uid>, home:<uid>, jobs stream, jobs delayed,
---       timelines:size
--- ARGV: id, uid, jobs...
+-- KEYS: status:<id>, user:<uid>, profile:<uid>, home:<uid>, jobs stream, jobs delayed
+-- ARGV: id, uid, h, jobs...
 --
 -- The author check, the removal from every read path of the author and the
 -- cleanup job happen together: a second delete finds no status, and the
@@ -17,10 +16,7 @@ redis.call('HINCRBY', KEYS[2], 'posts', -1)
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- Trimmed first, as in remove_from_timelines.lua, so that no entry kept
 -- only by lazy trimming moves up into view.
-local h = recorded_size(KEYS[7])
-if h then
-  trim(KEYS[4], h)
-end
+trim(KEYS[4], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[4], ARGV[1])
-enqueue_jobs(KEYS[5], KEYS[6], 3)
+enqueue_jobs(KEYS[5], KEYS[6], 4)
 return DONE

@@ -1,4 +1,5 @@
--- KEYS: user:a, user:b, following:a, followers:b, home:a, profile:b
+-- KEYS: user:a, user:b, following:a, followers:b, home:a, profile:b,
+--       unfollowed:b
 -- ARGV: a, b, at ms, h
 --
 -- Both sets, both counts (taken from the set sizes, never incremented) and
@@ -15,4 +16,7 @@ redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'following', redis.call('ZCARD', KEYS[3]))
 redis.call('HSET', KEYS[2], 'followers', redis.call('ZCARD', KEYS[4]))
 merge_newest(KEYS[5], KEYS[6], tonumber(ARGV[4]))
+-- Following again lifts the mark of a recent unfollow: deliveries of b's
+-- statuses reach a's home again.
+redis.call('ZREM', KEYS[7], ARGV[1])
 return DONE

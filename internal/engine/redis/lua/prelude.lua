@@ -62,22 +62,12 @@ end
 
 -- add_lazy adds id to a capped timeline and trims it back to h only when it
 -- holds more than h + slack entries, so that one ZREMRANGEBYRANK removes
--- many entries. Reads stop at the newest h (timelines.go's TimelineIDs
--- reads h from timelines:size), so the entries past h are never seen.
+-- many entries. Reads stop at the newest h (timelines.go's TimelineIDs),
+-- so the entries past h are never seen.
 local function add_lazy(tl, id, h, slack)
   if redis.call('ZADD', tl, id, id) == 1 and redis.call('ZCARD', tl) > h + slack then
     redis.call('ZREMRANGEBYRANK', tl, 0, -(h + 1))
   end
-end
-
--- recorded_size returns the timeline size that add_to_timelines.lua
--- recorded in key (timelines:size), or nil when none was recorded.
-local function recorded_size(key)
-  local h = redis.call('GET', key)
-  if h then
-    return tonumber(h)
-  end
-  return nil
 end
 
 -- merge_newest copies into timeline tl the newest entries of profile that

@@ -61,8 +61,9 @@ type listRequest struct {
 
 // decodeJSON reads a request body into dst, which must be a pointer to one
 // of the request structs above. It is strict: the body must be one JSON
-// object, nested at most maxJSONDepth deep, with no unknown or repeated
-// fields, fields of the right JSON types and nothing after it, sent as
+// object of valid UTF-8, nested at most maxJSONDepth deep, whose field
+// names are exactly those of dst's json tags, each at most once, with
+// values of the right JSON types and nothing after it, sent as
 // application/json. Each failure is a 400 with its own code, so clients can
 // tell a typo from a type mistake.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
@@ -109,8 +110,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if trimmed[0] != '{' {
 		return badJSON("the request body must be a JSON object")
 	}
-	if key, found := duplicateKey(trimmed); found {
+	// encoding/json would read invalid UTF-8 and lone surrogate escapes as
+	// U+FFFD: text the client did not send.
+	if !utf8.Valid(trimmed) {
+		return errInvalidUTF8
+	}
+	switch problem, key := checkKeys(trimmed, shapeOf(reflect.TypeOf(dst))); problem {
+	case loneSurrogate:
+		return errInvalidUTF8
+	case keyRepeated:
 		return badJSON(fmt.Sprintf("the field %q appears more than once", key))
+	case keyUnknown:
+		return &apiError{http.StatusBadRequest, "unknown_field", fmt.Sprintf("unknown field %q (field names are matched exactly, letter case included)", key)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
@@ -146,38 +157,7 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 
 var errJSONTooDeep = &apiError{http.StatusBadRequest, "json_too_deep", fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth)}
 
-// jsonDepth returns how deep objects and arrays nest in data, which need
-// not be valid JSON: brackets inside strings do not count. It stops
-// counting once the depth is over maxJSONDepth.
-func jsonDepth(data []byte) int {
-	depth, deepest, inString, escaped := 0, 0, false, false
-	for _, c := range data {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > deepest {
-				deepest = depth
-				if deepest > maxJSONDepth {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
-}
+var errInvalidUTF8 = &apiError{http.StatusBadRequest, "invalid_utf8", "the request body is not valid UTF-8 (or escapes half of a UTF-16 surrogate pair)"}
 
 func badJSON(message string) *apiError {
 	return &apiError{http.StatusBadRequest, "invalid_json", message}
@@ -244,104 +224,4 @@ func jsonTypeName(t reflect.Type) string {
 		return "an array"
 	}
 	return "of another type"
-}
-
-// duplicateKey reports the first key that appears twice in one object of
-// data, which must be valid JSON. encoding/json keeps the last of repeated
-// keys silently; refusing them keeps every reader of a body (proxies, logs,
-// this server) agreeing on what it says. Keys are compared as decoded
-// strings, so "a" and "\u0061" are the same key.
-//
-// It scans the bytes once rather than going through json.Decoder.Token,
-// which allocates for every token: every state-changing request pays for
-// this check.
-func duplicateKey(data []byte) (string, bool) {
-	// frame is one open container. The keys of the open objects are
-	// stacked in keys; an object with many keys also indexes its own in
-	// seen, so that a body of thousands of keys costs linear time.
-	type frame struct {
-		object    bool
-		expectKey bool
-		keysStart int
-		seen      map[string]bool
-	}
-	const linearKeys = 16
-	var stackBuf [maxJSONDepth + 1]frame
-	stack := stackBuf[:0]
-	var keysBuf [linearKeys]string
-	keys := keysBuf[:0]
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
-		case '{':
-			stack = append(stack, frame{object: true, expectKey: true, keysStart: len(keys)})
-		case '[':
-			stack = append(stack, frame{})
-		case '}', ']':
-			top := stack[len(stack)-1]
-			keys = keys[:top.keysStart]
-			stack = stack[:len(stack)-1]
-		case ',':
-			if n := len(stack); n > 0 && stack[n-1].object {
-				stack[n-1].expectKey = true
-			}
-		case '"':
-			end := stringEnd(data, i)
-			if n := len(stack); n > 0 && stack[n-1].expectKey {
-				top := &stack[n-1]
-				top.expectKey = false
-				key := decodeKey(data[i : end+1])
-				own := keys[top.keysStart:]
-				if top.seen != nil {
-					if top.seen[key] {
-						return key, true
-					}
-					top.seen[key] = true
-				} else {
-					for _, k := range own {
-						if k == key {
-							return key, true
-						}
-					}
-					if len(own) == linearKeys {
-						top.seen = make(map[string]bool, 2*linearKeys)
-						for _, k := range own {
-							top.seen[k] = true
-						}
-						top.seen[key] = true
-					}
-				}
-				keys = append(keys, key)
-			}
-			i = end
-		}
-	}
-	return "", false
-}
-
-// stringEnd returns the index of the quote that closes the JSON string
-// whose opening quote is at data[start]; data is valid JSON.
-func stringEnd(data []byte, start int) int {
-	for i := start + 1; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++ // skip the escaped character; \uXXXX needs no more care
-		case '"':
-			return i
-		}
-	}
-	return len(data) - 1
-}
-
-// decodeKey returns the string a quoted JSON key stands for, as
-// encoding/json decodes it: escapes resolved, invalid UTF-8 replaced.
-func decodeKey(quoted []byte) string {
-	raw := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw)
-	}
-	var s string
-	if err := json.Unmarshal(quoted, &s); err != nil {
-		return string(raw) // cannot happen for valid JSON
-	}
-	return s
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -34,6 +35,55 @@ func TestDuplicateKey(t *testing.T) {
 		key, found := duplicateKey([]byte(tc.json))
 		if found != tc.found || key != tc.key {
 			t.Errorf("duplicateKey(%s) = %q, %v; want %q, %v", tc.json, key, found, tc.key, tc.found)
+		}
+	}
+}
+
+func TestCheckKeysAgainstShape(t *testing.T) {
+	shape := shapeOf(reflect.TypeOf(&postRequest{}))
+	for _, tc := range []struct {
+		json    string
+		problem keyProblem
+		key     string
+	}{
+		{`{"message":"m"}`, keysOK, ""},
+		{`{"message":"m","location":{"lat":1,"lon":2}}`, keysOK, ""},
+		{`{"message":"m","location":null}`, keysOK, ""},
+		{`{"m\u0065ssage":"m"}`, keysOK, ""},
+		{`{"Message":"m"}`, keyUnknown, "Message"},
+		{`{"meſſage":"m"}`, keyUnknown, "meſſage"},
+		{`{"message":"m","location":{"Lat":1,"lon":2}}`, keyUnknown, "Lat"},
+		{`{"message":"m","location":{"lat":1,"lat":2}}`, keyRepeated, "lat"},
+		{`{"message":{"anything":1}}`, keysOK, ""}, // a type mistake, left to encoding/json
+		{`{"location":{"lat":1,"lon":2},"lat":3}`, keyUnknown, "lat"},
+		{`{"message":"m","message":"n"}`, keyRepeated, "message"},
+	} {
+		problem, key := checkKeys([]byte(tc.json), shape)
+		if problem != tc.problem || key != tc.key {
+			t.Errorf("checkKeys(%s) = %v, %q; want %v, %q", tc.json, problem, key, tc.problem, tc.key)
+		}
+	}
+}
+
+func TestLoneSurrogates(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		lone bool
+	}{
+		{`"plain"`, false},
+		{`"\ud83d\ude00"`, false},
+		{`"\uD83D\uDE00 and \u00e9"`, false},
+		{`"\ud800"`, true},
+		{`"\udc00"`, true},
+		{`"a\ud800b"`, true},
+		{`"\ud800\u0041"`, true},
+		{`"\ud800\n"`, true},
+		{`"\ude00\ud83d"`, true},
+		{`"\ud83d\ud83d\ude00"`, true},
+		{`"\\ud800"`, false}, // an escaped backslash, then text
+	} {
+		if _, lone := scanString([]byte(tc.json), 0); lone != tc.lone {
+			t.Errorf("scanString(%s) lone = %v, want %v", tc.json, lone, tc.lone)
 		}
 	}
 }
@@ -73,6 +123,9 @@ func FuzzDuplicateKey(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data string) {
 		if !json.Valid([]byte(data)) {
 			return
+		}
+		if problem, _ := checkKeys([]byte(data), nil); problem == loneSurrogate {
+			return // refused before keys are compared; see TestLoneSurrogates
 		}
 		gotKey, got := duplicateKey([]byte(data))
 		wantKey, want := duplicateKeyReference([]byte(data))

@@ -1,15 +1,18 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"starling/internal/social"
 )
@@ -33,6 +36,12 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"message":"\u0000"}`,
 		`{} {}`,
 		``,
+		`{"login":"a","LOGIN":"b"}`,
+		`{"meſſage":"x"}`,
+		`{"m\u0065ssage":"x"}`,
+		`{"message":"\ud800"}`,
+		`{"message":"\ud83d\ude00"}`,
+		"{\"message\":\"\xc3\x28\"}",
 	} {
 		f.Add(body, "application/json")
 	}
@@ -51,6 +60,7 @@ func FuzzDecodeJSON(f *testing.F) {
 				if p, ok := dst.(*postRequest); ok {
 					checkLocation(t, p.Location)
 				}
+				checkLiteral(t, body, dst)
 				continue
 			}
 			var ae *apiError
@@ -59,6 +69,73 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkLiteral checks that what decodeJSON accepted into dst is what body
+// literally says: body decoded into a map (whose keys are exact) has only
+// keys that are dst's field names, and each value equals the field's.
+func checkLiteral(t *testing.T, body string, dst any) {
+	t.Helper()
+	if !utf8.ValidString(body) {
+		t.Fatalf("decoded a body that is not UTF-8: %q", body)
+	}
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("%q was accepted but is not a JSON object: %v", body, err)
+	}
+	sameAsLiteral(t, body, doc, reflect.ValueOf(dst).Elem())
+}
+
+func sameAsLiteral(t *testing.T, body string, doc map[string]any, v reflect.Value) {
+	t.Helper()
+	fields := make(map[string]reflect.Value)
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		fields[name] = v.Field(i)
+	}
+	for key, literal := range doc {
+		f, ok := fields[key]
+		if !ok {
+			t.Fatalf("%q was accepted with the field %q, which %s does not have", body, key, v.Type())
+		}
+		switch f.Kind() {
+		case reflect.String:
+			if literal == nil {
+				literal = ""
+			}
+			if s, ok := literal.(string); !ok || s != f.String() {
+				t.Fatalf("%q: %s.%s = %q, but the body says %#v", body, v.Type(), key, f.String(), literal)
+			}
+			if strings.ContainsRune(f.String(), utf8.RuneError) && !strings.ContainsRune(body, utf8.RuneError) && !strings.Contains(strings.ToLower(body), `\ufffd`) {
+				t.Fatalf("%q: %s.%s = %q holds U+FFFD the body did not send", body, v.Type(), key, f.String())
+			}
+		case reflect.Pointer:
+			if literal == nil {
+				if !f.IsNil() {
+					t.Fatalf("%q: %s.%s is set, but the body says null", body, v.Type(), key)
+				}
+				continue
+			}
+			if f.IsNil() {
+				t.Fatalf("%q: %s.%s is nil, but the body says %#v", body, v.Type(), key, literal)
+			}
+			switch e := f.Elem(); e.Kind() {
+			case reflect.Float64:
+				n, _ := literal.(json.Number).Float64()
+				if n != e.Float() {
+					t.Fatalf("%q: %s.%s = %v, but the body says %v", body, v.Type(), key, e.Float(), literal)
+				}
+			case reflect.Struct:
+				sameAsLiteral(t, body, literal.(map[string]any), e)
+			default:
+				t.Fatalf("checkLiteral does not know %s", e.Type())
+			}
+		default:
+			t.Fatalf("checkLiteral does not know %s", f.Type())
+		}
+	}
 }
 
 // checkLocation checks the shape rule of a decoded location.

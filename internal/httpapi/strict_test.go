@@ -73,3 +73,29 @@ func TestInvalidUTF8IsRefused(t *testing.T) {
 		t.Fatalf("an escaped surrogate pair became %q, want %q", got.Message, st.Message)
 	}
 }
+
+// Text made only of invisible characters is empty, and names refuse the
+// controls that turn the direction of the text after them.
+func TestInvisibleTextIsEmpty(t *testing.T) {
+	s := newStack(t)
+	alice := s.register("alice")
+	anon := s.anonymous()
+	for _, tc := range []struct {
+		name, path, code string
+		body             map[string]string
+		through          *client
+	}{
+		{"zero-width name", "/api/starling/v1/users", "invalid_name", map[string]string{"login": "newbie", "name": "\u200b\u200d", "password": "password1"}, anon},
+		{"name of bidi marks", "/api/starling/v1/users", "invalid_name", map[string]string{"login": "newbie", "name": " \u200e\u200f ", "password": "password1"}, anon},
+		{"name with an override", "/api/starling/v1/users", "invalid_name", map[string]string{"login": "newbie", "name": "admin\u202e", "password": "password1"}, anon},
+		{"invisible status", "/api/starling/v1/statuses", "invalid_message", map[string]string{"message": "\u200b\n\ufeff\u2060"}, alice},
+		{"invisible list name", "/api/starling/v1/lists", "invalid_name", map[string]string{"name": "\u3164"}, alice},
+		{"list name with an isolate", "/api/starling/v1/lists", "invalid_name", map[string]string{"name": "friends\u2066"}, alice},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := alice.snapshot("/api/starling/v1/me", "/api/starling/v1/users/alice/statuses", "/api/starling/v1/users/alice/lists", "/api/starling/v1/users/newbie")
+			wantError(t, tc.through.do("POST", tc.path, tc.body), http.StatusUnprocessableEntity, tc.code)
+			alice.wantUnchanged(before, tc.name)
+		})
+	}
+}

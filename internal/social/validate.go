@@ -43,8 +43,9 @@ func validateLogin(login string) error {
 }
 
 // cleanText trims white space and checks that s is valid UTF-8 of 1–max
-// characters without control characters (other than newlines and tabs when
-// multiline).
+// characters, not all of them invisible, without control characters (other
+// than newlines and tabs when multiline). Single-line text (names) must not
+// hold bidi embedding, override or isolate controls either.
 func cleanText(field, s string, max int, multiline bool) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", &ValidationError{field, "must be valid UTF-8"}
@@ -54,12 +55,39 @@ func cleanText(field, s string, max int, multiline bool) (string, error) {
 	if n < 1 || n > max {
 		return "", &ValidationError{field, lengthReason(1, max)}
 	}
+	visible := false
 	for _, r := range s {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
 			return "", &ValidationError{field, "must not contain control characters"}
 		}
+		if !multiline && isBidiControl(r) {
+			return "", &ValidationError{field, "must not contain bidi embedding, override or isolate controls"}
+		}
+		visible = visible || !isInvisible(r)
+	}
+	if !visible {
+		return "", &ValidationError{field, lengthReason(1, max) + ", not all of them invisible"}
 	}
 	return s, nil
+}
+
+// isInvisible reports whether r shows nothing by itself: white space,
+// format characters (zero-width spaces and joiners, bidi marks and
+// controls, the byte order mark, soft hyphens), variation selectors and
+// the other code points Unicode says to ignore when not supported (Hangul
+// fillers among them), and the blank braille pattern. Text made only of
+// them would show as nothing, so it counts as empty.
+func isInvisible(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u2800' ||
+		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
+}
+
+// isBidiControl reports whether r is one of the controls that change the
+// direction of the text after it (U+202A–U+202E embeddings and overrides,
+// U+2066–U+2069 isolates). In a name they can make it read as another, and
+// they leak into the text shown around the name.
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
 
 func lengthReason(min, max int) string {

@@ -20,7 +20,11 @@ func (a *API) deadJobs(w http.ResponseWriter, r *http.Request, _ session) error 
 	if a.queue == nil {
 		return errNoQueue
 	}
-	limit, err := intParam(r.URL.Query(), "limit", "must be 1–"+strconv.Itoa(maxDeadLimit))
+	q, err := query(r, "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(q, "limit", "must be 1–"+strconv.Itoa(maxDeadLimit))
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func TestAdminJobs(t *testing.T) {
 	if got := want[[]deadJob](t, root.do("GET", "/api/starling/v1/admin/jobs/dead?limit=1", nil), http.StatusOK); len(got) != 1 {
 		t.Errorf("limit=1 gave %d jobs", len(got))
 	}
-	for _, q := range []string{"limit=0", "limit=-1", "limit=abc", "limit=1001"} {
+	for _, q := range []string{"limit=0", "limit=-1", "limit=abc", "limit=1001", "limit=%zz", "limit=5;"} {
 		wantError(t, root.do("GET", "/api/starling/v1/admin/jobs/dead?"+q, nil), http.StatusBadRequest, "invalid_limit")
 	}
 

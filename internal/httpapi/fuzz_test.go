@@ -188,9 +188,9 @@ func FuzzLocation(f *testing.F) {
 }
 
 // FuzzParsePage: any query string gives a page within the documented
-// ranges or a PageError.
+// ranges or a PageError, and only a well-formed one gives a page.
 func FuzzParsePage(f *testing.F) {
-	for _, q := range []string{"", "count=5", "count=200&page=3", "max_id=10", "count=0", "count=201", "page=-1", "max_id=abc", "count=1&count=2", "count=", "page=99999999999999999999", "count=%zz", "count=+5", "count=5;page=2"} {
+	for _, q := range []string{"", "count=5", "count=200&page=3", "max_id=10", "count=0", "count=201", "page=-1", "max_id=abc", "count=1&count=2", "count=", "page=99999999999999999999", "count=%zz", "count=+5", "count=5;page=2", "page=0;", "count=%", "a=%zz&count=5"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -198,10 +198,13 @@ func FuzzParsePage(f *testing.F) {
 		p, err := parsePage(r)
 		if err != nil {
 			var pe *social.PageError
-			if !errors.As(err, &pe) {
-				t.Fatalf("parsePage(%q): %v, want a *social.PageError", q, err)
+			if !errors.As(err, &pe) && err != errBadQuery {
+				t.Fatalf("parsePage(%q): %v, want a *social.PageError or invalid_query", q, err)
 			}
 			return
+		}
+		if _, err := url.ParseQuery(q); err != nil {
+			t.Fatalf("parsePage(%q) accepted a query string url.ParseQuery refuses: %v", q, err)
 		}
 		if p.Count < 0 || p.Count > social.MaxPageCount || p.Page < 0 || p.Page > social.MaxPage || p.MaxID < 0 {
 			t.Fatalf("parsePage(%q) = %+v, out of range", q, p)

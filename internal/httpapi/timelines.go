@@ -60,8 +60,11 @@ func (a *API) listTimeline(w http.ResponseWriter, r *http.Request) error {
 // beyond that, and whether max_id is allowed at all, are the Service's
 // rules (social.Page.Normalize).
 func parsePage(r *http.Request) (social.Page, error) {
-	q := r.URL.Query()
 	var p social.Page
+	q, err := query(r, "count", "page", "max_id")
+	if err != nil {
+		return p, err
+	}
 	count, err := intParam(q, "count", "must be 1–"+strconv.Itoa(social.MaxPageCount))
 	if err != nil {
 		return p, err

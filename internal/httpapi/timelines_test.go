@@ -171,6 +171,16 @@ func TestPaging(t *testing.T) {
 		{"max_id=abc", "invalid_max_id"},
 		{"max_id=0", "invalid_max_id"},
 		{"max_id=-5", "invalid_max_id"},
+		// Malformed pieces, which r.URL.Query() would drop silently.
+		{"count=%zz", "invalid_count"},
+		{"count=%", "invalid_count"},
+		{"count=5%2", "invalid_count"},
+		{"page=0;", "invalid_page"},
+		{"count=5;page=2", "invalid_count"},
+		{"max_id=%GG", "invalid_max_id"},
+		{"count=5&%zz=1", "invalid_query"},
+		{"x=1;count=5", "invalid_query"},
+		{"unrelated=%", "invalid_query"},
 	} {
 		for _, path := range paths {
 			wantError(t, bob.do("GET", path+"?"+tc.query, nil), http.StatusBadRequest, tc.code)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -189,6 +190,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(rec, r.Body, maxBodyBytes)
 	}
 
+	// ServeMux would redirect a path that is not in its clean form (//,
+	// /./, /../) with an empty body; such a path names no endpoint.
+	if !cleanPath(r.URL.Path) {
+		a.writeError(rec, r, errPathNotClean)
+		return
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.noRoute(rec, r)
 		return
@@ -210,6 +217,19 @@ func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", allow)
 	a.writeError(w, r, &apiError{http.StatusMethodNotAllowed, "method_not_allowed",
 		"this endpoint does not take " + r.Method + "; it takes " + allow})
+}
+
+var errPathNotClean = &apiError{http.StatusNotFound, "not_found", "no such endpoint: a path has no empty, \".\" or \"..\" segments"}
+
+// cleanPath reports whether p is in the form ServeMux serves without
+// redirecting: rooted, with no empty, "." or ".." segments (a trailing
+// slash aside).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	clean := path.Clean(p)
+	return p == clean || clean != "/" && p == clean+"/"
 }
 
 // probeWriter records the status and headers of ServeMux's own not-found

@@ -82,6 +82,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			MaxHeaderBytes: 64 << 10,
 			IdleTimeout:    2 * time.Minute,
 			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			// "OPTIONS *" goes to the API too, which answers it in JSON.
+			DisableGeneralOptionsHandler: true,
 		}
 	}
 	return s, nil
@@ -117,7 +119,9 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	if s.http != nil {
 		s.log.Info("starling: serving", "addr", s.ln.Addr().String(), "engine", s.engine.Name)
-		go func() { errc <- s.http.Serve(s.ln) }()
+		// The listener turns the answers net/http writes itself (431 for
+		// oversized headers, 400 for unparsable requests) into JSON.
+		go func() { errc <- s.http.Serve(httpapi.Listener(s.ln)) }()
 	} else {
 		s.log.Info("starling: running workers only", "engine", s.engine.Name)
 	}

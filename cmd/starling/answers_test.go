@@ -37,7 +37,9 @@ func TestServeAnswersInJSON(t *testing.T) {
 		}
 		body, _ := io.ReadAll(res.Body)
 		conn.Close()
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if res.StatusCode != tc.status || res.Header.Get("Content-Type") != "application/json; charset=utf-8" || json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 			t.Errorf("%s: got %d %q %s, want %d in the JSON error shape", tc.name, res.StatusCode, res.Header.Get("Content-Type"), body, tc.status)
 		}

@@ -37,7 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if scenario == "serve-static" {
 		return serveStatic(ctx, args[1:], stderr)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:], false); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -69,7 +69,7 @@ func serveStatic(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
 	size := fs.Int("bytes", 7000, "approximate size of the JSON body (a page of 30 statuses is about 7 KB)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *size < 1 || *size > 10<<20 {

@@ -21,7 +21,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -198,6 +197,8 @@ func checkConfig(cfg server.Config, listen, workersSet, prefetchSet bool) error 
 		return errors.New("-workers must not be negative")
 	case !listen && workersSet && cfg.Workers == 0:
 		return errors.New("worker: -workers must be at least 1")
+	case listen && workersSet && cfg.Workers == 0 && cfg.RedisURL == "":
+		return errors.New("serve: -workers 0 needs -redis: on the embedded engine no other process can open the data directory, so its jobs would never run")
 	case prefetchSet && cfg.Prefetch < 1:
 		return errors.New("-prefetch must be at least 1")
 	case cfg.JobLease <= 0:
@@ -237,50 +238,4 @@ func parseTrustedProxies(s string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
-}
-
-// parseWithEnv sets each flag from its STARLING_ environment variable, then
-// parses args, so that the command line overrides the environment.
-func parseWithEnv(fs *flag.FlagSet, args []string) error {
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		key := "STARLING_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(key); ok && err == nil {
-			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("%s=%q: %w", key, v, serr)
-			}
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return fs.Parse(args)
-}
-
-// autoInt is an integer flag whose default, "auto", leaves the choice to
-// the engine (server.Config's zero value).
-type autoInt struct {
-	n             int
-	set           bool
-	engineDefault string
-}
-
-func (a *autoInt) String() string {
-	if a == nil || !a.set {
-		return "auto"
-	}
-	return strconv.Itoa(a.n)
-}
-
-func (a *autoInt) Set(s string) error {
-	if s == "auto" {
-		a.n, a.set = 0, false
-		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf(`want a whole number or "auto"`)
-	}
-	a.n, a.set = n, true
-	return nil
 }

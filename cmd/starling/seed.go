@@ -10,7 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -67,8 +67,10 @@ Flags:
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("seed: unexpected arguments %q", fs.Args())
+	case users == 0:
+		return errors.New("seed: --users 0 would load nothing; give 1 or more")
 	case users < 0 || users > 100_000_000:
-		return errors.New("seed: --users must be within 0–100000000")
+		return errors.New("seed: --users must be within 1–100000000")
 	case perUser < 0 || perUser > 10_000:
 		return errors.New("seed: --follows-per-user must be within 0–10000")
 	case celebFollowers < 0 || celebFollowers > users:
@@ -81,6 +83,9 @@ Flags:
 		return errors.New("seed: --redis-prefix must not be empty")
 	case timelineSize < 1:
 		return errors.New("seed: --timeline-size must be at least 1")
+	}
+	if err := checkWritable(manifestPath); err != nil {
+		return fmt.Errorf("seed: --manifest: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng, err := engine.Open(ctx, engine.Config{RedisURL: redisURL, RedisPrefix: redisPrefix, DataDir: dataDir, TimelineSize: timelineSize}, log)
@@ -114,7 +119,7 @@ Flags:
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(stderr, !quiet && isTerminal(stderr))
+	bar := newProgressBar(stderr, !quiet, isTerminal(stderr))
 	g, err := seed.Load(ctx, eng.Loader, seed.Config{
 		Users:              users,
 		FollowsPerUser:     perUser,
@@ -163,6 +168,32 @@ func printSeedSummary(w io.Writer, g seed.Graph) {
 	fmt.Fprintf(w, "celebrity %s (id %d) with %d followers\n", g.CelebrityLogin, g.CelebrityID, g.CelebrityFollowers)
 }
 
+// checkWritable checks, before any work, that a file can be written at
+// path (nothing to check when it is empty): its directory exists and takes
+// new files, and the file, if it exists, is a regular file that can be
+// opened for writing. Nothing at path is changed.
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s exists and is not a regular file", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	probe, err := os.CreateTemp(filepath.Dir(path), ".starling-write-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
 // writeManifest writes the manifest `starling bench fanout` reads. It holds
 // live session tokens, so only its owner may read it.
 func writeManifest(path string, s seed.Sessions) error {
@@ -192,78 +223,4 @@ func roundDuration(d time.Duration) time.Duration {
 		return d.Round(10 * time.Millisecond)
 	}
 	return d.Round(time.Millisecond)
-}
-
-// isTerminal reports whether w is a character device, such as a terminal;
-// the progress bar redraws one line, which only makes sense there.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// progressBar draws one line per phase of a seed, redrawn in place at most
-// ten times a second. A disabled bar draws nothing. seed.Load calls update
-// from the goroutine that called it, so the bar needs no lock.
-type progressBar struct {
-	w       io.Writer
-	enabled bool
-
-	phase string
-	drawn time.Time
-	last  seed.Progress
-}
-
-func newProgressBar(w io.Writer, enabled bool) *progressBar {
-	return &progressBar{w: w, enabled: enabled}
-}
-
-func (b *progressBar) update(p seed.Progress) {
-	if !b.enabled {
-		return
-	}
-	if p.Phase != b.phase {
-		if b.phase != "" {
-			b.draw(b.last)
-			fmt.Fprintln(b.w)
-		}
-		b.phase = p.Phase
-		b.drawn = time.Time{}
-	}
-	b.last = p
-	if time.Since(b.drawn) >= 100*time.Millisecond || p.Done == p.Total {
-		b.draw(p)
-		b.drawn = time.Now()
-	}
-}
-
-func (b *progressBar) draw(p seed.Progress) {
-	const width = 30
-	frac := 0.0
-	if p.Total > 0 {
-		frac = min(1, float64(p.Done)/float64(p.Total))
-	}
-	filled := int(frac * width)
-	line := fmt.Sprintf("%-8s [%s%s] %3.0f%% %d/%d", p.Phase, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), 100*frac, p.Done, p.Total)
-	if secs := p.Elapsed.Seconds(); secs > 0 && p.Done > 0 {
-		rate := float64(p.Done) / secs
-		line += fmt.Sprintf("  %.0f/s", rate)
-		if p.Done < p.Total {
-			line += fmt.Sprintf("  ETA %s", time.Duration(float64(p.Total-p.Done)/rate*float64(time.Second)).Round(time.Second))
-		}
-	}
-	fmt.Fprintf(b.w, "\r%s\033[K", line)
-}
-
-func (b *progressBar) finish() {
-	if !b.enabled {
-		return
-	}
-	if b.phase != "" {
-		b.draw(b.last)
-		fmt.Fprintln(b.w)
-	}
 }

@@ -40,6 +40,18 @@ func TestParseLimit(t *testing.T) {
 			t.Errorf("ParseLimit(%q) error %q does not say what is expected", in, err)
 		}
 	}
+	// A rate or burst too large to count says so, rather than that it is
+	// not a positive integer.
+	for _, tc := range []struct{ in, want string }{
+		{"1000000000/1ns,1", "rate is too high"},
+		{"99999999999/1h", "rate is too high"},
+		{"2000000/1s", "over 1000000"},
+		{"60/1m,10000000000", "burst is too high"},
+	} {
+		if _, err := ratelimit.ParseLimit(tc.in); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseLimit(%q) error %v, want one saying %q", tc.in, err, tc.want)
+		}
+	}
 }
 
 func TestLimitStringRoundTrips(t *testing.T) {

@@ -145,7 +145,9 @@ func ParseLimit(s string) (Limit, error) {
 	period, burst, hasBurst := strings.Cut(rest, ",")
 	var l Limit
 	var err error
-	if l.Rate, err = parseCount(rate); err != nil || l.Rate < 1 {
+	if l.Rate, err = parseCount(rate); errors.Is(err, errTooLarge) {
+		return bad(fmt.Sprintf("the rate is too high (at most %d per period)", MaxRate))
+	} else if err != nil || l.Rate < 1 {
 		return bad("the rate must be a positive integer")
 	}
 	switch p := strings.TrimSpace(period); p {
@@ -162,7 +164,9 @@ func ParseLimit(s string) (Limit, error) {
 	}
 	l.Burst = l.Rate
 	if hasBurst {
-		if l.Burst, err = parseCount(burst); err != nil || l.Burst < 1 {
+		if l.Burst, err = parseCount(burst); errors.Is(err, errTooLarge) {
+			return bad(fmt.Sprintf("the burst is too high (at most %d)", MaxBurst))
+		} else if err != nil || l.Burst < 1 {
 			return bad("the burst must be a positive integer")
 		}
 	}
@@ -172,11 +176,16 @@ func ParseLimit(s string) (Limit, error) {
 	return l, nil
 }
 
+var errTooLarge = errors.New("too large")
+
 // parseCount reads a decimal count, refusing signs and anything huge.
 func parseCount(s string) (int, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 9 || strings.TrimLeft(s, "0123456789") != "" {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
 		return 0, errors.New("not a count")
+	}
+	if len(s) > 9 {
+		return 0, errTooLarge
 	}
 	return strconv.Atoi(s)
 }

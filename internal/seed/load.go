@@ -61,7 +61,9 @@ const (
 	PhaseCounts  = "counts"
 )
 
-// Progress reports how far a load has come within its current phase.
+// Progress reports how far a load has come within its current phase. A
+// Total of 0 means the phase cannot tell (the counts phase, until it is
+// done): only Elapsed moves.
 type Progress struct {
 	Phase   string
 	Done    int64
@@ -133,7 +135,6 @@ func Load(ctx context.Context, l Loader, cfg Config) (Graph, error) {
 		return g, ferr
 	}
 	start = time.Now()
-	report(cfg, PhaseCounts, 0, 1, start)
 	finishCtx := ctx
 	if ferr != nil || ctx.Err() != nil {
 		// Whatever was loaded must get its counts, however the load ended.
@@ -141,12 +142,35 @@ func Load(ctx context.Context, l Loader, cfg Config) (Graph, error) {
 		finishCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Minute)
 		defer cancel()
 	}
-	if err := l.FinishLoad(finishCtx); err != nil {
+	if err := finishLoad(finishCtx, l, cfg, start); err != nil {
 		return g, errors.Join(ferr, fmt.Errorf("seed: setting counts: %w", err))
 	}
 	g.CountsTook = time.Since(start)
 	report(cfg, PhaseCounts, 1, 1, start)
 	return g, ferr
+}
+
+// countsProgressEvery is how often the counts phase, a single call of the
+// loader that tells nothing of its progress, reports the time it has taken.
+const countsProgressEvery = 250 * time.Millisecond
+
+// finishLoad runs l.FinishLoad, reporting the counts phase with an unknown
+// total (Total 0) until it returns. The call runs on a goroutine of its
+// own, so that Progress is still called from Load's.
+func finishLoad(ctx context.Context, l Loader, cfg Config, start time.Time) error {
+	done := make(chan error, 1)
+	go func() { done <- l.FinishLoad(ctx) }()
+	tick := time.NewTicker(countsProgressEvery)
+	defer tick.Stop()
+	report(cfg, PhaseCounts, 0, 0, start)
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			report(cfg, PhaseCounts, 0, 0, start)
+		}
+	}
 }
 
 func report(cfg Config, phase string, done, total int64, since time.Time) {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"starling/internal/engine"
@@ -137,4 +140,31 @@ func (c Config) social(d engine.Defaults) social.Config {
 		SessionCacheTTL: c.SessionCacheTTL,
 		Password:        c.Password,
 	}
+}
+
+// checkAddresses checks the form of the addresses and URL in c, so that a
+// typo is reported before the engine opens (and creates or migrates the
+// data directory); whether they can be reached is found out later.
+func (c Config) checkAddresses() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("server: listen address %q: %w", c.Addr, err)
+	}
+	if c.PprofAddr != "" {
+		if err := checkLoopback(c.PprofAddr); err != nil {
+			return err
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil {
+			return fmt.Errorf("server: Redis URL: %w", err)
+		}
+		switch {
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			return fmt.Errorf("server: Redis URL %q: want redis://host:port/db (or rediss:// or unix://)", c.RedisURL)
+		case u.Scheme != "unix" && u.Host == "":
+			return fmt.Errorf("server: Redis URL %q has no host", c.RedisURL)
+		}
+	}
+	return nil
 }

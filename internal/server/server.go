@@ -36,6 +36,9 @@ type Server struct {
 // Run is called. listen is false for worker-only processes.
 func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Server, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.checkAddresses(); err != nil {
+		return nil, err
+	}
 	eng, err := engine.Open(ctx, cfg.engine(), log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

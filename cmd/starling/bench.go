@@ -22,11 +22,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var o bench.Options
 	var asJSON, quiet bool
-	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the Starling server to drive")
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the Starling server to drive (static: the serve-static baseline, by default http://"+bench.DefaultStaticAddr+")")
 	fs.IntVar(&o.Clients, "clients", 0, "concurrent clients (0: the scenario's default: timeline 64, post 16, fanout 16 pollers)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "bound on the measured phase")
 	fs.IntVar(&o.Followers, "followers", 100, "post: followers of each author")
 	fs.StringVar(&o.Manifest, "manifest", "seed.json", "fanout: the manifest `starling seed` wrote")
+	fs.StringVar(&o.Tokens, "tokens", "bench-tokens.json", "timeline, post: file keeping the session tokens of the scenarios' users between runs, so that runs need not log in again (empty: keep none)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -43,6 +44,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
+	if scenario == "static" && !flagSet(fs, "url") {
+		o.URL = "http://" + bench.DefaultStaticAddr // where serve-static listens
+	}
 	if o.Duration <= 0 || o.Duration > 24*time.Hour {
 		return fmt.Errorf("bench: --duration must be within (0, 24h]")
 	}
@@ -50,7 +54,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: --clients must be within [0, 10000]")
 	}
 	if !quiet {
-		o.Progress = stderr
+		o.Progress, o.ProgressTerminal = stderr, isTerminal(stderr)
 	}
 	r, err := bench.Run(ctx, scenario, o)
 	if err != nil {
@@ -67,7 +71,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func serveStatic(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench serve-static", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+	addr := fs.String("addr", bench.DefaultStaticAddr, "listen address")
 	size := fs.Int("bytes", 7000, "approximate size of the JSON body (a page of 30 statuses is about 7 KB)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -78,4 +82,11 @@ func serveStatic(ctx context.Context, args []string, stderr io.Writer) error {
 	body := bench.StaticBody(*size)
 	fmt.Fprintf(stderr, "serving a static %d-byte JSON body on %s\n", len(body), *addr)
 	return bench.ServeStatic(ctx, *addr, body)
+}
+
+// flagSet reports whether flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -90,8 +90,11 @@ func (b *progressBar) draw(p seed.Progress) {
 // progressLine describes p, with a bar when drawn on a terminal. A phase
 // with no total (seed.Progress.Total 0) shows the time it has taken.
 func progressLine(p seed.Progress, bar bool) string {
-	if p.Total <= 0 {
+	switch {
+	case p.Total <= 0:
 		return fmt.Sprintf("%-8s working for %s", p.Phase, p.Elapsed.Round(time.Second))
+	case p.Total == 1 && p.Done == 1: // one step: no rate to tell
+		return fmt.Sprintf("%-8s done in %s", p.Phase, roundDuration(p.Elapsed))
 	}
 	frac := min(1, float64(p.Done)/float64(p.Total))
 	var line string

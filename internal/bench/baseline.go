@@ -17,6 +17,10 @@ import (
 // minimal net/http handler writing a static JSON body of the same size as a
 // page of home timeline, driven by the same load loop.
 
+// DefaultStaticAddr is where `starling bench serve-static` listens, and so
+// where the static scenario looks, unless told otherwise.
+const DefaultStaticAddr = "127.0.0.1:8081"
+
 // StaticBody returns a JSON array of about size bytes shaped like a page of
 // statuses.
 func StaticBody(size int) []byte {
@@ -82,6 +86,9 @@ func static(ctx context.Context, o Options) (Result, error) {
 	defer pages.close()
 	var first bytes.Buffer
 	if err := c.fetch(ctx, pages.path, "static-baseline-token", &first); err != nil {
+		if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Code != "" {
+			return Result{}, fmt.Errorf("bench: %s answers like a Starling server (%d %s), not the static baseline: start 'starling bench serve-static' (it listens on %s) and point --url at it", o.URL, ae.Status, ae.Code, DefaultStaticAddr)
+		}
 		return Result{}, err
 	}
 	pages.want = first.Len()

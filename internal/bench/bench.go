@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -20,7 +21,13 @@ type Options struct {
 	Duration  time.Duration // bound on the measured phase; zero means 10s
 	Followers int           // post: followers of each author; zero means 100
 	Manifest  string        // fanout: the file `starling seed` wrote
-	Progress  io.Writer     // where progress goes; nil for none
+	// Tokens is the file where the session tokens of the scenarios' users
+	// are kept between runs; empty keeps none (every run logs in again).
+	Tokens   string
+	Progress io.Writer // where progress goes; nil for none
+	// ProgressTerminal redraws progress in place (with \r), for a
+	// terminal; otherwise it comes as plain lines, every few seconds.
+	ProgressTerminal bool
 }
 
 // maxRequests bounds every load loop besides its duration.
@@ -28,16 +35,19 @@ const maxRequests = 50_000_000
 
 // Result is what a scenario measured.
 type Result struct {
-	Scenario string             `json:"scenario"`
-	URL      string             `json:"url"`
-	Clients  int                `json:"clients"`
-	Seconds  float64            `json:"seconds"`
-	Requests int64              `json:"requests"`
-	Errors   int64              `json:"errors"`
-	PerSec   float64            `json:"per_second"`
-	Latency  Latency            `json:"latency"`
-	Extra    map[string]float64 `json:"extra,omitempty"`
-	Notes    []string           `json:"notes,omitempty"`
+	Scenario string  `json:"scenario"`
+	URL      string  `json:"url"`
+	Clients  int     `json:"clients"`
+	Seconds  float64 `json:"seconds"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	// ErrorsByKind counts the failed requests by status and error code
+	// ("429 rate_limited") or by what went wrong on the way ("timeout").
+	ErrorsByKind map[string]int64   `json:"errors_by_kind,omitempty"`
+	PerSec       float64            `json:"per_second"`
+	Latency      Latency            `json:"latency"`
+	Extra        map[string]float64 `json:"extra,omitempty"`
+	Notes        []string           `json:"notes,omitempty"`
 }
 
 // Scenarios lists the scenario names Run accepts.
@@ -73,6 +83,9 @@ func (r Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "seconds\t%.2f\n", r.Seconds)
 	fmt.Fprintf(tw, "requests\t%d\n", r.Requests)
 	fmt.Fprintf(tw, "errors\t%d\n", r.Errors)
+	for _, kind := range slices.Sorted(maps.Keys(r.ErrorsByKind)) {
+		fmt.Fprintf(tw, "  %s\t%d\n", kind, r.ErrorsByKind[kind])
+	}
 	fmt.Fprintf(tw, "per second\t%.0f\n", r.PerSec)
 	fmt.Fprintf(tw, "latency p50 / p99 / p999 / max (ms)\t%.2f / %.2f / %.2f / %.2f\n", r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max)
 	keys := make([]string, 0, len(r.Extra))
@@ -114,7 +127,12 @@ func hammer(ctx context.Context, o Options, name string, clients int, rec *recor
 				case err == nil:
 					rec.add(time.Since(t0))
 				case ctx.Err() == nil:
-					rec.fail()
+					rec.fail(err)
+					if rl, ok := rateLimited(err); ok {
+						// Asking again before Retry-After only earns
+						// another 429.
+						sleep(ctx, max(rl.RetryAfter, 100*time.Millisecond))
+					}
 				}
 			}
 		})
@@ -123,8 +141,23 @@ func hammer(ctx context.Context, o Options, name string, clients int, rec *recor
 	return time.Since(start)
 }
 
-// progress prints a line a second while ctx lasts; the returned function
-// stops it and ends the line.
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// plainProgressEvery is how often progress written to a file or pipe gets
+// a line.
+const plainProgressEvery = 5 * time.Second
+
+// progress shows how a run goes while ctx lasts: redrawn in place every
+// second on a terminal, else a plain line every plainProgressEvery. The
+// returned function stops it and ends the line.
 func progress(ctx context.Context, o Options, name string, rec *recorder) func() {
 	if o.Progress == nil {
 		return func() {}
@@ -132,9 +165,13 @@ func progress(ctx context.Context, o Options, name string, rec *recorder) func()
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	start := time.Now()
+	every, format := plainProgressEvery, "%s: %4.0fs / %.0fs  %d ok  %d errors\n"
+	if o.ProgressTerminal {
+		every, format = time.Second, "\r%s: %4.0fs / %.0fs  %d ok  %d errors "
+	}
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -144,14 +181,16 @@ func progress(ctx context.Context, o Options, name string, rec *recorder) func()
 				return
 			case <-t.C:
 				ok, failed := rec.counts()
-				fmt.Fprintf(o.Progress, "\r%s: %4.0fs / %.0fs  %d ok  %d errors ", name, time.Since(start).Seconds(), o.Duration.Seconds(), ok, failed)
+				fmt.Fprintf(o.Progress, format, name, time.Since(start).Seconds(), o.Duration.Seconds(), ok, failed)
 			}
 		}
 	}()
 	return func() {
 		close(done)
 		<-stopped
-		fmt.Fprintln(o.Progress)
+		if o.ProgressTerminal {
+			fmt.Fprintln(o.Progress)
+		}
 	}
 }
 
@@ -161,19 +200,15 @@ func logf(o Options, format string, args ...any) {
 	}
 }
 
-// runPrefix names the users one run creates, so runs against one server do
-// not collide.
-func runPrefix(scenario string) string {
-	return fmt.Sprintf("b%s%x_", scenario[:1], time.Now().UnixNano()%(1<<32))
-}
-
 func finish(name string, o Options, clients int, elapsed time.Duration, rec *recorder) Result {
 	ok, failed := rec.counts()
+	kinds, notes := rec.failures()
 	return Result{
 		Scenario: name, URL: o.URL, Clients: clients,
-		Seconds: elapsed.Seconds(), Requests: ok, Errors: failed,
+		Seconds: elapsed.Seconds(), Requests: ok, Errors: failed, ErrorsByKind: kinds,
 		PerSec:  float64(ok) / elapsed.Seconds(),
 		Latency: rec.summary(),
 		Extra:   map[string]float64{},
+		Notes:   notes,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ func TestRecorderPercentiles(t *testing.T) {
 	for i := 1; i <= 1000; i++ {
 		rec.add(time.Duration(i) * time.Millisecond)
 	}
-	rec.fail()
+	rec.fail(errors.New("x"))
 	got := rec.summary()
 	want := Latency{P50: 500, P99: 990, P999: 999, Max: 1000}
 	if got != want {

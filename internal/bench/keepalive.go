@@ -26,6 +26,7 @@ import (
 // servers.
 type keepAlive struct {
 	addr, host string
+	path       string
 	req        []byte // the whole request, built once
 
 	mu   sync.Mutex // guards conn against interrupt
@@ -48,7 +49,7 @@ func newKeepAlive(base *url.URL, path, token string) *keepAlive {
 	if base.Port() == "" {
 		addr = net.JoinHostPort(base.Hostname(), "80")
 	}
-	return &keepAlive{addr: addr, host: base.Host, req: []byte(b.String())}
+	return &keepAlive{addr: addr, host: base.Host, path: path, req: []byte(b.String())}
 }
 
 // get sends the request and reads the answer's body into buf. An error
@@ -78,7 +79,7 @@ func (k *keepAlive) get(ctx context.Context, buf *bytes.Buffer) error {
 		return err
 	}
 	if status >= 300 {
-		return &apiError{status, strings.TrimSpace(buf.String())}
+		return newAPIError("GET", k.path, status, "", buf.Bytes())
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -10,12 +11,15 @@ import (
 // reservoir sampling so percentiles stay unbiased.
 const maxSamples = 2_000_000
 
-// recorder collects latencies from many goroutines.
+// recorder collects latencies, and the kinds of failures, from many
+// goroutines.
 type recorder struct {
 	mu      sync.Mutex // guards the fields below
 	samples []time.Duration
 	seen    int64
 	errors  int64
+	kinds   map[string]int64 // failures by errorKind
+	notes   []string         // what the report should say about the failures, once each
 	rng     uint64
 }
 
@@ -33,10 +37,31 @@ func (r *recorder) add(d time.Duration) {
 	}
 }
 
-func (r *recorder) fail() {
+// fail counts a failed request by its kind; a 429 also leaves a note
+// naming the flag that sets the limit.
+func (r *recorder) fail(err error) {
+	kind := errorKind(err)
+	var note string
+	if rl, ok := rateLimited(err); ok {
+		note = rateLimitNote(rl)
+	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.errors++
-	r.mu.Unlock()
+	if r.kinds == nil {
+		r.kinds = make(map[string]int64)
+	}
+	r.kinds[kind]++
+	if note != "" && !slices.Contains(r.notes, note) {
+		r.notes = append(r.notes, note)
+	}
+}
+
+// failures returns the failures by kind and the notes about them.
+func (r *recorder) failures() (map[string]int64, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.kinds), slices.Clone(r.notes)
 }
 
 func (r *recorder) counts() (ok, failed int64) {

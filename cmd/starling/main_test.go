@@ -196,8 +196,9 @@ func (p *process) home(t *testing.T, token string) []status {
 var cheapHashes = []string{"STARLING_ARGON2_TIME=1", "STARLING_ARGON2_MEMORY=64"}
 
 // TestServeKeepsEverythingAcrossRestarts runs the embedded engine, fills it,
-// stops it (gracefully, then with SIGKILL), and checks after each restart
-// that users, statuses, follows, lists and pending jobs are all still there.
+// stops it (gracefully, then with SIGKILL right after a post), and checks
+// after each restart that users, statuses, follows, lists and the post's
+// fan-out are all there.
 func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 	data := t.TempDir()
 	addr := freeAddr(t)
@@ -218,21 +219,21 @@ func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 		t.Fatalf("graceful stop: %v\n%s", err, p.logs)
 	}
 
-	// Restart with no workers, post, and kill: the fan-out job is pending.
-	p = start(t, env, append(args, "--workers", "0")...)
+	// Restart, post, and kill at once: the fan-out job may still be
+	// pending. (serve refuses --workers 0 on the embedded engine, so the
+	// job cannot be held back for sure here; TestFanoutSurvivesSIGKILL
+	// kills a fan-out half-way.)
+	p = start(t, env, args...)
 	var me user
 	p.call(t, "GET", "/api/starling/v1/me", bob, nil, http.StatusOK, &me)
 	if me.Login != "bob" || me.Following != 1 {
 		t.Fatalf("after restart, bob = %+v, want login bob following 1", me)
 	}
 	var second status
-	p.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": "while no worker runs"}, http.StatusCreated, &second)
-	if got := p.home(t, cy); len(got) != 1 {
-		t.Fatalf("with no workers, cy's home holds %d statuses, want 1 (fan-out pending)", len(got))
-	}
+	p.call(t, "POST", "/api/starling/v1/statuses", ada, map[string]string{"message": "just before the kill"}, http.StatusCreated, &second)
 	p.stop(t, syscall.SIGKILL)
 
-	// Restart with workers: the pending job runs and everything is there.
+	// Restart: any pending job runs and everything is there.
 	p = start(t, env, args...)
 	waitFor(t, "fan-out of the pending status", func() bool { return len(p.home(t, cy)) == 2 })
 	for _, tok := range []string{bob, cy} {

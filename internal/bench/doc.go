@@ -4,7 +4,9 @@
 // Every scenario is bounded by a duration and a request count, sends traffic
 // only to the URL it is given, and reports medians and tail latencies rather
 // than averages. Scenarios that need a large social graph read the manifest
-// that `starling seed` writes.
+// that `starling seed` writes; the others make their users once, with fixed
+// logins, and reuse them and their kept tokens run after run. A 429 waits
+// for its Retry-After, and failures are reported by status and error code.
 //
 // The post scenario also reads the server's job counts from /readyz while
 // it posts, and reports the fan-out backlog (job_backlog_max, _mean,

@@ -184,6 +184,7 @@ func FuzzLocation(f *testing.F) {
 			return
 		}
 		checkLocation(t, req.Location)
+		checkLiteral(t, body, &req)
 	})
 }
 

@@ -128,6 +128,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "HTTP connections open at once, overall (0 for no cap); keep it below the open-file limit")
+	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", server.DefaultMaxConnsPerIP, "HTTP connections open at once from one client address or IPv6 /64 (0 for no cap; trusted proxies are exempt)")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty for none")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
@@ -145,6 +147,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	cfg.Password = social.PasswordParams{Time: uint32(argonTime), MemoryKiB: uint32(argonMemory), Threads: uint8(argonThreads)}
 	if workers.set && cfg.Workers == 0 {
 		cfg.Workers = -1 // the flag's 0 means none; the config's zero means the default
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = -1 // the flag's 0 means no cap; the config's zero means the default
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = -1
 	}
 	if cfg.SessionCacheTTL == 0 {
 		cfg.SessionCacheTTL = -1 // the flag's 0 means no cache; the config's zero means the default

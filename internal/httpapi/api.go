@@ -40,6 +40,11 @@ type Config struct {
 	// X-Forwarded-Proto. Requests that came over TLS get Secure cookies
 	// anyway.
 	SecureCookies bool
+	// ReadTimeout bounds how long after it arrived a request may still be
+	// read, body included, and so how long a handler may run unless it
+	// extends the deadline (ExtendReadDeadline); zero means
+	// DefaultReadTimeout.
+	ReadTimeout time.Duration
 }
 
 // API is the JSON HTTP API v1. It implements http.Handler.
@@ -57,6 +62,7 @@ type API struct {
 	limits         ratelimit.Policies
 	trustedProxies []netip.Prefix
 	secureCookies  bool
+	readTimeout    time.Duration
 	patterns       []string // every route, for tests
 
 	// rendered keeps the JSON of statuses already sent (see render.go).
@@ -85,7 +91,11 @@ func New(cfg Config) *API {
 		limits:         cfg.RateLimits.WithDefaults(),
 		trustedProxies: cfg.TrustedProxies,
 		secureCookies:  cfg.SecureCookies,
+		readTimeout:    cfg.ReadTimeout,
 		rendered:       newRenderCache(),
+	}
+	if a.readTimeout <= 0 {
+		a.readTimeout = DefaultReadTimeout
 	}
 	for _, login := range cfg.Admins {
 		a.admins[strings.ToLower(login)] = true
@@ -180,9 +190,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	// Every read of the request, its body included, ends by the deadline
+	// (deadline.go). Writers that cannot set deadlines (tests' recorders)
+	// go without.
+	http.NewResponseController(w).SetReadDeadline(start.Add(a.readTimeout)) //nolint:errcheck // see above
+
 	// Refuse a declared oversized body before reading any of it; the
 	// MaxBytesReader catches bodies that do not declare their length.
 	if r.ContentLength > maxBodyBytes {
+		closeConnection(rec)
 		a.writeError(rec, r, errBodyTooLarge)
 		return
 	}

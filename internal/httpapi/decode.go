@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 )
 
@@ -25,9 +24,6 @@ const (
 	// more than two levels; refusing deeper bodies before parsing them
 	// keeps a 64 KiB body of brackets from costing anything.
 	maxJSONDepth = 8
-	// bodyReadTimeout bounds how long reading a request body may take, so
-	// that a client trickling its body cannot hold a request open.
-	bodyReadTimeout = 10 * time.Second
 )
 
 // Request bodies.
@@ -72,14 +68,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 			return err
 		}
 	}
-	// The deadline is lifted once the body is read: streaming endpoints
-	// keep the connection long after, and an expired read deadline would
-	// end their request. Writers that cannot set deadlines (tests'
-	// recorders) simply go without.
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
-		defer rc.SetReadDeadline(time.Time{})
-	}
+	// The body is read under the request's read deadline (deadline.go).
 	buf := bodyBuffers.Get().(*[]byte)
 	defer func() {
 		// Nothing decoded keeps a reference into the body: strings are
@@ -91,6 +80,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	body, err := readAll(r.Body, (*buf)[:0])
 	*buf = body
 	if err != nil {
+		// The rest of the body is not worth waiting for, and the next
+		// request cannot be found without it.
+		closeConnection(w)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errBodyTooLarge

@@ -69,6 +69,19 @@ type Config struct {
 	// reached the process over plain HTTP (TLS ended at a proxy).
 	SecureCookies bool
 
+	// MaxConns caps the HTTP connections open at once, MaxConnsPerIP
+	// those from one client address (an IPv6 client by its /64; the
+	// trusted proxies are exempt from it). Connections over a cap are
+	// closed when accepted. Zero means DefaultMaxConns and
+	// DefaultMaxConnsPerIP; negative means no cap. Keep MaxConns below the
+	// process's open-file limit, with room for the store's connections.
+	MaxConns      int
+	MaxConnsPerIP int
+	// ReadTimeout bounds how long a request may take to arrive whole,
+	// body included, after its headers; zero means 10s
+	// (httpapi.DefaultReadTimeout).
+	ReadTimeout time.Duration
+
 	// PprofAddr, when set, serves the Go runtime's profiles
 	// (net/http/pprof, under /debug/pprof/) on a separate listener. It
 	// must be a loopback address: profiles reveal memory contents and cost
@@ -91,6 +104,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
 	if c.RedisTimeout <= 0 {
 		// Well above any healthy command or handshake, even across a

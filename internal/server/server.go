@@ -26,6 +26,8 @@ type Server struct {
 	runner  *jobs.Runner
 	http    *http.Server
 	ln      net.Listener
+	// conns caps the connections of ln (connlimit.go).
+	conns *connLimiter
 	// pprof serves runtime profiles on a loopback listener of its own
 	// when Config.PprofAddr is set; nil otherwise.
 	pprof   *http.Server
@@ -64,7 +66,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		}
 	}
 	if listen {
-		s.ln, err = net.Listen("tcp", cfg.Addr)
+		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			if s.pprofLn != nil {
 				s.pprofLn.Close()
@@ -72,13 +74,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			closeAll()
 			return nil, fmt.Errorf("server: %w", err)
 		}
+		s.conns = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, cfg.TrustedProxies)
+		s.ln = s.conns
 		api := httpapi.New(httpapi.Config{
 			Service: svc, Queue: eng.Queue, Admins: cfg.Admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
+			ReadTimeout: cfg.ReadTimeout,
 		})
 		s.http = &http.Server{
-			Handler:           api,
+			Handler: api,
+			// The rest of a request is read under the API's own
+			// deadline (httpapi.Config.ReadTimeout), which streaming
+			// routes extend; http.Server.ReadTimeout could not be.
 			ReadHeaderTimeout: 10 * time.Second,
 			// Request line and headers; no client of the API needs more,
 			// and the default (1 MB) is memory an attacker gets for free.

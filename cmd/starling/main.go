@@ -117,7 +117,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	}{
 		{&cfg.RateLimits.Register, "rate-register", "registrations per client address"},
 		{&cfg.RateLimits.Login, "rate-login", "logins (tokens and sessions) per client address"},
-		{&cfg.RateLimits.LoginTarget, "rate-login-target", "logins per login tried, from any address"},
+		{&cfg.RateLimits.LoginTarget, "rate-login-target", "logins per login tried from one address block (IPv4 /24, IPv6 /64)"},
+		{&cfg.RateLimits.LoginAccount, "rate-login-account", "logins per login tried, from every address together"},
 		{&cfg.RateLimits.Post, "rate-post", "statuses posted per user"},
 		{&cfg.RateLimits.Follow, "rate-follow", "follows, unfollows and list member changes per user"},
 		{&cfg.RateLimits.Chat, "rate-chat", "chat messages per user (per client address when anonymous)"},

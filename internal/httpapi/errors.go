@@ -27,6 +27,7 @@ var (
 	errBodyTooLarge = &apiError{http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 64 KiB"}
 	errInternal     = &apiError{http.StatusInternalServerError, "internal", "something went wrong on our side; it has been logged"}
 	errUnavailable  = &apiError{http.StatusServiceUnavailable, "unavailable", "the store is unavailable; try again later"}
+	errBusy         = &apiError{http.StatusServiceUnavailable, "busy", "the server has too many logins and registrations in hand; retry after the number of seconds in the Retry-After header"}
 )
 
 // domainErrors translates the social core's sentinels, checked with
@@ -44,6 +45,7 @@ var domainErrors = []struct {
 	{social.ErrForbidden, &apiError{http.StatusForbidden, "forbidden", "this belongs to another user"}},
 	{social.ErrFollowSelf, &apiError{http.StatusUnprocessableEntity, "cannot_follow_self", "a user cannot follow or unfollow themselves"}},
 	{social.ErrLimitReached, &apiError{http.StatusUnprocessableEntity, "limit_reached", "a limit on lists or list members has been reached"}},
+	{social.ErrBusy, errBusy},
 	{social.ErrUnavailable, errUnavailable},
 	// A store call that ran out of time is a store that cannot keep up:
 	// the client may retry, as with ErrUnavailable.
@@ -93,6 +95,8 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &decided):
 	case answer == errInternal:
 		a.log.ErrorContext(r.Context(), "httpapi: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case answer == errBusy:
+		a.log.DebugContext(r.Context(), "httpapi: busy", "method", r.Method, "path", r.URL.Path)
 	case answer.status == http.StatusServiceUnavailable:
 		if r.Context().Err() != nil {
 			// The client went away mid-call; nothing is wrong with the store.
@@ -103,6 +107,10 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if rl, ok := isRateLimited(err); ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(rl.retryAfterSeconds(), 10))
+	}
+	if answer == errBusy {
+		// About the time a hashing slot takes to come free for a queue.
+		w.Header().Set("Retry-After", "1")
 	}
 	if answer.status == http.StatusUnauthorized {
 		challenge := `Bearer realm="starling"`

@@ -34,6 +34,7 @@ func TestClassify(t *testing.T) {
 		{social.ErrFollowSelf, 422, "cannot_follow_self"},
 		{social.ErrLimitReached, 422, "limit_reached"},
 		{fmt.Errorf("redis: %w", social.ErrUnavailable), 503, "unavailable"},
+		{social.ErrBusy, 503, "busy"},
 		{fmt.Errorf("sqlite: begin: %w", context.DeadlineExceeded), 503, "unavailable"},
 		{context.Canceled, 503, "unavailable"},
 		{&http.MaxBytesError{Limit: maxBodyBytes}, 413, "body_too_large"},
@@ -44,6 +45,17 @@ func TestClassify(t *testing.T) {
 		if got.status != tc.status || got.code != tc.code {
 			t.Errorf("classify(%v) = %d %s, want %d %s", tc.err, got.status, got.code, tc.status, tc.code)
 		}
+	}
+}
+
+// A login refused because the hashing queue is full tells the client when
+// to come back.
+func TestBusyAnswerHasRetryAfter(t *testing.T) {
+	a := &API{log: slog.New(slog.DiscardHandler)}
+	w := httptest.NewRecorder()
+	a.writeError(w, httptest.NewRequest("POST", Prefix+"/tokens", nil), fmt.Errorf("social: login: %w", social.ErrBusy))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), `"code":"busy"`) {
+		t.Fatalf("got %d, Retry-After %q, body %s; want 503 busy with Retry-After: 1", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 }
 

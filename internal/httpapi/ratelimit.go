@@ -87,15 +87,22 @@ func (a *API) allowUser(r *http.Request, policy string, limit ratelimit.Limit, u
 	return a.allow(r, policy, limit, "uid:"+strconv.FormatInt(int64(uid), 10), failOpen)
 }
 
-// allowLoginAttempt spends one attempt against a login, whoever makes it.
-// Logins that cannot exist are left to the per-address limit: they match
-// no account, and keying on them would let a client fill the limiter with
-// arbitrary strings.
+// allowLoginAttempt spends one attempt against a login: from the client's
+// address block (LoginTarget), then from anywhere (LoginAccount). A block
+// over its limit spends nothing of the login's overall budget, so that one
+// block locks only itself out. Logins that cannot exist are left to the
+// per-address limit: they match no account, and keying on them would let a
+// client fill the limiter with arbitrary strings.
 func (a *API) allowLoginAttempt(r *http.Request, login string) error {
 	if !social.ValidLogin(login) {
 		return nil
 	}
-	return a.allow(r, "login-target", a.limits.LoginTarget, "login:"+strings.ToLower(login), failClosed)
+	login = strings.ToLower(login)
+	block := blockSubject(clientIP(r, a.trustedProxies))
+	if err := a.allow(r, "login-target", a.limits.LoginTarget, "login:"+login+":"+block, failClosed); err != nil {
+		return err
+	}
+	return a.allow(r, "login-account", a.limits.LoginAccount, "login:"+login, failClosed)
 }
 
 func isRateLimited(err error) (*rateLimitedError, bool) {

@@ -27,7 +27,7 @@ var generous = ratelimit.Limit{Rate: 1000, Per: time.Second, Burst: 1000}
 // tests choose their client address with X-Forwarded-For.
 func newLimitedStack(t *testing.T, p ratelimit.Policies) *stack {
 	t.Helper()
-	for _, l := range []*ratelimit.Limit{&p.Register, &p.Login, &p.LoginTarget, &p.Post, &p.Follow, &p.Chat, &p.Stream} {
+	for _, l := range []*ratelimit.Limit{&p.Register, &p.Login, &p.LoginTarget, &p.LoginAccount, &p.Post, &p.Follow, &p.Chat, &p.Stream} {
 		if l.IsZero() {
 			*l = generous
 		}
@@ -83,7 +83,7 @@ func TestForwardedForIsIgnoredFromUntrustedPeers(t *testing.T) {
 }
 
 func TestLoginRateLimits(t *testing.T) {
-	s := newLimitedStack(t, ratelimit.Policies{Login: hourly(3), LoginTarget: hourly(4)})
+	s := newLimitedStack(t, ratelimit.Policies{Login: hourly(3), LoginTarget: hourly(2), LoginAccount: hourly(5)})
 	for _, login := range []string{"ada", "bob"} {
 		s.register(login)
 	}
@@ -91,25 +91,49 @@ func TestLoginRateLimits(t *testing.T) {
 	wrong := map[string]string{"login": "ada", "password": "wrong password"}
 	right := map[string]string{"login": "ada", "password": password("ada")}
 
-	// Per address: two more attempts from 192.0.2.1 (s.register logged in
-	// from loopback, not from it), whatever the endpoint.
+	// Per address: three attempts from 192.0.2.1 (s.register logged in
+	// from loopback, not from it), whatever the endpoint and the login.
 	wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
 	wantError(t, anon.doWith("POST", "/api/starling/v1/sessions", wrong, from("192.0.2.1")), http.StatusUnauthorized, "invalid_credentials")
 	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("192.0.2.1")), http.StatusCreated)
-	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("192.0.2.1")), time.Hour)
-	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/sessions", right, from("192.0.2.1")), time.Hour)
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("192.0.2.1")), time.Hour)
 
-	// Per login, across addresses: ada had one attempt at registration and
-	// two from 192.0.2.1; one more from anywhere, then none.
-	wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("198.51.100.1")), http.StatusUnauthorized, "invalid_credentials")
-	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("198.51.100.2")), time.Hour)
-	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "ADA", "password": password("ada")}, from("198.51.100.3")), time.Hour)
+	// Per login and address block: ada had two attempts from 192.0.2.0/24,
+	// so another address of that block has none left for ada...
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("192.0.2.77")), time.Hour)
+	// ...but another block logs in with the right password.
+	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("198.51.100.1")), http.StatusCreated)
+
+	// Per login from everywhere: ada's budget of 5 had 1 (registration),
+	// 2 (192.0.2.0/24) and 1 (198.51.100.0/24); one more from anywhere,
+	// then none, in any letter case.
+	wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("203.0.113.1")), http.StatusUnauthorized, "invalid_credentials")
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "ADA", "password": password("ada")}, from("2001:db8::1")), time.Hour)
 	// Another login is not affected.
 	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "bob", "password": password("bob")}, from("198.51.100.4")), http.StatusCreated)
 	// Logins that cannot exist count against the address only.
 	for i := range 3 {
-		wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "no such login!", "password": "x"}, from(fmt.Sprint("203.0.113.", i))), http.StatusUnauthorized, "invalid_credentials")
+		wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", map[string]string{"login": "no such login!", "password": "x"}, from(fmt.Sprint("203.0.113.", 10+i))), http.StatusUnauthorized, "invalid_credentials")
 	}
+}
+
+// Ten wrong guesses from one address used to lock the right password out
+// from every address for as long as the per-login limit took to refill, so
+// one address could keep many accounts locked. Now the guesses lock out
+// their own address block only.
+func TestWrongGuessesLockOutOnlyTheirBlock(t *testing.T) {
+	d := ratelimit.DefaultPolicies()
+	s := newLimitedStack(t, ratelimit.Policies{LoginTarget: d.LoginTarget, LoginAccount: d.LoginAccount})
+	s.register("ada")
+	anon := s.anonymous()
+	wrong := map[string]string{"login": "ada", "password": "wrong password"}
+	for i := range d.LoginTarget.Burst {
+		wantError(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from(fmt.Sprint("192.0.2.", i))), http.StatusUnauthorized, "invalid_credentials")
+	}
+	wantRateLimited(t, anon.doWith("POST", "/api/starling/v1/tokens", wrong, from("192.0.2.200")), time.Hour)
+	right := map[string]string{"login": "ada", "password": password("ada")}
+	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("198.51.100.7")), http.StatusCreated)
+	want[tokenAnswer](t, anon.doWith("POST", "/api/starling/v1/tokens", right, from("2001:db8:1::7")), http.StatusCreated)
 }
 
 func TestPostAndFollowRateLimits(t *testing.T) {

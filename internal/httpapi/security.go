@@ -256,3 +256,24 @@ func ipSubject(addr netip.Addr, ok bool) string {
 	}
 	return addr.String()
 }
+
+// blockSubject names the address block of a client for the per-login
+// limit: its IPv4 /24 or IPv6 /64, about what one subscriber or one small
+// network holds.
+func blockSubject(addr netip.Addr, ok bool) string {
+	if !ok || !addr.IsValid() {
+		return "unknown"
+	}
+	bits := 24
+	if addr.Is6() {
+		bits = 64
+	}
+	p, _ := addr.WithZone("").Prefix(bits)
+	return p.String()
+}
+
+// clientSubject names the client of r for the hashing queue (see
+// social.WithClient): the same key as the per-address rate limits.
+func (a *API) clientSubject(r *http.Request) string {
+	return ipSubject(clientIP(r, a.trustedProxies))
+}

@@ -18,7 +18,7 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	u, err := a.svc.Register(r.Context(), req.Login, req.Name, req.Password)
+	u, err := a.svc.Register(social.WithClient(r.Context(), a.clientSubject(r)), req.Login, req.Name, req.Password)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) (string, social.User
 	if err := a.allowLoginAttempt(r, req.Login); err != nil {
 		return "", social.User{}, err
 	}
-	return a.svc.Login(r.Context(), req.Login, req.Password)
+	return a.svc.Login(social.WithClient(r.Context(), a.clientSubject(r)), req.Login, req.Password)
 }
 
 // deleteToken: DELETE /api/starling/v1/tokens/current → 204; the presented token

@@ -89,7 +89,7 @@ func TestDefaultPoliciesAreValid(t *testing.T) {
 	if p != ratelimit.DefaultPolicies() {
 		t.Fatalf("zero Policies with defaults = %+v, want DefaultPolicies", p)
 	}
-	for _, l := range []ratelimit.Limit{p.Register, p.Login, p.LoginTarget, p.Post, p.Follow, p.Chat, p.Stream} {
+	for _, l := range []ratelimit.Limit{p.Register, p.Login, p.LoginTarget, p.LoginAccount, p.Post, p.Follow, p.Chat, p.Stream} {
 		if l.Unlimited() || l.Validate() != nil {
 			t.Errorf("default %v is unlimited or invalid: %v", l, l.Validate())
 		}

@@ -12,10 +12,14 @@ type Policies struct {
 	// Login limits token and session creation (POST /api/starling/v1/tokens,
 	// POST /api/starling/v1/sessions) per client IP.
 	Login Limit
-	// LoginTarget limits the same requests per login tried, whatever the
-	// client's address, to slow password guessing spread over many
-	// addresses.
+	// LoginTarget limits the same requests per login tried from one
+	// address block (an IPv4 /24, an IPv6 /64): wrong guesses from one
+	// block lock that block out of the account, not everyone.
 	LoginTarget Limit
+	// LoginAccount limits the same requests per login tried, from every
+	// address together: a higher cap that stops password guessing spread
+	// over many address blocks.
+	LoginAccount Limit
 	// Post limits POST /api/starling/v1/statuses per user.
 	Post Limit
 	// Follow limits changes to the follow graph per user: following,
@@ -35,16 +39,18 @@ type Policies struct {
 // docs/SECURITY.md) run under them, and they still cap what one address or
 // one account can cost the server. Logging in and registering each run a
 // password hash of about 50 ms, so their per-address rates also bound the
-// CPU one address can take.
+// CPU one address can take, and their bursts are small: a burst is work
+// that one address can queue for the hashing slots at once.
 func DefaultPolicies() Policies {
 	return Policies{
-		Register:    Limit{Rate: 300, Per: time.Hour, Burst: 300},
-		Login:       Limit{Rate: 60, Per: time.Minute, Burst: 300},
-		LoginTarget: Limit{Rate: 30, Per: time.Hour, Burst: 10},
-		Post:        Limit{Rate: 300, Per: time.Minute, Burst: 60},
-		Follow:      Limit{Rate: 60, Per: time.Minute, Burst: 100},
-		Chat:        Limit{Rate: 60, Per: time.Minute, Burst: 20},
-		Stream:      Limit{Rate: 30, Per: time.Minute, Burst: 10},
+		Register:     Limit{Rate: 60, Per: time.Hour, Burst: 10},
+		Login:        Limit{Rate: 60, Per: time.Minute, Burst: 20},
+		LoginTarget:  Limit{Rate: 30, Per: time.Hour, Burst: 10},
+		LoginAccount: Limit{Rate: 120, Per: time.Hour, Burst: 100},
+		Post:         Limit{Rate: 300, Per: time.Minute, Burst: 60},
+		Follow:       Limit{Rate: 60, Per: time.Minute, Burst: 100},
+		Chat:         Limit{Rate: 60, Per: time.Minute, Burst: 20},
+		Stream:       Limit{Rate: 30, Per: time.Minute, Burst: 10},
 	}
 }
 
@@ -55,6 +61,7 @@ func (p Policies) WithDefaults() Policies {
 		{&p.Register, &d.Register},
 		{&p.Login, &d.Login},
 		{&p.LoginTarget, &d.LoginTarget},
+		{&p.LoginAccount, &d.LoginAccount},
 		{&p.Post, &d.Post},
 		{&p.Follow, &d.Follow},
 		{&p.Chat, &d.Chat},

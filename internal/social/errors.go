@@ -18,6 +18,9 @@ var (
 	ErrForbidden          = errors.New("social: not yours")
 	ErrFollowSelf         = errors.New("social: cannot follow oneself")
 	ErrLimitReached       = errors.New("social: limit reached")
+	// ErrBusy means the server has too much of that work in hand (password
+	// hashes) to take the call; it may succeed later.
+	ErrBusy = errors.New("social: busy")
 	// ErrUnavailable means the store cannot be reached; the call may
 	// succeed later.
 	ErrUnavailable = errors.New("social: store unavailable")

@@ -86,15 +86,15 @@ func CheckPassword(hash, pw string) bool {
 // exhausting memory.
 func hashConcurrency() int { return max(1, runtime.GOMAXPROCS(0)) }
 
-// withHashSlot runs f, which hashes a password, once a hashing slot is
-// free. It fails with ctx's error when ctx ends first.
+// withHashSlot runs f, which hashes a password, in a hashing slot (see
+// hashGate). It fails with ErrBusy when the hashing queue is full or no slot
+// came free within Config.HashWait, and with ctx's error when ctx ends
+// first.
 func (s *Service) withHashSlot(ctx context.Context, f func()) error {
-	select {
-	case s.hashSlots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.hashSlots.acquire(ctx); err != nil {
+		return err
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.hashSlots.release()
 	f()
 	return nil
 }

@@ -32,7 +32,15 @@ type Config struct {
 	MaxListMembers int            // members of one list; zero means 5000
 	TokenTTL       time.Duration  // lifetime of a session token; zero means 30 days
 	Password       PasswordParams // argon2id cost; zero means the defaults
-	Now            func() time.Time
+	// HashQueue bounds the Register and Login calls waiting for a hashing
+	// slot, HashQueuePerClient those of one client (WithClient), and
+	// HashWait how long one waits; past them a call fails with ErrBusy.
+	// Zero means DefaultHashQueue, DefaultHashQueuePerClient and
+	// DefaultHashWait.
+	HashQueue          int
+	HashQueuePerClient int
+	HashWait           time.Duration
+	Now                func() time.Time
 	// Bus receives the events of the social core; nil publishes none.
 	Bus events.Bus
 	// SessionCacheTTL is how long this process may trust that a session
@@ -82,6 +90,15 @@ func (c Config) withDefaults() Config {
 	if c.SessionCacheSize <= 0 {
 		c.SessionCacheSize = DefaultSessionCacheSize
 	}
+	if c.HashQueue <= 0 {
+		c.HashQueue = DefaultHashQueue
+	}
+	if c.HashQueuePerClient <= 0 {
+		c.HashQueuePerClient = DefaultHashQueuePerClient
+	}
+	if c.HashWait <= 0 {
+		c.HashWait = DefaultHashWait
+	}
 	c.Password = c.Password.withDefaults()
 	if c.Now == nil {
 		c.Now = time.Now
@@ -101,9 +118,9 @@ type Service struct {
 	// checkPassword is CheckPassword; tests replace it to count that every
 	// failed login pays for one hash.
 	checkPassword func(hash, pw string) bool
-	// hashSlots bounds the password hashes running at once (see
-	// withHashSlot).
-	hashSlots chan struct{}
+	// hashSlots bounds the password hashes running at once and those
+	// waiting (see withHashSlot).
+	hashSlots *hashGate
 	// sessions remembers recently checked session tokens (see Caller);
 	// nil when the cache is off.
 	sessions *sessionCache
@@ -117,7 +134,7 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy, checkPassword: CheckPassword,
-		hashSlots: make(chan struct{}, hashConcurrency()),
+		hashSlots: newHashGate(hashConcurrency(), cfg.HashQueue, cfg.HashQueuePerClient, cfg.HashWait),
 		sessions:  newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize)}, nil
 }
 

@@ -26,6 +26,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.Clients, "clients", 0, "concurrent clients (0: the scenario's default: timeline 64, post 16, fanout 16 pollers)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "bound on the measured phase")
 	fs.IntVar(&o.Followers, "followers", 100, "post: followers of each author")
+	fs.StringVar(&o.AdminToken, "admin-token", "", "post: a token of one of the server's admins, to report the job backlog")
 	fs.StringVar(&o.Manifest, "manifest", "seed.json", "fanout: the manifest `starling seed` wrote")
 	fs.StringVar(&o.Tokens, "tokens", "bench-tokens.json", "timeline, post: file keeping the session tokens of the scenarios' users between runs, so that runs need not log in again (empty: keep none)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")

@@ -28,6 +28,9 @@ type Options struct {
 	// ProgressTerminal redraws progress in place (with \r), for a
 	// terminal; otherwise it comes as plain lines, every few seconds.
 	ProgressTerminal bool
+	// AdminToken is a token of one of the server's admins; with it the
+	// post scenario reports the job backlog (the counts are for admins).
+	AdminToken string
 }
 
 // maxRequests bounds every load loop besides its duration.

@@ -14,6 +14,9 @@ import (
 type client struct {
 	base string
 	http *http.Client
+	// adminToken, when set, lets the post scenario read the job counts
+	// (Options.AdminToken).
+	adminToken string
 }
 
 func newClient(base string, conns int) *client {

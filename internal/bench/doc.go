@@ -8,8 +8,8 @@
 // logins, and reuse them and their kept tokens run after run. A 429 waits
 // for its Retry-After, and failures are reported by status and error code.
 //
-// The post scenario also reads the server's job counts from /readyz while
-// it posts, and reports the fan-out backlog (job_backlog_max, _mean,
+// Given an admin's token (Options.AdminToken), the post scenario also reads
+// the server's job counts from the admin job stats while it posts, and reports the fan-out backlog (job_backlog_max, _mean,
 // _at_end) and how long the workers took to empty the queue once posting
 // stopped (job_backlog_drain_seconds): a backlog that grows with the
 // duration means fan-out does not keep up with the posting rate.

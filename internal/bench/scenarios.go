@@ -83,6 +83,7 @@ func post(ctx context.Context, o Options) (Result, error) {
 		followers = 100
 	}
 	c := newClient(o.URL, clients)
+	c.adminToken = o.AdminToken
 	logf(o, "post: logging in %d authors and %d followers (registering those missing)", clients, followers)
 	s := &setup{c: c, o: o}
 	users, err := scenarioUsers(ctx, s, "post", []string{"author", "fan"}, []int{clients, followers})
@@ -123,7 +124,7 @@ func post(ctx context.Context, o Options) (Result, error) {
 			drained <- drain{time.Since(during.ended).Seconds(), err}
 		}()
 	} else {
-		r.Notes = append(r.Notes, "job backlog not reported: /readyz gave no job counts")
+		r.Notes = append(r.Notes, "job backlog not reported: pass -admin-token (a token of one of the server's admins) to read the job counts")
 		close(drained)
 	}
 
@@ -169,24 +170,22 @@ func post(ctx context.Context, o Options) (Result, error) {
 // backlogSampleEvery is how often the post scenario reads the job counts.
 const backlogSampleEvery = 250 * time.Millisecond
 
-// readyJobs is what /readyz tells about the job queue.
-type readyJobs struct {
-	Jobs *struct {
-		Ready, Delayed, Leased int64
-	} `json:"jobs"`
+// jobCounts is what the admin job stats tell about the job queue.
+type jobCounts struct {
+	Ready, Delayed, Leased int64
 }
 
-// backlog reads the job backlog (ready, delayed and leased jobs) from
-// /readyz; ok is false when the server does not report it.
+// backlog reads the job backlog (ready, delayed and leased jobs) from the
+// admin job stats; ok is false without an admin token.
 func backlog(ctx context.Context, c *client) (n int64, ok bool, err error) {
-	var r readyJobs
-	if err := c.do(ctx, "GET", "/readyz", "", nil, &r); err != nil {
-		return 0, false, err
-	}
-	if r.Jobs == nil {
+	if c.adminToken == "" {
 		return 0, false, nil
 	}
-	return r.Jobs.Ready + r.Jobs.Delayed + r.Jobs.Leased, true, nil
+	var r jobCounts
+	if err := c.do(ctx, "GET", "/api/starling/v1/admin/jobs/stats", c.adminToken, nil, &r); err != nil {
+		return 0, false, err
+	}
+	return r.Ready + r.Delayed + r.Leased, true, nil
 }
 
 // backlogWatch samples the job backlog while a load runs.
@@ -240,7 +239,7 @@ func (w *backlogWatch) stop() backlogStats {
 	return <-w.stats
 }
 
-// waitBacklogEmpty polls /readyz until no job is ready, delayed or leased.
+// waitBacklogEmpty polls the admin job stats until no job is ready, delayed or leased.
 func waitBacklogEmpty(ctx context.Context, c *client, deadline time.Time) error {
 	for {
 		n, ok, err := backlog(ctx, c)

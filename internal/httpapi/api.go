@@ -17,8 +17,8 @@ import (
 // Config wires an API. Service is required; the rest may be left zero.
 type Config struct {
 	Service *social.Service
-	// Queue serves the admin job endpoints and the job counts in /readyz;
-	// when nil those endpoints answer 503 and /readyz omits the counts.
+	// Queue serves the admin job endpoints (dead letters and counts);
+	// when nil they answer 503.
 	Queue jobs.Queue
 	// Admins are the logins (any letter case) allowed to call the admin
 	// endpoints.
@@ -79,14 +79,11 @@ func New(cfg Config) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{
-		svc:    cfg.Service,
-		queue:  cfg.Queue,
-		admins: make(map[string]bool, len(cfg.Admins)),
-		log:    log,
-		mux:    http.NewServeMux(),
-		// A bearer token wins over a cookie: it is what API clients send,
-		// and a request carrying one was not made by a browser on its own.
-		tokenSources:   []tokenSource{bearerToken, sessionCookie},
+		svc:            cfg.Service,
+		queue:          cfg.Queue,
+		admins:         make(map[string]bool, len(cfg.Admins)),
+		log:            log,
+		mux:            http.NewServeMux(),
 		limiter:        cfg.Limiter,
 		limits:         cfg.RateLimits.WithDefaults(),
 		trustedProxies: cfg.TrustedProxies,
@@ -100,6 +97,9 @@ func New(cfg Config) *API {
 	for _, login := range cfg.Admins {
 		a.admins[strings.ToLower(login)] = true
 	}
+	// A bearer token wins over a cookie: it is what API clients send,
+	// and a request carrying one was not made by a browser on its own.
+	a.tokenSources = []tokenSource{bearerToken, a.sessionCookie}
 	a.routes()
 	return a
 }

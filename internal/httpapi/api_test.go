@@ -76,16 +76,11 @@ func TestHealth(t *testing.T) {
 	if len(health) != 1 || health["status"] != "ok" {
 		t.Errorf("healthz = %v, want {status: ok}", health)
 	}
-	var ready struct {
-		Status string `json:"status"`
-		Jobs   *struct {
-			Ready, Delayed, Leased, Dead int64
-		} `json:"jobs"`
-	}
-	r := anon.do("GET", "/readyz", nil)
-	wantStatus(t, r, http.StatusOK)
-	if err := json.Unmarshal(r.body, &ready); err != nil || ready.Status != "ok" || ready.Jobs == nil {
-		t.Errorf("readyz = %s, want status ok with job counts (%v)", r.body, err)
+	// Ready or not, and nothing an anonymous caller could learn the
+	// server's load from (the job counts are for admins).
+	ready := want[map[string]any](t, anon.do("GET", "/readyz", nil), http.StatusOK)
+	if len(ready) != 1 || ready["status"] != "ok" {
+		t.Errorf("readyz = %v, want {status: ok} only", ready)
 	}
 
 	// With the store gone, the process is alive but not ready, and a store
@@ -96,7 +91,7 @@ func TestHealth(t *testing.T) {
 	if health["status"] != "ok" {
 		t.Errorf("healthz with the store closed = %v", health)
 	}
-	r = anon.do("GET", "/api/starling/v1/users/alice", nil)
+	r := anon.do("GET", "/api/starling/v1/users/alice", nil)
 	if r.status != http.StatusInternalServerError && r.status != http.StatusServiceUnavailable {
 		t.Fatalf("GET user with the store closed: %s, want 500 or 503", r)
 	}

@@ -77,7 +77,7 @@ func (a *API) authed(h authedFunc) handlerFunc {
 			// A browser cannot drop an HttpOnly cookie itself: tell it to
 			// when the session it holds has expired or was revoked.
 			if errors.Is(err, social.ErrInvalidToken) && len(r.Header.Values("Authorization")) == 0 {
-				if _, found, _ := sessionCookie(r); found {
+				if _, found, _ := a.sessionCookie(r); found {
 					a.clearSessionCookies(w, r)
 				}
 			}

@@ -246,14 +246,20 @@ func FuzzSessionCookie(f *testing.F) {
 	f.Add("PUT", `starling_session="quoted"; starling_csrf=`, "")
 	f.Add("POST", "starling_csrf=abc", "abc")
 	f.Add("PATCH", ";;;=;starling_session", "\x00")
+	f.Add("POST", "__Host-starling_session="+token+"; __Host-starling_csrf="+csrfToken(token), csrfToken(token))
+	plain, secure := &API{}, &API{secureCookies: true}
 	f.Fuzz(func(t *testing.T, method, cookie, csrfHeader string) {
+		a := plain
+		if strings.Contains(cookie, "__Host-") {
+			a = secure
+		}
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Method = method
 		r.Header.Set("Cookie", cookie)
 		if csrfHeader != "" {
 			r.Header.Set(csrfHeaderName, csrfHeader)
 		}
-		tok, found, err := sessionCookie(r)
+		tok, found, err := a.sessionCookie(r)
 		if !found {
 			if err != nil || tok != "" {
 				t.Fatalf("no cookie found, but token %q and error %v", tok, err)

@@ -157,6 +157,8 @@ type client struct {
 	sessionCookie string
 	csrfCookie    string
 	csrfHeader    string
+	// cookiePrefix goes before the cookies' names: "__Host-" over HTTPS.
+	cookiePrefix string
 }
 
 func (s *stack) anonymous() *client { return &client{s: s} }
@@ -221,10 +223,10 @@ func (c *client) doWith(method, path string, body any, header http.Header) respo
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if c.sessionCookie != "" {
-		req.AddCookie(&http.Cookie{Name: "starling_session", Value: c.sessionCookie})
+		req.AddCookie(&http.Cookie{Name: c.cookiePrefix + "starling_session", Value: c.sessionCookie})
 	}
 	if c.csrfCookie != "" {
-		req.AddCookie(&http.Cookie{Name: "starling_csrf", Value: c.csrfCookie})
+		req.AddCookie(&http.Cookie{Name: c.cookiePrefix + "starling_csrf", Value: c.csrfCookie})
 	}
 	if c.csrfHeader != "" {
 		req.Header.Set("X-CSRF-Token", c.csrfHeader)

@@ -106,8 +106,7 @@ type tokenJSON struct {
 }
 
 type statusOK struct {
-	Status string     `json:"status"`
-	Jobs   *statsJSON `json:"jobs,omitempty"`
+	Status string `json:"status"`
 }
 
 type deadJobJSON struct {

@@ -47,14 +47,31 @@ var (
 // every state-changing request (double submit). The CSRF token is derived
 // from the session token, so a cookie planted by a sibling site cannot be
 // paired with a header the attacker chose.
+//
+// Over HTTPS the cookies are Secure and named with the __Host- prefix, which
+// browsers accept only from a secure origin, for Path=/ and without a
+// Domain: a sibling subdomain or a plain-HTTP page cannot set or overwrite
+// them (no session fixation). Requests over HTTPS read only the prefixed
+// names. Over plain HTTP (development) the cookies keep their plain names,
+// which is all a browser accepts there.
 const (
 	sessionCookieName = "starling_session"
 	csrfCookieName    = "starling_csrf"
+	hostPrefix        = "__Host-"
 	csrfHeaderName    = "X-CSRF-Token"
 )
 
+// cookieNames returns the names of the session and CSRF cookies for a
+// request that is secure or not (see secureRequest).
+func cookieNames(secure bool) (session, csrf string) {
+	if secure {
+		return hostPrefix + sessionCookieName, hostPrefix + csrfCookieName
+	}
+	return sessionCookieName, csrfCookieName
+}
+
 var errCSRF = &apiError{http.StatusForbidden, "csrf_failed",
-	"a state-changing request authenticated by the session cookie needs an X-CSRF-Token header equal to the starling_csrf cookie"}
+	"a state-changing request authenticated by the session cookie needs an X-CSRF-Token header equal to the CSRF cookie (starling_csrf, or __Host-starling_csrf over HTTPS)"}
 
 // csrfToken derives the CSRF token of a session token. It is a MAC keyed
 // by the session token, so it reveals nothing of the token, differs from
@@ -75,14 +92,15 @@ func safeMethod(method string) bool {
 	return false
 }
 
-// sessionCookie is the tokenSource of browser sessions: the starling_session
-// cookie, with a matching CSRF token on state-changing requests. Several
-// session cookies with different values (one planted by a sibling site)
-// make the request's identity ambiguous, and it is refused.
-func sessionCookie(r *http.Request) (string, bool, error) {
-	cookies := r.CookiesNamed(sessionCookieName)
+// sessionCookie is the tokenSource of browser sessions: the session cookie
+// of the request's kind (cookieNames), with a matching CSRF token on
+// state-changing requests. Several session cookies with different values
+// (one planted by a sibling site) make the request's identity ambiguous,
+// and it is refused.
+func (a *API) sessionCookie(r *http.Request) (string, bool, error) {
+	sessionName, csrfName := cookieNames(a.secureRequest(r))
 	token := ""
-	for _, c := range cookies {
+	for _, c := range r.CookiesNamed(sessionName) {
 		switch {
 		case c.Value == "":
 		case token == "":
@@ -94,16 +112,16 @@ func sessionCookie(r *http.Request) (string, bool, error) {
 	if token == "" {
 		return "", false, nil
 	}
-	if !safeMethod(r.Method) && !validCSRF(r, token) {
+	if !safeMethod(r.Method) && !validCSRF(r, token, csrfName) {
 		return "", true, errCSRF
 	}
 	return token, true, nil
 }
 
 // validCSRF reports whether r carries one X-CSRF-Token header that equals
-// a starling_csrf cookie and the CSRF token of the session, compared in
-// constant time.
-func validCSRF(r *http.Request, sessionToken string) bool {
+// a CSRF cookie (named csrfName) and the CSRF token of the session,
+// compared in constant time.
+func validCSRF(r *http.Request, sessionToken, csrfName string) bool {
 	headers := r.Header.Values(csrfHeaderName)
 	if len(headers) != 1 {
 		return false
@@ -113,7 +131,7 @@ func validCSRF(r *http.Request, sessionToken string) bool {
 		return false
 	}
 	matched := 0
-	for _, c := range r.CookiesNamed(csrfCookieName) {
+	for _, c := range r.CookiesNamed(csrfName) {
 		matched |= subtle.ConstantTimeCompare(got, []byte(c.Value))
 	}
 	return matched == 1
@@ -122,11 +140,12 @@ func validCSRF(r *http.Request, sessionToken string) bool {
 // setSessionCookies sets the cookies of a new browser session.
 func (a *API) setSessionCookies(w http.ResponseWriter, r *http.Request, token string) string {
 	secure := a.secureRequest(r)
+	sessionName, csrfName := cookieNames(secure)
 	maxAge := int(a.svc.Config().TokenTTL / time.Second)
 	csrf := csrfToken(token)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookieName, Value: token, Path: "/", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: sessionName, Value: token, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
-	http.SetCookie(w, &http.Cookie{Name: csrfCookieName, Value: csrf, Path: "/", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: csrfName, Value: csrf, Path: "/", MaxAge: maxAge,
 		Secure: secure, SameSite: http.SameSiteLaxMode})
 	return csrf
 }
@@ -134,9 +153,10 @@ func (a *API) setSessionCookies(w http.ResponseWriter, r *http.Request, token st
 // clearSessionCookies tells the browser to drop both session cookies.
 func (a *API) clearSessionCookies(w http.ResponseWriter, r *http.Request) {
 	secure := a.secureRequest(r)
-	for _, name := range []string{sessionCookieName, csrfCookieName} {
+	sessionName, csrfName := cookieNames(secure)
+	for _, name := range []string{sessionName, csrfName} {
 		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: name == sessionCookieName, Secure: secure, SameSite: http.SameSiteLaxMode})
+			HttpOnly: name == sessionName, Secure: secure, SameSite: http.SameSiteLaxMode})
 	}
 }
 

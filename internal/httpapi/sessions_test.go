@@ -24,8 +24,10 @@ func (s *stack) browserLogin(login string, header http.Header) (response, map[st
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
 		cookies[c.Name] = c
 	}
-	if v := cookies["starling_session"]; v != nil && v.Value != "" {
-		s.addSecret(v.Value)
+	for _, name := range []string{"starling_session", "__Host-starling_session"} {
+		if v := cookies[name]; v != nil && v.Value != "" {
+			s.addSecret(v.Value)
+		}
 	}
 	return r, cookies
 }
@@ -69,6 +71,10 @@ func TestBrowserSessionCookies(t *testing.T) {
 	want[user](t, bearer.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 }
 
+// Over HTTPS the cookies are Secure and carry the __Host- prefix (Path=/,
+// no Domain), so that no sibling subdomain or plain-HTTP page can plant
+// them; the prefixed cookies then authenticate, and plain-named ones do
+// not. Over plain HTTP they keep their plain names and still work.
 func TestSecureCookies(t *testing.T) {
 	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	for _, tc := range []struct {
@@ -87,12 +93,27 @@ func TestSecureCookies(t *testing.T) {
 			s := newStackWith(t, tc.configure)
 			s.register("ada")
 			r, cookies := s.browserLogin("ada", tc.header)
-			wantStatus(t, r, http.StatusCreated)
-			for _, name := range []string{"starling_session", "starling_csrf"} {
-				if c := cookies[name]; c == nil || c.Secure != tc.wantSecure {
-					t.Errorf("cookie %s: %+v, want Secure %v", name, c, tc.wantSecure)
+			ans := want[sessionAnswer](t, r, http.StatusCreated)
+			prefix, other := "", "__Host-"
+			if tc.wantSecure {
+				prefix, other = other, prefix
+			}
+			session, csrf := cookies[prefix+"starling_session"], cookies[prefix+"starling_csrf"]
+			for _, c := range []*http.Cookie{session, csrf} {
+				if c == nil || c.Secure != tc.wantSecure || c.Path != "/" || c.Domain != "" {
+					t.Fatalf("Set-Cookie %q, want %sstarling_session and %sstarling_csrf, Secure %v, Path=/, no Domain",
+						r.header.Values("Set-Cookie"), prefix, prefix, tc.wantSecure)
 				}
 			}
+			if cookies[other+"starling_session"] != nil {
+				t.Errorf("Set-Cookie %q also sets %sstarling_session", r.header.Values("Set-Cookie"), other)
+			}
+			post := map[string]string{"message": "hello"}
+			b := &client{s: s, sessionCookie: session.Value, csrfCookie: ans.CSRFToken, csrfHeader: ans.CSRFToken, cookiePrefix: prefix}
+			want[status](t, b.doWith("POST", "/api/starling/v1/statuses", post, tc.header), http.StatusCreated)
+			// The same cookies under the other names do not authenticate.
+			b.cookiePrefix = other
+			wantError(t, b.doWith("POST", "/api/starling/v1/statuses", post, tc.header), http.StatusUnauthorized, "unauthorized")
 		})
 	}
 }

@@ -200,6 +200,9 @@ func open(ctx context.Context, dir string, opts Options, log *slog.Logger) (*DB,
 		timelines: timelinecache.New[tlKey](opts.TimelineCacheBytes),
 	}
 	db.jobsAdded.init()
+	if err := restrictFiles(abs); err != nil {
+		return nil, err
+	}
 
 	db.w, err = sql.Open("sqlite", db.dsn(connWriter))
 	if err != nil {

@@ -2,6 +2,8 @@ module starling
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/redis/rueidis v1.0.79
 	golang.org/x/crypto v0.58.0

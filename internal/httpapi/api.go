@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"path"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"starling/internal/jobs"
@@ -20,9 +19,11 @@ type Config struct {
 	// Queue serves the admin job endpoints (dead letters and counts);
 	// when nil they answer 503.
 	Queue jobs.Queue
-	// Admins are the logins (any letter case) allowed to call the admin
-	// endpoints.
-	Admins []string
+	// Admins are the ids of the users allowed to call the admin endpoints.
+	// They are ids, not logins, so that nobody becomes an admin by
+	// registering a login that was listed before its account existed
+	// (the server resolves its --admins logins at start).
+	Admins []int64
 	// Logger receives request logs (debug), store trouble (warn) and the
 	// causes of internal errors (error); nil discards them.
 	Logger *slog.Logger
@@ -51,7 +52,7 @@ type Config struct {
 type API struct {
 	svc    *social.Service
 	queue  jobs.Queue
-	admins map[string]bool // lower-cased logins; read-only after New
+	admins map[int64]bool // user ids; read-only after New
 	log    *slog.Logger
 	mux    *http.ServeMux
 	// tokenSources are tried in order; the first that finds a token in a
@@ -81,7 +82,7 @@ func New(cfg Config) *API {
 	a := &API{
 		svc:            cfg.Service,
 		queue:          cfg.Queue,
-		admins:         make(map[string]bool, len(cfg.Admins)),
+		admins:         make(map[int64]bool, len(cfg.Admins)),
 		log:            log,
 		mux:            http.NewServeMux(),
 		limiter:        cfg.Limiter,
@@ -94,8 +95,8 @@ func New(cfg Config) *API {
 	if a.readTimeout <= 0 {
 		a.readTimeout = DefaultReadTimeout
 	}
-	for _, login := range cfg.Admins {
-		a.admins[strings.ToLower(login)] = true
+	for _, id := range cfg.Admins {
+		a.admins[id] = true
 	}
 	// A bearer token wins over a cookie: it is what API clients send,
 	// and a request carrying one was not made by a browser on its own.

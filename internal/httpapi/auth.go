@@ -92,7 +92,7 @@ var errNotAdmin = &apiError{http.StatusForbidden, "forbidden", "only administrat
 // admin is authed restricted to Config.Admins: anyone else gets 403.
 func (a *API) admin(h authedFunc) handlerFunc {
 	return a.authed(func(w http.ResponseWriter, r *http.Request, s session) error {
-		if !a.admins[strings.ToLower(s.user.Login)] {
+		if !a.admins[s.user.ID] {
 			return errNotAdmin
 		}
 		return h(w, r, s)

@@ -68,7 +68,12 @@ func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	}
 	runner := jobs.NewRunner(db, jobs.RunnerConfig{Workers: 1, BackoffBase: time.Millisecond, BackoffMax: 10 * time.Millisecond, MaxAttempts: 3}, logger)
 	svc.RegisterJobs(runner)
-	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []string{strings.ToUpper(adminLogin)}, Logger: logger}
+	// The admin exists before the API starts, as the server requires.
+	admin, err := svc.Register(ctx, adminLogin, "Name of "+adminLogin, password(adminLogin))
+	if err != nil {
+		t.Fatalf("registering the admin: %v", err)
+	}
+	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []int64{admin.ID}, Logger: logger}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -55,7 +55,10 @@ type Config struct {
 	Prefetch int
 	JobLease time.Duration // zero means 30s
 
-	Admins []string // logins allowed to use the admin endpoints
+	// Admins are the logins allowed to use the admin endpoints. Each must
+	// name an existing account when the server starts (New fails
+	// otherwise); the server keeps their user ids.
+	Admins []string
 
 	// RateLimits are the per-address and per-user limits; zero fields
 	// mean ratelimit.DefaultPolicies and ratelimit.Unlimited turns one

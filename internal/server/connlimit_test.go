@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,6 +22,17 @@ func startServer(t *testing.T, cfg Config) *Server {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.Workers = -1
+	return startServerIn(t, cfg).Server
+}
+
+// runningServer is a Server running until stop, or the end of the test.
+type runningServer struct {
+	*Server
+	stop func()
+}
+
+func startServerIn(t *testing.T, cfg Config) runningServer {
+	t.Helper()
 	srv, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -28,13 +40,17 @@ func startServer(t *testing.T, cfg Config) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return srv
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return runningServer{srv, stop}
 }
 
 // dialFrom opens a connection to srv from the loopback address local

@@ -65,6 +65,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			return nil, err
 		}
 	}
+	var admins []int64
+	if listen {
+		if admins, err = resolveAdmins(ctx, svc, cfg.Admins); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
 	if listen {
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
@@ -77,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.conns = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, cfg.TrustedProxies)
 		s.ln = s.conns
 		api := httpapi.New(httpapi.Config{
-			Service: svc, Queue: eng.Queue, Admins: cfg.Admins, Logger: log,
+			Service: svc, Queue: eng.Queue, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,

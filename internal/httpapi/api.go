@@ -23,7 +23,7 @@ type Config struct {
 	// They are ids, not logins, so that nobody becomes an admin by
 	// registering a login that was listed before its account existed
 	// (the server resolves its --admins logins at start).
-	Admins []int64
+	Admins []social.UserID
 	// Logger receives request logs (debug), store trouble (warn) and the
 	// causes of internal errors (error); nil discards them.
 	Logger *slog.Logger
@@ -52,7 +52,7 @@ type Config struct {
 type API struct {
 	svc    *social.Service
 	queue  jobs.Queue
-	admins map[int64]bool // user ids; read-only after New
+	admins map[social.UserID]bool // read-only after New
 	log    *slog.Logger
 	mux    *http.ServeMux
 	// tokenSources are tried in order; the first that finds a token in a
@@ -82,7 +82,7 @@ func New(cfg Config) *API {
 	a := &API{
 		svc:            cfg.Service,
 		queue:          cfg.Queue,
-		admins:         make(map[int64]bool, len(cfg.Admins)),
+		admins:         make(map[social.UserID]bool, len(cfg.Admins)),
 		log:            log,
 		mux:            http.NewServeMux(),
 		limiter:        cfg.Limiter,
@@ -115,10 +115,12 @@ func (a *API) routes() {
 
 	a.handle("POST "+Prefix+"/tokens", a.createToken)
 	a.handle("DELETE "+Prefix+"/tokens/current", a.authed(a.deleteToken))
+	a.handle("DELETE "+Prefix+"/tokens", a.authed(a.deleteAllTokens))
 	a.handle("POST "+Prefix+"/sessions", a.createSession)
 	a.handle("DELETE "+Prefix+"/sessions/current", a.authed(a.deleteSession))
 
 	a.handle("GET "+Prefix+"/me", a.authed(a.me))
+	a.handle("PUT "+Prefix+"/me/password", a.authed(a.changePassword))
 	a.handle("PUT "+Prefix+"/me/following/{login}", a.authed(a.follow))
 	a.handle("DELETE "+Prefix+"/me/following/{login}", a.authed(a.unfollow))
 

@@ -39,6 +39,11 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
+type passwordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
 type postRequest struct {
 	Message  string           `json:"message"`
 	Location *locationRequest `json:"location"`

@@ -43,6 +43,7 @@ var domainErrors = []struct {
 	{social.ErrInvalidCredentials, &apiError{http.StatusUnauthorized, "invalid_credentials", "wrong login or password"}},
 	{social.ErrInvalidToken, &apiError{http.StatusUnauthorized, "invalid_token", "the token is invalid, expired or revoked"}},
 	{social.ErrForbidden, &apiError{http.StatusForbidden, "forbidden", "this belongs to another user"}},
+	{social.ErrWrongPassword, &apiError{http.StatusForbidden, "wrong_password", "the current password is wrong"}},
 	{social.ErrFollowSelf, &apiError{http.StatusUnprocessableEntity, "cannot_follow_self", "a user cannot follow or unfollow themselves"}},
 	{social.ErrLimitReached, &apiError{http.StatusUnprocessableEntity, "limit_reached", "a limit on lists or list members has been reached"}},
 	{social.ErrBusy, errBusy},

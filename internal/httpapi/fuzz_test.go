@@ -48,7 +48,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add(`{"name":"x"}`, "text/plain")
 	f.Add(`{"name":"x"}`, "application/json; charset=latin1")
 	f.Fuzz(func(t *testing.T, body, contentType string) {
-		for _, dst := range []any{&registerRequest{}, &loginRequest{}, &postRequest{}, &listRequest{}} {
+		for _, dst := range []any{&registerRequest{}, &loginRequest{}, &passwordRequest{}, &postRequest{}, &listRequest{}} {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(body))
 			r.Header.Set("Content-Type", contentType)
 			r.Body = http.MaxBytesReader(nil, r.Body, maxBodyBytes)

@@ -73,7 +73,7 @@ func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	if err != nil {
 		t.Fatalf("registering the admin: %v", err)
 	}
-	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []int64{admin.ID}, Logger: logger}
+	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []social.UserID{admin.ID}, Logger: logger}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -14,8 +14,8 @@ import (
 // (in any letter case) would be an admin. Every serving process resolves
 // the list itself, so processes sharing one Redis agree as long as they
 // are given the same list.
-func resolveAdmins(ctx context.Context, svc *social.Service, logins []string) ([]int64, error) {
-	ids := make([]int64, 0, len(logins))
+func resolveAdmins(ctx context.Context, svc *social.Service, logins []string) ([]social.UserID, error) {
+	ids := make([]social.UserID, 0, len(logins))
 	for _, login := range logins {
 		u, err := svc.User(ctx, login)
 		if errors.Is(err, social.ErrUserNotFound) {

@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			return nil, err
 		}
 	}
-	var admins []int64
+	var admins []social.UserID
 	if listen {
 		if admins, err = resolveAdmins(ctx, svc, cfg.Admins); err != nil {
 			closeAll()

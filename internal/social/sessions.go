@@ -142,3 +142,20 @@ func (c *sessionCache) revoke(key [sha256.Size]byte) {
 	c.epoch++
 	c.mu.Unlock()
 }
+
+// revokeUser forgets every token of user uid and fails the puts of lookups
+// already under way. It walks the whole cache, which is bounded and this
+// is rare (signing out everywhere, changing a password).
+func (c *sessionCache) revokeUser(uid UserID) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	for k, e := range c.m {
+		if e.caller.ID == uid {
+			delete(c.m, k)
+		}
+	}
+	c.epoch++
+	c.mu.Unlock()
+}

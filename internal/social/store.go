@@ -59,6 +59,13 @@ type TokenStore interface {
 	TokenByHash(ctx context.Context, hash []byte, now time.Time) (Token, error)
 	// DeleteToken removes a token; removing a missing one is not an error.
 	DeleteToken(ctx context.Context, hash []byte) error
+	// DeleteTokensOf removes every token of user uid except the one whose
+	// hash is keep (none when keep is nil).
+	DeleteTokensOf(ctx context.Context, uid UserID, keep []byte) error
+	// SetPassword replaces user uid's password hash and, in the same step,
+	// removes every token of uid except keep, as DeleteTokensOf does. It
+	// returns ErrUserNotFound when there is no such user.
+	SetPassword(ctx context.Context, uid UserID, hash string, keep []byte) error
 }
 
 // StatusStore keeps statuses, with the author's profile and home entries

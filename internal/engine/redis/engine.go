@@ -312,6 +312,7 @@ func (e *Engine) userIDCounterKey() string                { return e.key("user:i
 func (e *Engine) userKey(uid social.UserID) string        { return idKey(e, "user:", uid) }
 func (e *Engine) authKey(uid social.UserID) string        { return e.key("user:", id10(uid), ":auth") }
 func (e *Engine) tokenKey(hash []byte) string             { return e.key("token:", fmt.Sprintf("%x", hash)) }
+func (e *Engine) userTokensKey(uid social.UserID) string  { return e.key("user:", id10(uid), ":tokens") }
 func (e *Engine) statusIDCounterKey() string              { return e.key("status:id:") }
 func (e *Engine) statusKey(id social.StatusID) string     { return idKey(e, "status:", id) }
 func (e *Engine) profileKey(uid social.UserID) string     { return idKey(e, "profile:", uid) }

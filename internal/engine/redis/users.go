@@ -2,7 +2,10 @@ package redis
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,12 +116,19 @@ func (e *Engine) PasswordHash(ctx context.Context, id social.UserID) (string, er
 
 // CreateToken stores a token as "uid created-ms expires-ms" under
 // token:<hex hash>, expiring with it so that Redis forgets stale sessions.
-// A zero Expires (stored as 0) never expires.
+// A zero Expires (stored as 0) never expires. The token's hash also goes
+// into user:<uid>:tokens (a sorted set scored by expiry, pruned of expired
+// tokens here), which DeleteTokensOf reads; it is written first, so that a
+// token is never stored without being listed there.
 func (e *Engine) CreateToken(ctx context.Context, t social.Token) error {
 	var expires int64
+	score := math.Inf(1)
 	if !t.Expires.IsZero() {
 		expires = t.Expires.UnixMilli()
+		score = float64(expires)
 	}
+	index := e.userTokensKey(t.UID)
+	member := fmt.Sprintf("%x", t.Hash)
 	value := fmt.Sprintf("%d %d %d", t.UID, t.Created.UnixMilli(), expires)
 	set := e.client.B().Set().Key(e.tokenKey(t.Hash)).Value(value)
 	var cmd rueidis.Completed
@@ -126,6 +136,14 @@ func (e *Engine) CreateToken(ctx context.Context, t social.Token) error {
 		cmd = set.Build()
 	} else {
 		cmd = set.Pxat(t.Expires).Build()
+	}
+	for _, r := range e.client.DoMulti(ctx,
+		e.client.B().Zremrangebyscore().Key(index).Min("-inf").Max("("+strconv.FormatInt(t.Created.UnixMilli(), 10)).Build(),
+		e.client.B().Zadd().Key(index).ScoreMember().ScoreMember(score, member).Build(),
+	) {
+		if err := r.Error(); err != nil {
+			return e.fail("listing a token", err)
+		}
 	}
 	if err := e.client.Do(ctx, cmd).Error(); err != nil {
 		return e.fail("storing a token", err)
@@ -167,4 +185,51 @@ func (e *Engine) DeleteToken(ctx context.Context, hash []byte) error {
 		return e.fail("deleting a token", err)
 	}
 	return nil
+}
+
+// DeleteTokensOf removes every token listed in user:<uid>:tokens except
+// keep. Tokens created while it runs may survive it.
+func (e *Engine) DeleteTokensOf(ctx context.Context, uid social.UserID, keep []byte) error {
+	index := e.userTokensKey(uid)
+	members, err := e.client.Do(ctx, e.client.B().Zrange().Key(index).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return e.fail("listing a user's tokens", err)
+	}
+	kept := fmt.Sprintf("%x", keep)
+	cmds := make(rueidis.Commands, 0, 2*len(members))
+	for _, m := range members {
+		if keep != nil && m == kept {
+			continue
+		}
+		hash, err := hex.DecodeString(m)
+		if err != nil {
+			continue
+		}
+		cmds = append(cmds, e.client.B().Del().Key(e.tokenKey(hash)).Build(), e.client.B().Zrem().Key(index).Member(m).Build())
+	}
+	for _, r := range e.client.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			return e.fail("deleting a user's tokens", err)
+		}
+	}
+	return nil
+}
+
+// SetPassword revokes uid's other tokens, replaces the password hash in
+// user:<uid>:auth, and revokes again the tokens a login with the old
+// password may have made in between: once it returns, no token but keep
+// made before that is valid. A failure half-way leaves tokens revoked and
+// the old password, which the caller may try again.
+func (e *Engine) SetPassword(ctx context.Context, uid social.UserID, hash string, keep []byte) error {
+	if err := e.DeleteTokensOf(ctx, uid, keep); err != nil {
+		return err
+	}
+	err := e.client.Do(ctx, e.client.B().Set().Key(e.authKey(uid)).Value(hash).Xx().Build()).Error()
+	if rueidis.IsRedisNil(err) {
+		return social.ErrUserNotFound
+	}
+	if err != nil {
+		return e.fail("setting a password hash", err)
+	}
+	return e.DeleteTokensOf(ctx, uid, keep)
 }

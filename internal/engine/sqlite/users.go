@@ -35,6 +35,9 @@ RETURNING id`)
 DELETE FROM tokens WHERE hash IN (SELECT hash FROM tokens WHERE expires <= ? LIMIT 16)`)
 	qToken       = readQuery(`SELECT uid, created, expires FROM tokens WHERE hash = ? AND expires > ?`)
 	qDeleteToken = writeQuery(`DELETE FROM tokens WHERE hash = ?`)
+	// A nil keep (NULL) matches no hash, so every token goes.
+	qDeleteTokensOf = writeQuery(`DELETE FROM tokens WHERE uid = ?1 AND hash IS NOT ?2`)
+	qSetPassword    = writeQuery(`UPDATE passwords SET hash = ? WHERE uid = ?`)
 )
 
 // CreateUser adds a user with the next user id, or returns
@@ -176,4 +179,28 @@ func jsonIDs[ID ~int64](ids []ID) string {
 		b = strconv.AppendInt(b, int64(id), 10)
 	}
 	return string(append(b, ']'))
+}
+
+// DeleteTokensOf removes every token of uid except keep.
+func (db *DB) DeleteTokensOf(ctx context.Context, uid social.UserID, keep []byte) error {
+	return db.write(ctx, "delete tokens of a user", func(tx *wtx) error {
+		_, err := tx.exec(qDeleteTokensOf, uid, keep)
+		return err
+	})
+}
+
+// SetPassword replaces uid's password hash and removes every token of uid
+// except keep, in one transaction.
+func (db *DB) SetPassword(ctx context.Context, uid social.UserID, hash string, keep []byte) error {
+	return db.write(ctx, "set password", func(tx *wtx) error {
+		n, err := tx.execCount(qSetPassword, hash, uid)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return social.ErrUserNotFound
+		}
+		_, err = tx.exec(qDeleteTokensOf, uid, keep)
+		return err
+	})
 }

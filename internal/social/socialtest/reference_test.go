@@ -166,6 +166,33 @@ func (m *memEngine) DeleteToken(ctx context.Context, hash []byte) error {
 	return nil
 }
 
+func (m *memEngine) DeleteTokensOf(ctx context.Context, uid social.UserID, keep []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleteTokensOf(uid, keep)
+	return nil
+}
+
+func (m *memEngine) deleteTokensOf(uid social.UserID, keep []byte) {
+	for h, t := range m.tokens {
+		if t.UID == uid && (keep == nil || h != string(keep)) {
+			delete(m.tokens, h)
+		}
+	}
+}
+
+func (m *memEngine) SetPassword(ctx context.Context, uid social.UserID, hash string, keep []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[uid]
+	if !ok {
+		return social.ErrUserNotFound
+	}
+	u.hash = hash
+	m.deleteTokensOf(uid, keep)
+	return nil
+}
+
 // addTo puts id into a timeline, keeping it newest first, without
 // duplicates, and at most h long when h > 0.
 func (m *memEngine) addTo(tl social.Timeline, h int, ids ...social.StatusID) {

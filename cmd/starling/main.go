@@ -93,6 +93,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.IntVar(&cfg.TimelineSize, "timeline-size", social.DefaultTimelineSize, "entries kept in home and list timelines")
 	fs.IntVar(&cfg.FanoutChunk, "fanout-chunk", social.DefaultFanoutChunk, "recipients per fan-out job")
 	fs.IntVar(&cfg.MaxStatusLen, "max-status-len", social.DefaultMaxStatusLen, "characters in a status")
+	fs.IntVar(&cfg.MaxFollowing, "max-following", social.DefaultMaxFollowing, "users one user may follow")
 	workers := autoInt{engineDefault: "4 on Redis, 1 on the embedded engine"}
 	prefetch := autoInt{engineDefault: "16 on Redis, 64 on the embedded engine"}
 	fs.Var(&workers, "workers", `job worker goroutines (0 for none in serve); "auto": `+workers.engineDefault)
@@ -202,6 +203,10 @@ func checkConfig(cfg server.Config, listen, workersSet, prefetchSet bool) error 
 		return errors.New("-fanout-chunk must be at least 1")
 	case cfg.MaxStatusLen < 1:
 		return errors.New("-max-status-len must be at least 1")
+	case cfg.MaxFollowing < 1:
+		return errors.New("-max-following must be at least 1")
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0:
+		return errors.New("-max-conns and -max-conns-per-ip must not be negative")
 	case cfg.Workers < 0:
 		return errors.New("-workers must not be negative")
 	case !listen && workersSet && cfg.Workers == 0:

@@ -45,7 +45,7 @@ var domainErrors = []struct {
 	{social.ErrForbidden, &apiError{http.StatusForbidden, "forbidden", "this belongs to another user"}},
 	{social.ErrWrongPassword, &apiError{http.StatusForbidden, "wrong_password", "the current password is wrong"}},
 	{social.ErrFollowSelf, &apiError{http.StatusUnprocessableEntity, "cannot_follow_self", "a user cannot follow or unfollow themselves"}},
-	{social.ErrLimitReached, &apiError{http.StatusUnprocessableEntity, "limit_reached", "a limit on lists or list members has been reached"}},
+	{social.ErrLimitReached, &apiError{http.StatusUnprocessableEntity, "limit_reached", "a limit on lists, list members or followed users has been reached"}},
 	{social.ErrBusy, errBusy},
 	{social.ErrUnavailable, errUnavailable},
 	// A store call that ran out of time is a store that cannot keep up:

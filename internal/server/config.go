@@ -32,6 +32,7 @@ type Config struct {
 	TimelineSize int           // zero means 1000
 	FanoutChunk  int           // zero means 1000
 	MaxStatusLen int           // zero means 280
+	MaxFollowing int           // users one user may follow; zero means 5000
 	TokenTTL     time.Duration // zero means 30 days
 	// SessionCacheTTL is how long a process trusts a session token it saw
 	// valid before asking the store again, and so how long a revocation
@@ -158,6 +159,7 @@ func (c Config) social(d engine.Defaults) social.Config {
 		FanoutChunk:     c.FanoutChunk,
 		FanoutBatch:     d.FanoutBatchChunks * chunk,
 		MaxStatusLen:    c.MaxStatusLen,
+		MaxFollowing:    c.MaxFollowing,
 		TokenTTL:        c.TokenTTL,
 		SessionCacheTTL: c.SessionCacheTTL,
 		Password:        c.Password,

@@ -74,11 +74,6 @@ func (p deliverPayload) timelines() []Timeline {
 	return tls
 }
 
-type refillPayload struct {
-	Kind TimelineKind `json:"kind"`
-	ID   int64        `json:"id"`
-}
-
 func newJob(kind string, payload any) jobs.NewJob {
 	b, err := json.Marshal(payload)
 	if err != nil {
@@ -109,16 +104,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 	r.HandleBatch(kindPurge, func(ctx context.Context, batch []jobs.Job) []jobs.Outcome {
 		return s.runChunks(ctx, batch, s.purge)
 	})
-	r.Handle(kindRefill, func(ctx context.Context, job jobs.Job) ([]jobs.NewJob, error) {
-		p, err := decode[refillPayload](job)
-		if err != nil {
-			return nil, err
-		}
-		if p.Kind != Home && p.Kind != ListTimeline {
-			return nil, jobs.Permanent(fmt.Errorf("social: cannot refill a %s timeline", p.Kind))
-		}
-		return nil, s.store.RefillTimeline(ctx, Timeline{p.Kind, p.ID})
-	})
+	r.HandleBatch(kindRefill, s.refill)
 }
 
 // applyFunc applies chunks of a fan-out or a cleanup to the store.

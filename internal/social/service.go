@@ -22,6 +22,7 @@ const (
 	DefaultTimelineSize = 1000 // entries kept in home and list timelines
 	DefaultFanoutChunk  = 1000 // recipients per fan-out job
 	DefaultMaxStatusLen = 280  // characters in a status
+	DefaultMaxFollowing = 5000 // users one user may follow
 )
 
 // Config tunes a Service. Zero values mean the documented defaults.
@@ -32,15 +33,7 @@ type Config struct {
 	MaxListMembers int            // members of one list; zero means 5000
 	TokenTTL       time.Duration  // lifetime of a session token; zero means 30 days
 	Password       PasswordParams // argon2id cost; zero means the defaults
-	// HashQueue bounds the Register and Login calls waiting for a hashing
-	// slot, HashQueuePerClient those of one client (WithClient), and
-	// HashWait how long one waits; past them a call fails with ErrBusy.
-	// Zero means DefaultHashQueue, DefaultHashQueuePerClient and
-	// DefaultHashWait.
-	HashQueue          int
-	HashQueuePerClient int
-	HashWait           time.Duration
-	Now                func() time.Time
+	Now            func() time.Time
 	// Bus receives the events of the social core; nil publishes none.
 	Bus events.Bus
 	// SessionCacheTTL is how long this process may trust that a session
@@ -63,6 +56,18 @@ type Config struct {
 	// each) wants it larger; one whose call blocks every other client
 	// (one Redis script) wants it about a chunk.
 	FanoutBatch int
+	// MaxFollowing is how many users one user may follow; zero means
+	// DefaultMaxFollowing. A refill of a home timeline reads every
+	// followee's newest statuses, so this bounds its cost too.
+	MaxFollowing int
+	// HashQueue bounds the calls (Register, Login, ChangePassword)
+	// waiting for a hashing slot, HashQueuePerClient those of one client
+	// (WithClient), and HashWait how long one waits; past them a call
+	// fails with ErrBusy. Zero means DefaultHashQueue,
+	// DefaultHashQueuePerClient and DefaultHashWait.
+	HashQueue          int
+	HashQueuePerClient int
+	HashWait           time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -80,6 +85,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxListMembers <= 0 {
 		c.MaxListMembers = 5000
+	}
+	if c.MaxFollowing <= 0 {
+		c.MaxFollowing = DefaultMaxFollowing
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 30 * 24 * time.Hour
@@ -124,6 +132,9 @@ type Service struct {
 	// sessions remembers recently checked session tokens (see Caller);
 	// nil when the cache is off.
 	sessions *sessionCache
+	// refills remembers the refills run here, to coalesce their jobs
+	// (refill.go).
+	refills *refillLog
 }
 
 // NewService returns a Service over store.
@@ -135,7 +146,8 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy, checkPassword: CheckPassword,
 		hashSlots: newHashGate(hashConcurrency(), cfg.HashQueue, cfg.HashQueuePerClient, cfg.HashWait),
-		sessions:  newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize)}, nil
+		sessions:  newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
+		refills:   newRefillLog()}, nil
 }
 
 // Config returns the service's configuration with defaults filled in.
@@ -334,6 +346,9 @@ func (s *Service) Follow(ctx context.Context, uid UserID, login string) error {
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
+	if err := s.checkFollowingLimit(ctx, uid, target.ID); err != nil {
+		return err
+	}
 	changed, err := s.store.Follow(ctx, uid, target.ID, s.now())
 	if changed {
 		s.publish(ctx, events.UserFollowed, FollowEvent{Follower: uid, Followee: target.ID})
@@ -350,7 +365,7 @@ func (s *Service) Unfollow(ctx context.Context, uid UserID, login string) error 
 	if target.ID == uid {
 		return ErrFollowSelf
 	}
-	changed, err := s.store.Unfollow(ctx, uid, target.ID, newJob(kindRefill, refillPayload{Kind: Home, ID: int64(uid)}))
+	changed, err := s.store.Unfollow(ctx, uid, target.ID, s.refillJob(HomeOf(uid)))
 	if changed {
 		s.publish(ctx, events.UserUnfollowed, FollowEvent{Follower: uid, Followee: target.ID})
 	}
@@ -441,7 +456,7 @@ func (s *Service) RemoveListMember(ctx context.Context, owner UserID, id ListID,
 	if err != nil {
 		return err
 	}
-	_, err = s.store.RemoveListMember(ctx, id, member.ID, newJob(kindRefill, refillPayload{Kind: ListTimeline, ID: int64(id)}))
+	_, err = s.store.RemoveListMember(ctx, id, member.ID, s.refillJob(ListOf(id)))
 	return err
 }
 

@@ -95,6 +95,9 @@ type DB struct {
 	path string
 	opts Options
 	log  *slog.Logger
+	// afterRefillRead, when set (by tests), runs between the read and the
+	// write of a refill (RefillTimeline).
+	afterRefillRead func()
 
 	// w has exactly one connection, so that database/sql itself queues
 	// writers in this process instead of leaving them to spin on SQLITE_BUSY.

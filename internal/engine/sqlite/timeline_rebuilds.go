@@ -33,12 +33,23 @@ func (db *DB) RefillTimeline(ctx context.Context, tl social.Timeline) error {
 	if err != nil {
 		return err
 	}
-	refill := qRefillHome
+	refill, still := qRefillHome, qRefillStillHome
 	if kind == storedList {
-		refill = qRefillList
+		refill, still = qRefillList, qRefillStillList
+	}
+	// The merge is read from a snapshot, without holding the writer; what
+	// changed since (an unfollow, a removed member, a deleted status) is
+	// filtered out under the writer below, so nothing comes back that
+	// should not.
+	candidates, err := readIDs[int64](ctx, db, "refill timeline", refill, tl.ID, h)
+	if err != nil || len(candidates) == 0 {
+		return err
+	}
+	if db.afterRefillRead != nil {
+		db.afterRefillRead()
 	}
 	return db.write(ctx, "refill timeline", func(tx *wtx) error {
-		rows, err := tx.query(refill, tl.ID, h)
+		rows, err := tx.query(still, tl.ID, jsonIDs(candidates))
 		if err != nil {
 			return err
 		}

@@ -182,9 +182,11 @@ SELECT id FROM statuses WHERE uid = ?1 AND id IN (SELECT value FROM json_each(?2
 	// Only a source's own newest ?2 can make the cut, so each source is
 	// first bounded by the id of its ?2-th newest status: a source costs at
 	// most 2×?2 index steps however long its history, and the merge sorts
-	// (keeping the newest ?2) no more than sources×?2 ids. Refills are rare
-	// background jobs; the per-insert path never does this.
-	qRefillHome = writeQuery(`
+	// (keeping the newest ?2) no more than sources×?2 ids. That is linear
+	// in the sources, so it runs on a reader, outside the write
+	// transaction; the transaction then keeps only the ids that are still
+	// a source's (qRefillStillHome, qRefillStillList), at most ?2 lookups.
+	qRefillHome = readQuery(`
 WITH sources (uid) AS (
 	SELECT ?1 UNION SELECT followee FROM follows WHERE follower = ?1
 ), floors (uid, lowest) AS (
@@ -194,7 +196,7 @@ WITH sources (uid) AS (
 )
 SELECT s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
 ORDER BY s.id DESC LIMIT ?2`)
-	qRefillList = writeQuery(`
+	qRefillList = readQuery(`
 WITH sources (uid) AS (
 	SELECT uid FROM list_members WHERE list_id = ?1
 ), floors (uid, lowest) AS (
@@ -204,6 +206,13 @@ WITH sources (uid) AS (
 )
 SELECT s.id FROM floors JOIN statuses s ON s.uid = floors.uid AND s.id >= floors.lowest
 ORDER BY s.id DESC LIMIT ?2`)
+
+	qRefillStillHome = writeQuery(`
+SELECT s.id FROM statuses s WHERE s.id IN (SELECT value FROM json_each(?2))
+	AND (s.uid = ?1 OR EXISTS (SELECT 1 FROM follows f WHERE f.follower = ?1 AND f.followee = s.uid))`)
+	qRefillStillList = writeQuery(`
+SELECT s.id FROM statuses s WHERE s.id IN (SELECT value FROM json_each(?2))
+	AND EXISTS (SELECT 1 FROM list_members m WHERE m.list_id = ?1 AND m.uid = s.uid)`)
 
 	qProfileIDs = readQuery(`SELECT id FROM statuses WHERE uid = ? AND id < ? ORDER BY id DESC LIMIT ? OFFSET ?`)
 	// qTimelineWindow reads a timeline for a page, in one statement so that

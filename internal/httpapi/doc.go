@@ -24,6 +24,11 @@
 // per client address or per user through a ratelimit.Limiter (ratelimit.go);
 // the policies, keys and failure modes are in docs/SECURITY.md.
 //
+// Every request is read under a deadline (Config.ReadTimeout) that is kept
+// for the whole request, so that a trickled body cannot hold a connection;
+// routes that hold a request open (streams, long-polls) extend it with
+// ExtendReadDeadline once they have read the request (deadline.go).
+//
 // Concurrency: an API is safe for concurrent use once New returns; its only
 // mutable state is in the Limiter, which is safe for concurrent use.
 package httpapi

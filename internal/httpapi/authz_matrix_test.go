@@ -114,19 +114,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 		pattern string
 		path    func(f *matrixFixture) string
 		body    any
-		ok      int  // the status of success
-		mine    bool // about the caller, so another user's token succeeds
+		// bodyOf, when set, makes the body for the client sending it.
+		bodyOf func(c *client) any
+		ok     int  // the status of success
+		mine   bool // about the caller, so another user's token succeeds
 	}{
-		{"DELETE /api/starling/v1/tokens/current", func(*matrixFixture) string { return "/api/starling/v1/tokens/current" }, nil, 204, true},
-		{"DELETE /api/starling/v1/sessions/current", func(*matrixFixture) string { return "/api/starling/v1/sessions/current" }, nil, 204, true},
-		{"PUT /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/cy" }, nil, 204, true},
-		{"DELETE /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/bob" }, nil, 204, true},
-		{"POST /api/starling/v1/statuses", func(*matrixFixture) string { return "/api/starling/v1/statuses" }, map[string]string{"message": "new"}, 201, true},
-		{"DELETE /api/starling/v1/statuses/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/statuses/", f.status) }, nil, 204, false},
-		{"POST /api/starling/v1/lists", func(*matrixFixture) string { return "/api/starling/v1/lists" }, map[string]string{"name": "new"}, 201, true},
-		{"DELETE /api/starling/v1/lists/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/lists/", f.list) }, nil, 204, false},
-		{"PUT /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/cy", f.list) }, nil, 204, false},
-		{"DELETE /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/bob", f.list) }, nil, 204, false},
+		{"DELETE /api/starling/v1/tokens/current", func(*matrixFixture) string { return "/api/starling/v1/tokens/current" }, nil, nil, 204, true},
+		{"DELETE /api/starling/v1/sessions/current", func(*matrixFixture) string { return "/api/starling/v1/sessions/current" }, nil, nil, 204, true},
+		{"DELETE /api/starling/v1/tokens", func(*matrixFixture) string { return "/api/starling/v1/tokens" }, nil, nil, 204, true},
+		{"PUT /api/starling/v1/me/password", func(*matrixFixture) string { return "/api/starling/v1/me/password" }, nil, func(c *client) any {
+			return map[string]string{"current": password(c.login), "new": "a brand new password"}
+		}, 204, true},
+		{"PUT /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/cy" }, nil, nil, 204, true},
+		{"DELETE /api/starling/v1/me/following/{login}", func(*matrixFixture) string { return "/api/starling/v1/me/following/bob" }, nil, nil, 204, true},
+		{"POST /api/starling/v1/statuses", func(*matrixFixture) string { return "/api/starling/v1/statuses" }, map[string]string{"message": "new"}, nil, 201, true},
+		{"DELETE /api/starling/v1/statuses/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/statuses/", f.status) }, nil, nil, 204, false},
+		{"POST /api/starling/v1/lists", func(*matrixFixture) string { return "/api/starling/v1/lists" }, map[string]string{"name": "new"}, nil, 201, true},
+		{"DELETE /api/starling/v1/lists/{id}", func(f *matrixFixture) string { return fmt.Sprint("/api/starling/v1/lists/", f.list) }, nil, nil, 204, false},
+		{"PUT /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/cy", f.list) }, nil, nil, 204, false},
+		{"DELETE /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/bob", f.list) }, nil, nil, 204, false},
 	}
 	// Routes anyone may call: they create an account or a credential.
 	public := []string{"POST /api/starling/v1/users", "POST /api/starling/v1/tokens", "POST /api/starling/v1/sessions"}
@@ -170,7 +176,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					everyone := want != nil
 					before := f.snapshot(everyone)
-					r := f.creds[cred].do(strings.Fields(route.pattern)[0], route.path(f), route.body)
+					c := f.creds[cred]
+					body := route.body
+					if route.bodyOf != nil {
+						body = route.bodyOf(c)
+					}
+					r := c.do(strings.Fields(route.pattern)[0], route.path(f), body)
 					f.s.drain()
 					after := f.snapshot(everyone)
 					if want != nil {

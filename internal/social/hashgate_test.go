@@ -77,8 +77,12 @@ func TestHashingIsSharedFairly(t *testing.T) {
 	wg.Go(func() { _, _, victimErr = svc.Login(victim, "ada", "victim's password") })
 	waitUntil(t, "the victim's login queues", func() bool { return svc.hashSlots.waiting() == perClient+1 })
 
-	for range perClient + 1 {
+	// One hash at a time ends, and the slot it frees is given before the
+	// next ends, so the order hashes start in is the order slots were
+	// given in.
+	for i := range perClient + 1 {
 		release <- struct{}{}
+		waitUntil(t, "a freed slot is taken", func() bool { return started() == slots+i+1 })
 	}
 	close(release)
 	wg.Wait()

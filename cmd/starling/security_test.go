@@ -218,3 +218,26 @@ func TestBadSecurityFlagsAreRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminsAreAccountsOnRedis: every process sharing one Redis resolves
+// --admins to the same account at start, and a process whose list names a
+// login without an account refuses to start, saying which.
+func TestAdminsAreAccountsOnRedis(t *testing.T) {
+	url := redistest.Start(t)
+	first := start(t, cheapHashes, "serve", "--addr", freeAddr(t), "--redis", url)
+	first.send(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": "boss", "name": "boss", "password": "password-boss"}, nil).want(t, http.StatusCreated)
+	var tok struct{ Token string }
+	e := first.send(t, "POST", "/api/starling/v1/tokens", "", map[string]string{"login": "boss", "password": "password-boss"}, nil).want(t, http.StatusCreated)
+	if err := json.Unmarshal(e.body, &tok); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := exec.Command(binary, "serve", "--addr", freeAddr(t), "--redis", url, "--admins", "boss,ghost").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `"ghost"`) {
+		t.Fatalf("serve with --admins naming a login without an account: %v\n%s\nwant a refusal naming ghost", err, out)
+	}
+	for range 2 {
+		p := start(t, cheapHashes, "serve", "--addr", freeAddr(t), "--redis", url, "--admins", "BOSS")
+		p.send(t, "GET", "/api/starling/v1/admin/jobs/stats", tok.Token, nil, nil).want(t, http.StatusOK)
+	}
+}

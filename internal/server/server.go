@@ -64,20 +64,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			closeAll()
 			return nil, err
 		}
+		closeAll = func() { s.pprofLn.Close(); eng.Close() }
 	}
-	var admins []social.UserID
 	if listen {
-		if admins, err = resolveAdmins(ctx, svc, cfg.Admins); err != nil {
+		admins, err := resolveAdmins(ctx, svc, cfg.Admins)
+		if err != nil {
 			closeAll()
 			return nil, err
 		}
-	}
-	if listen {
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
-			if s.pprofLn != nil {
-				s.pprofLn.Close()
-			}
 			closeAll()
 			return nil, fmt.Errorf("server: %w", err)
 		}

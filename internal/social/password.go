@@ -99,6 +99,19 @@ func (s *Service) withHashSlot(ctx context.Context, f func()) error {
 	return nil
 }
 
+// dummyCheck pays for a login that names no user: one hash against the
+// dummy hash, in a hashing slot like any other, so that it costs what a
+// wrong password does. It returns ErrInvalidCredentials, or the error that
+// kept the hash from running (ErrBusy, ctx's): an unknown login must be
+// refused as busy whenever a known one would be, or the answer would tell
+// them apart.
+func (s *Service) dummyCheck(ctx context.Context, pw string) error {
+	if _, err := s.passwordMatches(ctx, s.dummyHash, pw); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
+}
+
 // passwordMatches checks pw against hash in a hashing slot.
 func (s *Service) passwordMatches(ctx context.Context, hash, pw string) (bool, error) {
 	var ok bool

@@ -196,13 +196,11 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, Us
 	if !ValidLogin(login) || len(password) > 4*MaxPasswordLen {
 		// A password longer than any valid one is cut before hashing:
 		// argon2 reads all of it, and it can never match anyway.
-		s.passwordMatches(ctx, s.dummyHash, password[:min(len(password), 4*MaxPasswordLen)])
-		return "", User{}, ErrInvalidCredentials
+		return "", User{}, s.dummyCheck(ctx, password[:min(len(password), 4*MaxPasswordLen)])
 	}
 	u, err := s.store.UserByLogin(ctx, login)
 	if errors.Is(err, ErrUserNotFound) {
-		s.passwordMatches(ctx, s.dummyHash, password)
-		return "", User{}, ErrInvalidCredentials
+		return "", User{}, s.dummyCheck(ctx, password)
 	}
 	if err != nil {
 		return "", User{}, err

@@ -12,6 +12,10 @@ const (
 	StatusDeleted  = "status.deleted"
 	UserFollowed   = "user.followed"
 	UserUnfollowed = "user.unfollowed"
+	// TimelineDelivered says fan-out put a status into home and list
+	// timelines; TimelinePurged that cleanup took one out of them.
+	TimelineDelivered = "timeline.delivered"
+	TimelinePurged    = "timeline.purged"
 )
 
 // Event is one notification.

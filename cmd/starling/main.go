@@ -127,6 +127,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	} {
 		fs.Var(f.limit, f.name, f.usage+`: "N/PERIOD,BURST" (N per PERIOD, BURST at once) or "off"`)
 	}
+	fs.DurationVar(&cfg.StreamKeepAlive, "stream-keepalive", 30*time.Second, "how often an idle stream gets a keep-alive line")
+	fs.IntVar(&cfg.StreamMaxClients, "stream-max-clients", 0, "stream connections this process holds at most (0 for no cap)")
+	var streamBufferKiB int
+	fs.IntVar(&streamBufferKiB, "stream-buffer", 256, "KiB of events waiting for one stream connection before it is dropped as too slow")
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")
@@ -163,6 +167,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 		return fmt.Errorf("%s: -status-cache and -timeline-cache must be within 0 and %d MiB", name, 1<<20)
 	}
 	cfg.StatusCacheBytes, cfg.TimelineCacheBytes = cacheBytes(statusCacheMiB), cacheBytes(timelineCacheMiB)
+	if streamBufferKiB < 4 || streamBufferKiB > 1<<20 {
+		return fmt.Errorf("%s: -stream-buffer must be within 4 and %d KiB", name, 1<<20)
+	}
+	cfg.StreamBufferBytes = streamBufferKiB << 10
 	for _, a := range strings.Split(admins, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			cfg.Admins = append(cfg.Admins, a)
@@ -225,6 +233,10 @@ func checkConfig(cfg server.Config, listen, workersSet, prefetchSet bool) error 
 		return errors.New("-redis-prefix must not be empty")
 	case cfg.RedisTimeout <= 0:
 		return errors.New("-redis-timeout must be positive")
+	case cfg.StreamKeepAlive < time.Second:
+		return errors.New("-stream-keepalive must be at least 1s")
+	case cfg.StreamMaxClients < 0:
+		return errors.New("-stream-max-clients must not be negative")
 	}
 	return nil
 }

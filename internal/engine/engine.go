@@ -14,6 +14,7 @@ import (
 	"starling/internal/ratelimit"
 	"starling/internal/seed"
 	"starling/internal/social"
+	"starling/internal/stream"
 )
 
 // DefaultRedisPrefix starts every Redis key and channel unless configured
@@ -54,6 +55,9 @@ type Engine struct {
 	Bus     events.Bus
 	Limiter ratelimit.Limiter
 	Loader  seed.Loader
+	// EventLog is the retained log of stream events that every process's
+	// stream hub reads.
+	EventLog stream.Log
 	// Defaults is the job tuning that suits the engine.
 	Defaults Defaults
 
@@ -107,6 +111,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		bus := redis.NewBus(e, redis.BusOptions{})
 		return &Engine{
 			Name: "redis", Store: e, Queue: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
+			EventLog:   e.EventLog(stream.DefaultRetain),
 			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
 			closeBus:   bus.Close,
 			closeStore: e.Close,
@@ -127,6 +132,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		Name: "sqlite", Store: db, Queue: db, Bus: bus,
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Loader:     db,
+		EventLog:   db.EventLog(stream.DefaultRetain),
 		Defaults:   Defaults{Workers: 1, Prefetch: 64, FanoutBatchChunks: 8},
 		closeBus:   bus.Close,
 		closeStore: db.Close,

@@ -6,11 +6,13 @@ import (
 	"net/netip"
 	"path"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"starling/internal/jobs"
 	"starling/internal/ratelimit"
 	"starling/internal/social"
+	"starling/internal/stream"
 )
 
 // Config wires an API. Service is required; the rest may be left zero.
@@ -46,6 +48,11 @@ type Config struct {
 	// extends the deadline (ExtendReadDeadline); zero means
 	// DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// Hub serves the streaming endpoints; nil answers them with 503.
+	Hub *stream.Hub
+	// StreamKeepAlive is how often an idle stream gets a keep-alive; zero
+	// means DefaultStreamKeepAlive.
+	StreamKeepAlive time.Duration
 }
 
 // API is the JSON HTTP API v1. It implements http.Handler.
@@ -68,6 +75,12 @@ type API struct {
 
 	// rendered keeps the JSON of statuses already sent (see render.go).
 	rendered *renderCache
+
+	hub             *stream.Hub // nil: no streams
+	streamKeepAlive time.Duration
+	// websockets counts the WebSocket connections being served, which
+	// http.Server.Shutdown does not wait for (they are hijacked).
+	websockets sync.WaitGroup
 }
 
 // New returns an API over cfg.Service.
@@ -80,17 +93,22 @@ func New(cfg Config) *API {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &API{
-		svc:            cfg.Service,
-		queue:          cfg.Queue,
-		admins:         make(map[social.UserID]bool, len(cfg.Admins)),
-		log:            log,
-		mux:            http.NewServeMux(),
-		limiter:        cfg.Limiter,
-		limits:         cfg.RateLimits.WithDefaults(),
-		trustedProxies: cfg.TrustedProxies,
-		secureCookies:  cfg.SecureCookies,
-		readTimeout:    cfg.ReadTimeout,
-		rendered:       newRenderCache(),
+		svc:             cfg.Service,
+		queue:           cfg.Queue,
+		admins:          make(map[social.UserID]bool, len(cfg.Admins)),
+		log:             log,
+		mux:             http.NewServeMux(),
+		limiter:         cfg.Limiter,
+		limits:          cfg.RateLimits.WithDefaults(),
+		trustedProxies:  cfg.TrustedProxies,
+		secureCookies:   cfg.SecureCookies,
+		readTimeout:     cfg.ReadTimeout,
+		rendered:        newRenderCache(),
+		hub:             cfg.Hub,
+		streamKeepAlive: cfg.StreamKeepAlive,
+	}
+	if a.streamKeepAlive <= 0 {
+		a.streamKeepAlive = DefaultStreamKeepAlive
 	}
 	if a.readTimeout <= 0 {
 		a.readTimeout = DefaultReadTimeout
@@ -140,6 +158,13 @@ func (a *API) routes() {
 
 	a.handle("GET "+Prefix+"/admin/jobs/dead", a.admin(a.deadJobs))
 	a.handle("GET "+Prefix+"/admin/jobs/stats", a.admin(a.jobStats))
+
+	a.handle("GET /statuses/firehose.json", a.streaming(a.classicStream(stream.Firehose)))
+	a.handle("GET /statuses/sample.json", a.streaming(a.classicStream(stream.Sample)))
+	a.handle("GET /statuses/filter.json", a.streaming(a.classicStream(stream.FilterKind)))
+	a.handle("POST /statuses/filter.json", a.streaming(a.classicStream(stream.FilterKind)))
+	a.handle("GET "+Prefix+"/streams/{kind}", a.streaming(a.sseStream))
+	a.handle("GET "+Prefix+"/streams/list/{id}", a.streaming(a.sseListStream))
 
 	a.handle("GET /healthz", a.healthz)
 	a.handle("GET /readyz", a.readyz)

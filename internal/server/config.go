@@ -93,6 +93,16 @@ type Config struct {
 	// (the default) serves none.
 	PprofAddr string
 
+	// StreamKeepAlive is how often an idle stream gets a keep-alive line;
+	// zero means 30s.
+	StreamKeepAlive time.Duration
+	// StreamMaxClients caps the stream connections this process holds;
+	// zero means no cap.
+	StreamMaxClients int
+	// StreamBufferBytes bounds the bytes waiting for one stream
+	// connection before it is dropped as too slow; zero means 256 KiB.
+	StreamBufferBytes int
+
 	// ShutdownTimeout bounds how long a stopping server waits for
 	// requests in flight, and then for running jobs, which it otherwise
 	// leaves to be offered again after their lease; zero means 15s.

@@ -14,6 +14,7 @@ import (
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
 	"starling/internal/social"
+	"starling/internal/stream"
 )
 
 // Server is a running Starling process: engine, service, workers and,
@@ -32,6 +33,9 @@ type Server struct {
 	// when Config.PprofAddr is set; nil otherwise.
 	pprof   *http.Server
 	pprofLn net.Listener
+	// hub serves stream clients; nil in worker-only processes.
+	hub *stream.Hub
+	api *httpapi.API
 }
 
 // New opens the engine and builds a server; it listens only when Serve or
@@ -47,7 +51,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	}
 	closeAll := func() { eng.Close() }
 	scfg := cfg.social(eng.Defaults)
-	scfg.Bus = eng.Bus
+	// Stream events also go into the retained event log, which every
+	// process's stream hub reads; worker-only processes write it too.
+	scfg.Bus = stream.NewLogBus(eng.Bus, eng.EventLog, log)
 	svc, err := social.NewService(eng.Store, scfg, log)
 	if err != nil {
 		closeAll()
@@ -79,12 +85,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		}
 		s.conns = newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerIP, cfg.TrustedProxies)
 		s.ln = s.conns
+		s.hub = stream.NewHub(stream.HubConfig{
+			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
+		})
 		api := httpapi.New(httpapi.Config{
 			Service: svc, Queue: eng.Queue, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,
+			Hub:         s.hub, StreamKeepAlive: cfg.StreamKeepAlive,
 		})
+		s.api = api
 		s.http = &http.Server{
 			Handler: api,
 			// The rest of a request is read under the API's own
@@ -99,6 +110,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			// "OPTIONS *" goes to the API too, which answers it in JSON.
 			DisableGeneralOptionsHandler: true,
 		}
+		// Streams never go idle by themselves: shutting down ends each with
+		// a final disconnect message, after which Shutdown finds them done.
+		s.http.RegisterOnShutdown(s.hub.Close)
 	}
 	return s, nil
 }
@@ -123,6 +137,9 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWork()
 	if s.runner != nil {
 		wg.Go(func() { s.runner.Run(workCtx) })
+	}
+	if s.hub != nil {
+		wg.Go(func() { s.hub.Run(workCtx) })
 	}
 	if s.pprof != nil {
 		s.log.Info("starling: serving profiles", "addr", s.pprofLn.Addr().String())
@@ -151,6 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 		if serr := s.http.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
 			err = errors.Join(err, serr)
 		}
+		s.api.WaitStreams(shutdownCtx)
 		cancel()
 	}
 	stopWork()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"starling/internal/events"
 	"starling/internal/jobs"
 )
 
@@ -111,7 +112,11 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 type applyFunc func(ctx context.Context, ds []Delivery) error
 
 func (s *Service) deliver(ctx context.Context, ds []Delivery) error {
-	return s.store.Deliver(ctx, ds)
+	if err := s.store.Deliver(ctx, ds); err != nil {
+		return err
+	}
+	s.publishTimelines(ctx, events.TimelineDelivered, ds)
+	return nil
 }
 
 func (s *Service) purge(ctx context.Context, ds []Delivery) error {
@@ -120,6 +125,7 @@ func (s *Service) purge(ctx context.Context, ds []Delivery) error {
 			return err
 		}
 	}
+	s.publishTimelines(ctx, events.TimelinePurged, ds)
 	return nil
 }
 

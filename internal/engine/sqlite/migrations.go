@@ -224,6 +224,15 @@ CREATE TABLE unfollow_marks (
 ) WITHOUT ROWID;
 CREATE INDEX unfollow_marks_at ON unfollow_marks(at);
 `},
+	// The retained log of stream events (eventlog.go). AUTOINCREMENT keeps
+	// ids consecutive and never reused, also after trimming empties it.
+	{"stream event log", `
+CREATE TABLE stream_events (
+	id    INTEGER PRIMARY KEY AUTOINCREMENT,
+	topic TEXT    NOT NULL,
+	data  BLOB    NOT NULL
+);
+`},
 }
 
 // migrate applies the steps the database has not seen yet.

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"starling/internal/engine/sqlite"
+	"starling/internal/events"
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
 	"starling/internal/social"
+	"starling/internal/stream"
 )
 
 const (
@@ -35,6 +37,7 @@ type stack struct {
 	svc    *social.Service
 	runner *jobs.Runner
 	api    *httpapi.API
+	hub    *stream.Hub
 	srv    *httptest.Server
 	logs   *lockedBuffer
 
@@ -51,6 +54,13 @@ func newStack(t *testing.T) *stack {
 // configuration (rate limits, proxies, cookies) before it is built.
 func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	t.Helper()
+	return newStreamStack(t, nil, configure)
+}
+
+// newStreamStack is newStackWith with a chance to change the stream hub's
+// configuration (buffer, cap on connections) too.
+func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configure func(*httpapi.Config)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	logs := &lockedBuffer{}
 	// Debug level, so that the request log is checked for secrets too.
@@ -59,7 +69,14 @@ func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
+	eventLog := db.EventLog(0)
+	hubCfg := stream.HubConfig{Log: eventLog, Logger: logger}
+	if configureHub != nil {
+		configureHub(&hubCfg)
+	}
+	hub := stream.NewHub(hubCfg)
 	svc, err := social.NewService(db, social.Config{
+		Bus:         stream.NewLogBus(events.NewMemory(events.MemoryOptions{}), eventLog, logger),
 		FanoutChunk: fanoutChunk,
 		Password:    social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 	}, logger)
@@ -73,15 +90,29 @@ func newStackWith(t *testing.T, configure func(*httpapi.Config)) *stack {
 	if err != nil {
 		t.Fatalf("registering the admin: %v", err)
 	}
-	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []social.UserID{admin.ID}, Logger: logger}
+	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []social.UserID{admin.ID}, Logger: logger, Hub: hub}
 	if configure != nil {
 		configure(&cfg)
 	}
 	api := httpapi.New(cfg)
-	srv := httptest.NewServer(api)
-	s := &stack{t: t, db: db, svc: svc, runner: runner, api: api, srv: srv, logs: logs}
+	srv := httptest.NewUnstartedServer(api)
+	// Small socket buffers, so that a stream client that stops reading
+	// fills them, and the hub's buffer behind them, after a few dozen
+	// statuses rather than megabytes.
+	srv.Listener = smallBufferListener{srv.Listener}
+	srv.Start()
+	hubCtx, stopHub := context.WithCancel(ctx)
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		hub.Run(hubCtx)
+	}()
+	s := &stack{t: t, db: db, svc: svc, runner: runner, api: api, srv: srv, logs: logs, hub: hub}
 	t.Cleanup(func() {
+		hub.Close()
 		srv.Close()
+		stopHub()
+		<-hubDone
 		db.Close()
 		s.checkLogsHoldNoSecrets()
 		if t.Failed() {

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -212,6 +213,17 @@ func (s *Sink) Subscribe(ctx context.Context, spec Spec, format Format, head []b
 		return nil, ctx.Err()
 	}
 	c := &Client{sink: s, spec: spec, format: format, head: head}
+	if after > 0 {
+		// An id beyond the log's end was not given by this log (it was
+		// reset since): nothing the client missed can be found.
+		last, err := h.log.Last(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("stream: subscribing: %w", err)
+		}
+		if after > last {
+			c.lost, after = true, 0
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -224,7 +236,7 @@ func (s *Sink) Subscribe(ctx context.Context, spec Spec, format Format, head []b
 		s.mu.Unlock()
 		return nil, ErrHubClosed
 	}
-	c.replaying = after > 0 && after < c.start
+	c.replaying = c.lost || after > 0 && after < c.start
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
 	h.idx.each(c, true)

@@ -49,6 +49,9 @@ func (c *Client) Replay(ctx context.Context, write func(frame []byte) error) err
 func (c *Client) replay(ctx context.Context, write func([]byte) error) error {
 	log := c.sink.hub.log
 	after := c.skipThrough
+	if c.lost {
+		return write(append(append([]byte(nil), c.head...), gapFrame(c.format)...))
+	}
 	first := true
 	for after < c.start {
 		entries, gap, err := log.Read(ctx, after, min(readBatch, int(c.start-after)), 0)

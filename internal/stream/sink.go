@@ -38,6 +38,9 @@ type Client struct {
 	// skipThrough is the last event id the client already has: live
 	// events up to it are not sent again.
 	skipThrough uint64
+	// lost is true when the events the client asked for cannot be found:
+	// its replay is a gap frame.
+	lost bool
 
 	// replaying is true while missed events are being written; live
 	// frames are held meanwhile, so that they follow the replay. Guarded

@@ -3,8 +3,8 @@ package stream
 import (
 	"net/url"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 )
 
 // Kind is the kind of a stream.

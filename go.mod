@@ -5,6 +5,7 @@ go 1.26.8
 toolchain go1.26.10
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/redis/rueidis v1.0.79
 	golang.org/x/crypto v0.58.0
 	modernc.org/sqlite v1.61.1

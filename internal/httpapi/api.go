@@ -53,6 +53,9 @@ type Config struct {
 	// StreamKeepAlive is how often an idle stream gets a keep-alive; zero
 	// means DefaultStreamKeepAlive.
 	StreamKeepAlive time.Duration
+	// StreamWriteTimeout bounds one write to a stream client, who is
+	// dropped when it takes longer; zero means DefaultStreamWriteTimeout.
+	StreamWriteTimeout time.Duration
 }
 
 // API is the JSON HTTP API v1. It implements http.Handler.
@@ -76,8 +79,9 @@ type API struct {
 	// rendered keeps the JSON of statuses already sent (see render.go).
 	rendered *renderCache
 
-	hub             *stream.Hub // nil: no streams
-	streamKeepAlive time.Duration
+	hub                *stream.Hub // nil: no streams
+	streamKeepAlive    time.Duration
+	streamWriteTimeout time.Duration
 	// websockets counts the WebSocket connections being served, which
 	// http.Server.Shutdown does not wait for (they are hijacked).
 	websockets sync.WaitGroup
@@ -106,6 +110,10 @@ func New(cfg Config) *API {
 		rendered:        newRenderCache(),
 		hub:             cfg.Hub,
 		streamKeepAlive: cfg.StreamKeepAlive,
+	}
+	a.streamWriteTimeout = cfg.StreamWriteTimeout
+	if a.streamWriteTimeout <= 0 {
+		a.streamWriteTimeout = DefaultStreamWriteTimeout
 	}
 	if a.streamKeepAlive <= 0 {
 		a.streamKeepAlive = DefaultStreamKeepAlive
@@ -165,6 +173,7 @@ func (a *API) routes() {
 	a.handle("POST /statuses/filter.json", a.streaming(a.classicStream(stream.FilterKind)))
 	a.handle("GET "+Prefix+"/streams/{kind}", a.streaming(a.sseStream))
 	a.handle("GET "+Prefix+"/streams/list/{id}", a.streaming(a.sseListStream))
+	a.handle("GET "+Prefix+"/streams/ws", a.streaming(a.wsStream))
 
 	a.handle("GET /healthz", a.healthz)
 	a.handle("GET /readyz", a.readyz)

@@ -50,11 +50,12 @@ func (a *API) serveChunked(w http.ResponseWriter, r *http.Request, spec stream.S
 		return streamError(err)
 	}
 	defer sink.Close()
-	if _, err := sink.Subscribe(r.Context(), spec, stream.FormatChunked, nil, 0); err != nil {
+	client, err := sink.Subscribe(r.Context(), spec, stream.FormatChunked, nil, 0)
+	if err != nil {
 		return streamError(err)
 	}
 	rc, err := startStream(w, "application/json; charset=utf-8")
-	if err != nil {
+	if err != nil || client.Start(r.Context(), nil) != nil {
 		return nil // the client is gone; the answer has begun
 	}
 	a.pump(w, r, rc, sink, chunkedFrames)

@@ -19,9 +19,9 @@ import (
 // DefaultStreamKeepAlive is how often an idle stream gets a keep-alive.
 const DefaultStreamKeepAlive = 30 * time.Second
 
-// streamWriteTimeout bounds one write to a stream client: a client that
-// takes longer to accept a write is not reading and is dropped.
-const streamWriteTimeout = 10 * time.Second
+// DefaultStreamWriteTimeout bounds one write to a stream client: a client
+// that takes longer to accept a write is not reading and is dropped.
+const DefaultStreamWriteTimeout = 10 * time.Second
 
 // maxStreamBuffer is the largest write buffer a stream connection keeps
 // between writes; a larger one (after a burst) is let go.
@@ -167,7 +167,7 @@ func (a *API) pump(w http.ResponseWriter, r *http.Request, rc *http.ResponseCont
 	keepAlive := time.NewTimer(a.streamKeepAlive)
 	defer keepAlive.Stop()
 	write := func(b []byte) bool {
-		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		rc.SetWriteDeadline(time.Now().Add(a.streamWriteTimeout))
 		if _, err := w.Write(b); err != nil {
 			return false
 		}

@@ -63,14 +63,14 @@ func (a *API) serveSSE(w http.ResponseWriter, r *http.Request, kind, listID stri
 	if err != nil {
 		return nil
 	}
-	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	rc.SetWriteDeadline(time.Now().Add(a.streamWriteTimeout))
 	if _, err := w.Write([]byte(sseRetry)); err != nil {
 		return nil
 	}
 	// Missed events go straight to the connection, the live ones held
 	// until they are written.
-	err = client.Replay(r.Context(), func(frame []byte) error {
-		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	err = client.Start(r.Context(), func(frame []byte) error {
+		rc.SetWriteDeadline(time.Now().Add(a.streamWriteTimeout))
 		_, err := w.Write(frame)
 		return err
 	})

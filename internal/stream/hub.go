@@ -199,10 +199,10 @@ func (h *Hub) Connect() (*Sink, error) {
 
 // Subscribe adds a subscription to the connection; it is live when
 // Subscribe returns: every event appended from then on that matches spec
-// reaches the sink. head is prepended to every frame. When after is
-// non-zero the client already has the events up to it: later ones the hub
-// had dispatched before the subscription began must be written with
-// Replay, which the caller then must call.
+// is kept for the sink, and reaches it once the caller has called Start.
+// head is prepended to every frame. When after is non-zero the client
+// already has the events up to it, and Start writes those after it that
+// the hub had dispatched before the subscription began.
 func (s *Sink) Subscribe(ctx context.Context, spec Spec, format Format, head []byte, after uint64) (*Client, error) {
 	h := s.hub
 	select {
@@ -236,7 +236,7 @@ func (s *Sink) Subscribe(ctx context.Context, spec Spec, format Format, head []b
 		s.mu.Unlock()
 		return nil, ErrHubClosed
 	}
-	c.replaying = c.lost || after > 0 && after < c.start
+	c.replaying = true // until Start
 	s.clients[c] = struct{}{}
 	s.mu.Unlock()
 	h.idx.each(c, true)

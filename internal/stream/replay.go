@@ -17,20 +17,19 @@ func gapFrame(f Format) []byte {
 	return nil
 }
 
-// Replay writes, through write, the events c missed: those after the id it
-// gave Subscribe up to where its live events start, or a gap frame when
-// they are no longer all retained. Then the live frames held meanwhile are
-// released to the sink, in order after the replay. write gets whole frames
-// (with the client's head) and must not call into the hub.
-func (c *Client) Replay(ctx context.Context, write func(frame []byte) error) error {
+// Start lets a subscription's live frames flow. Until it is called they are
+// held, so that what the transport writes first (its headers, an
+// acknowledgement) comes before them. It first writes, through write, the
+// events c missed: those after the id it gave Subscribe up to where its
+// live events start, or a gap frame when they are no longer all retained.
+// write gets whole frames (with the client's head) and must not call into
+// the hub.
+func (c *Client) Start(ctx context.Context, write func(frame []byte) error) error {
 	s := c.sink
-	s.mu.Lock()
-	replaying := c.replaying
-	s.mu.Unlock()
-	if !replaying {
-		return nil
+	var err error
+	if c.lost || c.skipThrough > 0 && c.skipThrough < c.start {
+		err = c.replay(ctx, write)
 	}
-	err := c.replay(ctx, write)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.replaying = false

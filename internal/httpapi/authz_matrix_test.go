@@ -135,7 +135,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"DELETE /api/starling/v1/lists/{id}/members/{login}", func(f *matrixFixture) string { return fmt.Sprintf("/api/starling/v1/lists/%d/members/bob", f.list) }, nil, nil, 204, false},
 	}
 	// Routes anyone may call: they create an account or a credential.
-	public := []string{"POST /api/starling/v1/users", "POST /api/starling/v1/tokens", "POST /api/starling/v1/sessions"}
+	// POST /statuses/filter.json only reads: it opens a filtered stream.
+	public := []string{"POST /api/starling/v1/users", "POST /api/starling/v1/tokens", "POST /api/starling/v1/sessions", "POST /statuses/filter.json"}
 
 	// The table covers every route that changes something.
 	probe := newStack(t)

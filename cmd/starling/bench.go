@@ -23,12 +23,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o bench.Options
 	var asJSON, quiet bool
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the Starling server to drive (static: the serve-static baseline, by default http://"+bench.DefaultStaticAddr+")")
-	fs.IntVar(&o.Clients, "clients", 0, "concurrent clients (0: the scenario's default: timeline 64, post 16, fanout 16 pollers)")
+	fs.IntVar(&o.Clients, "clients", 0, "concurrent clients (0: the scenario's default: timeline 64, post 16, fanout 16 pollers, stream 1000 streams)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "bound on the measured phase")
 	fs.IntVar(&o.Followers, "followers", 100, "post: followers of each author")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "post: a token of one of the server's admins, to report the job backlog")
 	fs.StringVar(&o.Manifest, "manifest", "seed.json", "fanout: the manifest `starling seed` wrote")
 	fs.StringVar(&o.Tokens, "tokens", "bench-tokens.json", "timeline, post: file keeping the session tokens of the scenarios' users between runs, so that runs need not log in again (empty: keep none)")
+	fs.StringVar(&o.Stream.Transport, "transport", "chunked", "stream: chunked, sse or ws")
+	fs.BoolVar(&o.Stream.Filter, "filter", false, "stream: filter clients, each matching --share of the statuses, instead of firehose clients")
+	fs.Float64Var(&o.Stream.Share, "share", 0.01, "stream: the share of statuses one filter client matches")
+	fs.Float64Var(&o.Stream.Rate, "rate", 10, "stream: statuses posted per second")
+	fs.IntVar(&o.Stream.ServerPID, "server-pid", 0, "stream: the server's process id, to report its memory per connection (Linux)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -51,8 +56,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.Duration <= 0 || o.Duration > 24*time.Hour {
 		return fmt.Errorf("bench: --duration must be within (0, 24h]")
 	}
-	if o.Clients < 0 || o.Clients > 10_000 {
-		return fmt.Errorf("bench: --clients must be within [0, 10000]")
+	maxClients := 10_000
+	if scenario == "stream" {
+		maxClients = 100_000
+	}
+	if o.Clients < 0 || o.Clients > maxClients {
+		return fmt.Errorf("bench: --clients must be within [0, %d]", maxClients)
+	}
+	if o.Stream.Rate <= 0 || o.Stream.Rate > 100_000 || o.Stream.Share <= 0 || o.Stream.Share > 1 {
+		return fmt.Errorf("bench: --rate must be within (0, 100000] and --share within (0, 1]")
 	}
 	if !quiet {
 		o.Progress, o.ProgressTerminal = stderr, isTerminal(stderr)

@@ -31,6 +31,8 @@ type Options struct {
 	// AdminToken is a token of one of the server's admins; with it the
 	// post scenario reports the job backlog (the counts are for admins).
 	AdminToken string
+	// Stream configures the stream scenario.
+	Stream StreamOptions
 }
 
 // maxRequests bounds every load loop besides its duration.
@@ -54,7 +56,7 @@ type Result struct {
 }
 
 // Scenarios lists the scenario names Run accepts.
-var Scenarios = []string{"fanout", "timeline", "post", "static"}
+var Scenarios = []string{"fanout", "timeline", "post", "static", "stream"}
 
 // Run runs the named scenario.
 func Run(ctx context.Context, scenario string, o Options) (Result, error) {
@@ -73,6 +75,8 @@ func Run(ctx context.Context, scenario string, o Options) (Result, error) {
 		return fanout(ctx, o)
 	case "static":
 		return static(ctx, o)
+	case "stream":
+		return stream(ctx, o, o.Stream)
 	}
 	return Result{}, fmt.Errorf("bench: unknown scenario %q (want one of %v)", scenario, Scenarios)
 }

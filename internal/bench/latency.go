@@ -37,6 +37,23 @@ func (r *recorder) add(d time.Duration) {
 	}
 }
 
+// addAll adds several samples under one lock.
+func (r *recorder) addAll(ds []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range ds {
+		r.seen++
+		if len(r.samples) < maxSamples {
+			r.samples = append(r.samples, d)
+			continue
+		}
+		r.rng = r.rng*6364136223846793005 + 1442695040888963407
+		if i := int64(r.rng>>1) % r.seen; i < maxSamples {
+			r.samples[i] = d
+		}
+	}
+}
+
 // fail counts a failed request by its kind; a 429 also leaves a note
 // naming the flag that sets the limit.
 func (r *recorder) fail(err error) {

@@ -59,7 +59,7 @@ func TestClassicStreamRefusals(t *testing.T) {
 		{"GET", "/statuses/filter.json?identifier=a&location=10,2,3,4", "", 400, "invalid_location"},
 		{"GET", "/statuses/filter.json?identifier=a&location=-181,0,0,10", "", 400, "invalid_location"},
 		{"GET", "/statuses/filter.json?identifier=a&follow=bad-login", "", 400, "invalid_follow"},
-		{"GET", "/statuses/filter.json?identifier=a&track=" + strings.Repeat("x", stream.MaxPhraseBytes+1), "", 400, "phrase_too_long"},
+		{"GET", "/statuses/filter.json?identifier=a&track=" + strings.Repeat("x", stream.MaxPhraseChars+1), "", 400, "phrase_too_long"},
 		{"GET", "/statuses/filter.json?identifier=a&location=" + strings.Repeat("0,0,1,1,", stream.MaxBoxes+1), "", 400, "too_many_boxes"},
 		{"POST", "/statuses/filter.json?identifier=a", "track=" + phrases(stream.MaxPhrases+1), 400, "too_many_phrases"},
 		{"POST", "/statuses/filter.json?identifier=a", "follow=" + manyLogins(stream.MaxLogins+1), 400, "too_many_logins"},

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"starling/internal/social"
 	"starling/internal/stream"
 )
 
@@ -22,9 +24,9 @@ import (
 
 // Limits of the WebSocket transport.
 const (
-	maxWSMessage       = 64 << 10 // bytes in one client message
-	maxWSSubscriptions = 16       // live subscriptions on one connection
-	maxWSSubName       = 64       // bytes in a subscription's name
+	maxWSMessage       = 64 << 10                       // bytes in one client message
+	maxWSSubscriptions = social.MaxStreamsPerConnection // live subscriptions on one connection
+	maxWSSubName       = 64                             // bytes in a subscription's name
 )
 
 // wsRequest is a client message.
@@ -42,7 +44,7 @@ var (
 	errWSBadParams  = &apiError{http.StatusBadRequest, "invalid_params", "params values are strings, numbers or arrays of strings"}
 	errWSSubTaken   = &apiError{http.StatusConflict, "sub_taken", "a subscription of that name is live on this connection"}
 	errWSNoSuchSub  = &apiError{http.StatusNotFound, "unknown_sub", "no live subscription has that name"}
-	errWSTooMany    = &apiError{http.StatusUnprocessableEntity, "too_many_subscriptions", "a connection holds at most 16 subscriptions"}
+	errWSTooMany    = &apiError{http.StatusUnprocessableEntity, "too_many_subscriptions", "a connection holds at most " + strconv.Itoa(maxWSSubscriptions) + " subscriptions"}
 )
 
 // parseWSRequest reads a client message: its type and name checked, its

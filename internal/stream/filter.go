@@ -7,17 +7,21 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"starling/internal/social"
 )
 
-// Caps on what one filter may ask for. They bound the memory and index
+// Caps on what one filter may ask for, defined with the other limits of
+// client input in the social package. They bound the memory and index
 // entries a client costs and the work per status; docs/API.md lists them
 // with the errors that enforce them.
 const (
-	MaxPhrases     = 400  // track phrases
-	MaxPhraseBytes = 60   // bytes in one track phrase
-	MaxLogins      = 1000 // follow logins
-	MaxBoxes       = 25   // location boxes
-	MaxIdentifier  = 64   // bytes in a stream identifier
+	MaxPhrases     = social.MaxTrackPhrases        // track phrases
+	MaxPhraseChars = social.MaxTrackPhraseLen      // characters in one track phrase
+	MaxLogins      = social.MaxFollowLogins        // follow logins
+	MaxBoxes       = social.MaxLocationBoxes       // location boxes
+	MaxIdentifier  = social.MaxStreamIdentifierLen // characters (printable ASCII) in an identifier
 	maxLoginBytes  = 32
 )
 
@@ -105,8 +109,8 @@ func items(values []string) []string {
 func parseTrack(values []string) ([][]string, error) {
 	var phrases [][]string
 	for _, p := range items(values) {
-		if len(p) > MaxPhraseBytes {
-			return nil, paramErr("phrase_too_long", "a track phrase has at most %d bytes", MaxPhraseBytes)
+		if utf8.RuneCountInString(p) > MaxPhraseChars {
+			return nil, paramErr("phrase_too_long", "a track phrase has at most %d characters", MaxPhraseChars)
 		}
 		if ws := Words(p); len(ws) > 0 {
 			if len(phrases) == MaxPhrases {

@@ -161,29 +161,45 @@ type pumpFrames struct {
 // pump writes what the hub hands a connection until the client leaves or
 // the hub ends it: everything waiting in one write, a keep-alive after
 // each quiet keep-alive interval, and a final disconnect frame when the
-// hub ends the connection. Each write must be accepted within
-// streamWriteTimeout.
+// hub ends the connection. A write that the client does not accept within
+// streamWriteTimeout (at least half of it) ends the stream.
+//
+// It runs once per delivery per client, so it spares the timers: the
+// write deadline moves only when less than half the timeout is left, and
+// the keep-alive timer is not reset on every write but, when it fires,
+// set again for what is left of the quiet interval.
 func (a *API) pump(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, sink *stream.Sink, f pumpFrames) {
 	keepAlive := time.NewTimer(a.streamKeepAlive)
 	defer keepAlive.Stop()
+	var deadline, lastWrite time.Time
 	write := func(b []byte) bool {
-		rc.SetWriteDeadline(time.Now().Add(a.streamWriteTimeout))
+		now := time.Now()
+		lastWrite = now
+		if deadline.Sub(now) < a.streamWriteTimeout/2 {
+			deadline = now.Add(a.streamWriteTimeout)
+			rc.SetWriteDeadline(deadline)
+		}
 		if _, err := w.Write(b); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
+	done := r.Context().Done()
 	var spare []byte
 	for {
 		select {
 		case <-sink.Wait():
 		case <-keepAlive.C:
+			if quiet := time.Since(lastWrite); quiet < a.streamKeepAlive {
+				keepAlive.Reset(a.streamKeepAlive - quiet)
+				continue
+			}
 			if !write(f.keepAlive) {
 				return
 			}
 			keepAlive.Reset(a.streamKeepAlive)
 			continue
-		case <-r.Context().Done():
+		case <-done:
 			return
 		}
 		frames, reason := sink.Take(spare)
@@ -198,7 +214,6 @@ func (a *API) pump(w http.ResponseWriter, r *http.Request, rc *http.ResponseCont
 		if cap(frames) <= maxStreamBuffer {
 			spare = frames
 		}
-		keepAlive.Reset(a.streamKeepAlive)
 	}
 }
 

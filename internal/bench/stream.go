@@ -38,11 +38,14 @@ func streamTag(g int) string { return "grp" + strconv.Itoa(g) }
 
 // streamRun is the state of one run of the stream scenario.
 type streamRun struct {
-	o       Options
-	so      StreamOptions
-	groups  int // filter groups; each status matches one
-	rec     *recorder
-	posted  atomic.Int64
+	o      Options
+	so     StreamOptions
+	groups int // filter groups; each status matches one
+	rec    *recorder
+	posted atomic.Int64
+	// ended counts streams the server ended before the bench did (a
+	// disconnect notice or a closed connection).
+	ended   atomic.Int64
 	clients []*streamClient
 	// sent[seq] is the group of status seq, for counting what each
 	// client should have received.
@@ -133,12 +136,13 @@ func stream(ctx context.Context, o Options, so StreamOptions) (Result, error) {
 		wg.Go(func() {
 			err := run.follow(streamCtx, i, sc, ready)
 			if err != nil && streamCtx.Err() == nil {
-				firstErr.CompareAndSwap(nil, err)
+				run.ended.Add(1)
+				firstErr.CompareAndSwap(nil, any(err.Error()))
 			}
 		})
 		if err := <-ready; err != nil {
 			failed.Add(1)
-			firstErr.CompareAndSwap(nil, err)
+			firstErr.CompareAndSwap(nil, any(err.Error()))
 		} else {
 			connected.Add(1)
 		}
@@ -184,6 +188,7 @@ func stream(ctx context.Context, o Options, so StreamOptions) (Result, error) {
 	r.Extra["deliveries_lost"] = float64(expected - received)
 	r.Extra["deliveries_duplicated"] = float64(dup)
 	r.Extra["connect_seconds"] = connectTime.Seconds()
+	r.Extra["streams_ended_by_server"] = float64(run.ended.Load())
 	if rssBefore > 0 && rssAfter > 0 {
 		r.Extra["server_rss_before_mib"] = float64(rssBefore) / 1024
 		r.Extra["server_rss_connected_mib"] = float64(rssAfter) / 1024

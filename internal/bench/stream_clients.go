@@ -68,14 +68,21 @@ func (run *streamRun) follow(ctx context.Context, i int, sc *streamClient, ready
 		if err != nil && err != bufio.ErrBufferFull {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}
-		run.tally(sc, line)
+		if err := run.tally(sc, line); err != nil {
+			return err
+		}
 	}
 }
 
-func (run *streamRun) tally(sc *streamClient, frame []byte) {
+func (run *streamRun) tally(sc *streamClient, frame []byte) error {
 	if seq, sent, ok := parseDelivery(frame); ok {
 		sc.seen(seq, time.Since(sent), run.rec)
+		return nil
 	}
+	if i := bytes.Index(frame, []byte(`{"disconnect":`)); i >= 0 {
+		return fmt.Errorf("the server ended the stream: %s", bytes.TrimSpace(frame[i:]))
+	}
+	return nil
 }
 
 func (run *streamRun) followWS(ctx context.Context, i int, sc *streamClient, ready chan<- error) error {
@@ -109,6 +116,8 @@ func (run *streamRun) followWS(ctx context.Context, i int, sc *streamClient, rea
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}
-		run.tally(sc, msg)
+		if err := run.tally(sc, msg); err != nil {
+			return err
+		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"starling/internal/social"
 	"starling/internal/stream"
 )
 
@@ -24,9 +23,9 @@ import (
 
 // Limits of the WebSocket transport.
 const (
-	maxWSMessage       = 64 << 10                       // bytes in one client message
-	maxWSSubscriptions = social.MaxStreamsPerConnection // live subscriptions on one connection
-	maxWSSubName       = 64                             // bytes in a subscription's name
+	maxWSMessage       = 64 << 10                // bytes in one client message
+	maxWSSubscriptions = stream.MaxSubscriptions // live subscriptions on one connection
+	maxWSSubName       = 64                      // bytes in a subscription's name
 )
 
 // wsRequest is a client message.

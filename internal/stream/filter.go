@@ -8,21 +8,20 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"starling/internal/social"
 )
 
-// Caps on what one filter may ask for, defined with the other limits of
-// client input in the social package. They bound the memory and index
-// entries a client costs and the work per status; docs/API.md lists them
-// with the errors that enforce them.
+// Caps on what one stream client may ask for. They bound the memory and
+// index entries a client costs and the work per status; docs/API.md lists
+// them with the errors that enforce them.
 const (
-	MaxPhrases     = social.MaxTrackPhrases        // track phrases
-	MaxPhraseChars = social.MaxTrackPhraseLen      // characters in one track phrase
-	MaxLogins      = social.MaxFollowLogins        // follow logins
-	MaxBoxes       = social.MaxLocationBoxes       // location boxes
-	MaxIdentifier  = social.MaxStreamIdentifierLen // characters (printable ASCII) in an identifier
-	maxLoginBytes  = 32
+	MaxPhrases     = 400  // track phrases
+	MaxPhraseChars = 60   // characters in one track phrase
+	MaxLogins      = 5000 // follow logins
+	MaxBoxes       = 25   // location boxes
+	MaxIdentifier  = 64   // characters (printable ASCII) in an identifier
+	// MaxSubscriptions bounds the subscriptions of one WebSocket connection.
+	MaxSubscriptions = 10
+	maxLoginBytes    = 32
 )
 
 // ParamError is a stream parameter that cannot be used: the client gets

@@ -9,7 +9,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"starling/internal/httpapi"
+	"starling/internal/ratelimit"
 	"starling/internal/social"
 	"starling/internal/stream"
 )
@@ -373,4 +376,22 @@ func TestStreamCapAndRateLimit(t *testing.T) {
 	}
 	r := s.anonymous().do("GET", "/statuses/firehose.json?identifier=two", nil)
 	wantErrorFor(t, "a stream over the cap", r, 503, "too_many_streams")
+}
+
+func TestStreamRateLimit(t *testing.T) {
+	s := newStackWith(t, func(c *httpapi.Config) {
+		c.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
+		c.RateLimits = ratelimit.Policies{Stream: ratelimit.Limit{Rate: 1, Per: time.Hour, Burst: 2}}
+	})
+	for i := range 2 {
+		sc := s.anonymous().openStream("GET", fmt.Sprintf("/statuses/firehose.json?identifier=id%d", i), "", nil)
+		if sc.res.StatusCode != 200 {
+			t.Fatalf("stream %d answered %d, want 200 within the burst", i, sc.res.StatusCode)
+		}
+	}
+	// The address has spent its burst, whatever the identifier.
+	r := s.anonymous().do("GET", "/statuses/firehose.json?identifier=other", nil)
+	wantErrorFor(t, "a third stream from one address", r, 429, "rate_limited")
+	r = s.anonymous().do("GET", "/api/starling/v1/streams/firehose", nil)
+	wantErrorFor(t, "an SSE stream from that address", r, 429, "rate_limited")
 }

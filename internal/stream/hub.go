@@ -119,14 +119,13 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		backoff.reset()
 		if gap && len(entries) == 0 {
-			// The log is behind the hub: it was reset. Carry on from its end.
-			last, err := h.log.Last(ctx)
-			if err == nil {
-				h.lg.Warn("stream: the event log was reset; following it from its end", "was", pos, "now", last)
-				h.mu.Lock()
-				h.pos.Store(last)
-				h.mu.Unlock()
-			}
+			// The log is behind the hub: it was reset (a Redis that lost
+			// its data). Everything in it now is new, so the hub reads it
+			// from its start.
+			h.lg.Warn("stream: the event log was reset; reading it from its start", "was", pos)
+			h.mu.Lock()
+			h.pos.Store(0)
+			h.mu.Unlock()
 			continue
 		}
 		if gap {

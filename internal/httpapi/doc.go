@@ -29,6 +29,15 @@
 // routes that hold a request open (streams, long-polls) extend it with
 // ExtendReadDeadline once they have read the request (deadline.go).
 //
-// Concurrency: an API is safe for concurrent use once New returns; its only
-// mutable state is in the Limiter, which is safe for concurrent use.
+// The streaming endpoints (stream_chunked.go, stream_sse.go, stream_ws.go,
+// sharing stream_request.go) are the exception to "every answer is JSON":
+// once subscribed they answer 200 with their own content type and write
+// what a stream.Hub hands them until the client leaves or the hub ends the
+// stream; their refusals are JSON errors like any other.
+//
+// Concurrency: an API is safe for concurrent use once New returns; its
+// mutable state is in the Limiter and the Hub, both safe for concurrent
+// use, and a WaitGroup of the WebSocket streams being served. Each stream
+// is written by the goroutine of its request (a WebSocket also has one
+// reading goroutine).
 package httpapi

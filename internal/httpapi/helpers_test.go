@@ -75,8 +75,14 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 		configureHub(&hubCfg)
 	}
 	hub := stream.NewHub(hubCfg)
+	logBus := stream.NewLogBus(events.NewMemory(events.MemoryOptions{}), eventLog, logger)
+	logBusDone := make(chan struct{})
+	go func() {
+		defer close(logBusDone)
+		logBus.Run(ctx)
+	}()
 	svc, err := social.NewService(db, social.Config{
-		Bus:         stream.NewLogBus(events.NewMemory(events.MemoryOptions{}), eventLog, logger),
+		Bus:         logBus,
 		FanoutChunk: fanoutChunk,
 		Password:    social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 	}, logger)
@@ -113,6 +119,8 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 		srv.Close()
 		stopHub()
 		<-hubDone
+		logBus.Close(ctx)
+		<-logBusDone
 		db.Close()
 		s.checkLogsHoldNoSecrets()
 		if t.Failed() {

@@ -33,9 +33,12 @@ type Server struct {
 	// when Config.PprofAddr is set; nil otherwise.
 	pprof   *http.Server
 	pprofLn net.Listener
-	// hub serves stream clients; nil in worker-only processes.
-	hub *stream.Hub
-	api *httpapi.API
+	// logBus appends the stream events this process publishes to the
+	// engine's event log; hub serves stream clients (nil in worker-only
+	// processes).
+	logBus *stream.LogBus
+	hub    *stream.Hub
+	api    *httpapi.API
 }
 
 // New opens the engine and builds a server; it listens only when Serve or
@@ -53,13 +56,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	scfg := cfg.social(eng.Defaults)
 	// Stream events also go into the retained event log, which every
 	// process's stream hub reads; worker-only processes write it too.
-	scfg.Bus = stream.NewLogBus(eng.Bus, eng.EventLog, log)
+	logBus := stream.NewLogBus(eng.Bus, eng.EventLog, log)
+	scfg.Bus = logBus
 	svc, err := social.NewService(eng.Store, scfg, log)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, engine: eng, service: svc}
+	s := &Server{cfg: cfg, log: log, engine: eng, service: svc, logBus: logBus}
 	if workers, prefetch := cfg.jobs(eng.Defaults); workers >= 0 {
 		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease, StopTimeout: cfg.ShutdownTimeout}, log)
 		svc.RegisterJobs(s.runner)
@@ -141,6 +145,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.hub != nil {
 		wg.Go(func() { s.hub.Run(workCtx) })
 	}
+	logBusCtx, stopLogBus := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLogBus()
+	logBusDone := make(chan struct{})
+	go func() {
+		defer close(logBusDone)
+		s.logBus.Run(logBusCtx)
+	}()
 	if s.pprof != nil {
 		s.log.Info("starling: serving profiles", "addr", s.pprofLn.Addr().String())
 		go s.pprof.Serve(s.pprofLn) //nolint:errcheck // ends with ErrServerClosed at shutdown
@@ -173,6 +184,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopWork()
 	wg.Wait()
+	// The workers have published their last events: append them before
+	// the engine closes.
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	s.logBus.Close(drainCtx)
+	cancelDrain()
+	stopLogBus()
+	<-logBusDone
 	if cerr := s.engine.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

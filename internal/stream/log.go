@@ -26,6 +26,9 @@ type Log interface {
 	// Append adds an entry and returns its id. Entries beyond the newest
 	// Retain may be dropped from then on.
 	Append(ctx context.Context, topic string, data []byte) (uint64, error)
+	// AppendBatch adds the entries of batch (their IDs ignored) in order,
+	// in one step, and returns the id of the last.
+	AppendBatch(ctx context.Context, batch []Entry) (uint64, error)
 	// Read returns up to limit entries with ids above after, oldest first.
 	// When there are none and wait is positive, it waits up to wait (or
 	// until ctx ends) for one. gap reports that entries above after are no

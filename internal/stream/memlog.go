@@ -30,10 +30,17 @@ func NewMemoryLog(retain int) *MemoryLog {
 
 // Append adds an entry.
 func (m *MemoryLog) Append(ctx context.Context, topic string, data []byte) (uint64, error) {
+	return m.AppendBatch(ctx, []Entry{{Topic: topic, Data: data}})
+}
+
+// AppendBatch adds entries in order.
+func (m *MemoryLog) AppendBatch(ctx context.Context, batch []Entry) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.last++
-	m.entries = append(m.entries, Entry{ID: m.last, Topic: topic, Data: append([]byte(nil), data...)})
+	for _, e := range batch {
+		m.last++
+		m.entries = append(m.entries, Entry{ID: m.last, Topic: e.Topic, Data: append([]byte(nil), e.Data...)})
+	}
 	if len(m.entries) > 2*m.retain {
 		m.entries = append(m.entries[:0], m.entries[len(m.entries)-m.retain:]...)
 	}

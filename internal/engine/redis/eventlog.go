@@ -28,21 +28,25 @@ type EventLog struct {
 
 var _ stream.Log = (*EventLog)(nil)
 
-// appendEventScript numbers and appends an event. Should the counter have
-// been lost while the stream was kept, it continues from the stream's
-// newest entry instead of failing on a smaller id.
+// appendEventScript numbers and appends events: ARGV is the retention,
+// then a topic and its data for each event. Should the counter have been
+// lost while the stream was kept, it continues from the stream's newest
+// entry instead of failing on a smaller id.
 const appendEventScript = `
-local n = redis.call('INCR', KEYS[2])
+local count = (#ARGV - 1) / 2
+local n = redis.call('INCRBY', KEYS[2], count) - count
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if top[1] then
   local newest = tonumber(string.match(top[1][1], '^(%d+)'))
-  if newest >= n then
-    n = newest + 1
-    redis.call('SET', KEYS[2], n)
+  if newest > n then
+    n = newest
+    redis.call('SET', KEYS[2], n + count)
   end
 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], n .. '-0', 't', ARGV[1], 'd', ARGV[2])
-return n
+for i = 1, count do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], (n + i) .. '-0', 't', ARGV[2 * i], 'd', ARGV[2 * i + 1])
+end
+return n + count
 `
 
 // EventLog returns the engine's stream event log keeping at least the
@@ -61,9 +65,19 @@ func (e *Engine) EventLog(retain int) *EventLog {
 
 // Append numbers and adds an entry in one script.
 func (l *EventLog) Append(ctx context.Context, topic string, data []byte) (uint64, error) {
-	n, err := l.appendS.Exec(ctx, l.e.client, []string{l.logKey, l.seqKey}, []string{topic, string(data), l.retain}).AsInt64()
+	return l.AppendBatch(ctx, []stream.Entry{{Topic: topic, Data: data}})
+}
+
+// AppendBatch numbers and adds entries in one script.
+func (l *EventLog) AppendBatch(ctx context.Context, batch []stream.Entry) (uint64, error) {
+	args := make([]string, 0, 1+2*len(batch))
+	args = append(args, l.retain)
+	for _, e := range batch {
+		args = append(args, e.Topic, string(e.Data))
+	}
+	n, err := l.appendS.Exec(ctx, l.e.client, []string{l.logKey, l.seqKey}, args).AsInt64()
 	if err != nil {
-		return 0, l.e.fail("appending an event", err)
+		return 0, l.e.fail("appending events", err)
 	}
 	return uint64(n), nil
 }

@@ -47,19 +47,28 @@ var (
 
 // Append adds an entry in a write transaction of its own.
 func (l *EventLog) Append(ctx context.Context, topic string, data []byte) (uint64, error) {
+	return l.AppendBatch(ctx, []stream.Entry{{Topic: topic, Data: data}})
+}
+
+// AppendBatch adds entries in one write transaction.
+func (l *EventLog) AppendBatch(ctx context.Context, batch []stream.Entry) (uint64, error) {
 	var id int64
-	err := l.db.write(ctx, "appending an event", func(tx *wtx) error {
-		res, err := tx.exec(qAppendEvent, topic, data)
-		if err != nil {
-			return err
+	err := l.db.write(ctx, "appending events", func(tx *wtx) error {
+		for _, e := range batch {
+			res, err := tx.exec(qAppendEvent, e.Topic, e.Data)
+			if err != nil {
+				return err
+			}
+			if id, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			if id%trimEvery == 0 && id > int64(l.retain) {
+				if _, err := tx.exec(qTrimEvents, id-int64(l.retain)); err != nil {
+					return err
+				}
+			}
 		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		if id%trimEvery == 0 && id > int64(l.retain) {
-			_, err = tx.exec(qTrimEvents, id-int64(l.retain))
-		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, err

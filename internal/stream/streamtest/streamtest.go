@@ -68,6 +68,29 @@ func Run(t *testing.T, newLogs func(t *testing.T) (writer, reader stream.Log)) {
 			t.Fatalf("Read(20) returned %d entries, want 0", len(es))
 		}
 	})
+	t.Run("BatchInOrder", func(t *testing.T) {
+		w, r := newLogs(t)
+		if _, err := w.Append(ctx, "status.created", []byte(`{"n":0}`)); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		var batch []stream.Entry
+		for i := 1; i <= 5; i++ {
+			batch = append(batch, stream.Entry{Topic: "timeline.delivered", Data: fmt.Appendf(nil, `{"n":%d}`, i)})
+		}
+		last, err := w.AppendBatch(ctx, batch)
+		if err != nil || last != 6 {
+			t.Fatalf("AppendBatch of 5 after 1 = %d, %v; want 6", last, err)
+		}
+		es, gap, err := r.Read(ctx, 1, 10, 0)
+		if err != nil || gap || len(es) != 5 {
+			t.Fatalf("Read(1) = %d entries, gap %v, err %v; want the batch", len(es), gap, err)
+		}
+		for i, e := range es {
+			if want := fmt.Sprintf(`{"n":%d}`, i+1); e.ID != uint64(i+2) || e.Topic != "timeline.delivered" || string(e.Data) != want {
+				t.Fatalf("entry %d = %d %s %s, want %d %s", i, e.ID, e.Topic, e.Data, i+2, want)
+			}
+		}
+	})
 	t.Run("TrimsToAGap", func(t *testing.T) {
 		w, r := newLogs(t)
 		const n = 20 * Retain

@@ -35,6 +35,7 @@ var (
 	errInvalidQuery       = &apiError{http.StatusBadRequest, "invalid_query", "the query string is malformed"}
 	errInvalidForm        = &apiError{http.StatusBadRequest, "invalid_form", "the form body is malformed"}
 	errInvalidEventID     = &apiError{http.StatusBadRequest, "invalid_last_event_id", "Last-Event-ID is not an event id of this server"}
+	errStreamHead         = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "streams are opened with GET (or POST for filter.json)"}
 	errUnknownStream      = &apiError{http.StatusNotFound, "unknown_stream", "streams are firehose, sample, filter, home and list/{id}"}
 )
 
@@ -251,9 +252,14 @@ func readBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// streaming answers 503 when the API has no hub.
+// streaming answers 503 when the API has no hub, and refuses HEAD, which
+// would otherwise hold a stream open with nothing to show for it.
 func (a *API) streaming(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method == http.MethodHead {
+			w.Header().Set("Allow", "GET")
+			return errStreamHead
+		}
 		if a.hub == nil {
 			return errStreamsOff
 		}

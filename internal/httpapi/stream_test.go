@@ -81,6 +81,10 @@ func TestClassicStreamRefusals(t *testing.T) {
 		r := anon.do(tc.method, tc.path, body)
 		wantErrorFor(t, tc.method+" "+tc.path, r, tc.status, tc.code)
 	}
+	head, err := http.Head(s.srv.URL + "/statuses/firehose.json?identifier=a")
+	if err != nil || head.StatusCode != http.StatusMethodNotAllowed || head.Header.Get("Allow") != "GET" {
+		t.Errorf("HEAD on a stream: %v %v, want 405 with Allow: GET", head, err)
+	}
 	if st := s.hub.Stats(); st.Connections != 0 || st.Subscriptions != 0 {
 		t.Fatalf("refused requests left %+v in the hub", st)
 	}

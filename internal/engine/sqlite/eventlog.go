@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -42,7 +40,8 @@ var (
 	qAppendEvent = writeQuery(`INSERT INTO stream_events (topic, data) VALUES (?, ?)`)
 	qTrimEvents  = writeQuery(`DELETE FROM stream_events WHERE id <= ?`)
 	qReadEvents  = readQuery(`SELECT id, topic, data FROM stream_events WHERE id > ? ORDER BY id LIMIT ?`)
-	qLastEvent   = readQuery(`SELECT seq FROM sqlite_sequence WHERE name = 'stream_events'`)
+	// The newest row is never trimmed, so its id is the last one given.
+	qLastEvent = readQuery(`SELECT coalesce(max(id), 0) FROM stream_events`)
 )
 
 // Append adds an entry in a write transaction of its own.
@@ -129,14 +128,10 @@ func (l *EventLog) read(ctx context.Context, after uint64, limit int) ([]stream.
 	return out, l.db.fail("reading events", rows.Err())
 }
 
-// Last returns the newest id ever assigned.
+// Last returns the newest id assigned.
 func (l *EventLog) Last(ctx context.Context) (uint64, error) {
 	var seq int64
-	err := l.db.readRow(ctx, qLastEvent).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
+	if err := l.db.readRow(ctx, qLastEvent).Scan(&seq); err != nil {
 		return 0, l.db.fail("reading the last event id", err)
 	}
 	return uint64(seq), nil

@@ -225,7 +225,7 @@ CREATE TABLE unfollow_marks (
 CREATE INDEX unfollow_marks_at ON unfollow_marks(at);
 `},
 	// The retained log of stream events (eventlog.go). AUTOINCREMENT keeps
-	// ids consecutive and never reused, also after trimming empties it.
+	// ids consecutive and never reused.
 	{"stream event log", `
 CREATE TABLE stream_events (
 	id    INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -29,7 +29,7 @@ type running struct {
 	done chan error
 }
 
-func startServer(t *testing.T, url, prefix string) *running {
+func startRedisServer(t *testing.T, url, prefix string) *running {
 	t.Helper()
 	cfg := Config{
 		Addr: "127.0.0.1:0", RedisURL: url, RedisPrefix: prefix,
@@ -118,7 +118,7 @@ func readLine(t *testing.T, br *bufio.Reader) string {
 // with a clean shutdown notice.
 func TestStreamsAcrossProcesses(t *testing.T) {
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
-	a, b := startServer(t, url, prefix), startServer(t, url, prefix)
+	a, b := startRedisServer(t, url, prefix), startRedisServer(t, url, prefix)
 	token := func(login string) string {
 		a.call(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": "password-" + login})
 		var tok struct{ Token string }
@@ -174,7 +174,7 @@ func TestStreamsAcrossProcesses(t *testing.T) {
 // start, so a status posted afterwards still reaches the live stream.
 func TestStreamsSurviveRedisOutages(t *testing.T) {
 	rs := redistest.NewServer(t)
-	a := startServer(t, rs.URL(), "o:")
+	a := startRedisServer(t, rs.URL(), "o:")
 	register := func(login string) string {
 		a.call(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": "password-" + login})
 		var tok struct{ Token string }

@@ -20,7 +20,7 @@ var chunkedFrames = pumpFrames{
 // classicStream serves /statuses/{firehose,sample,filter}.json.
 func (a *API) classicStream(kind stream.Kind) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		params, err := streamParams(w, r)
+		params, err := streamParams(r)
 		if err != nil {
 			return err
 		}

@@ -57,7 +57,7 @@ func streamError(err error) error {
 
 // streamParams returns the parameters of a stream request: the query
 // string and, for a POST, the form body too. Malformed ones get 400.
-func streamParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+func streamParams(r *http.Request) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, errInvalidQuery

@@ -31,7 +31,7 @@ func (a *API) sseListStream(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) serveSSE(w http.ResponseWriter, r *http.Request, kind, listID string) error {
-	params, err := streamParams(w, r)
+	params, err := streamParams(r)
 	if err != nil {
 		return err
 	}

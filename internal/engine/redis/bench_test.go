@@ -309,12 +309,7 @@ func BenchmarkTimelineRead(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			ids, err := e.TimelineIDs(ctx, home, page)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			sts, err := e.Statuses(ctx, ids)
+			sts, err := e.TimelinePage(ctx, home, page)
 			if err != nil || len(sts) != social.DefaultCount {
 				b.Errorf("read %d statuses, err %v; want %d", len(sts), err, social.DefaultCount)
 				return

@@ -112,7 +112,7 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 
 	serveArgs := func() []string {
 		a := append([]string{"serve", "--addr", freeAddr(t)}, engineArgs...)
-		return append(a, "--fanout-chunk", fmt.Sprint(chunk), "--workers", "1", "--job-lease", "2s", "--admins", seed.DefaultCelebrity)
+		return append(a, "--fanout-chunk", fmt.Sprint(chunk), "--workers", "1", "--prefetch", "8", "--job-lease", "3s", "--admins", seed.DefaultCelebrity)
 	}
 	p := start(t, cheapHashes, serveArgs()...)
 	var st status

@@ -202,7 +202,8 @@ var cheapHashes = []string{"STARLING_ARGON2_TIME=1", "STARLING_ARGON2_MEMORY=64"
 func TestServeKeepsEverythingAcrossRestarts(t *testing.T) {
 	data := t.TempDir()
 	addr := freeAddr(t)
-	args := []string{"serve", "--addr", addr, "--data", data, "--timeline-size", "50"}
+	// A short lease: a job the killed process had claimed runs again soon.
+	args := []string{"serve", "--addr", addr, "--data", data, "--timeline-size", "50", "--job-lease", "2s"}
 	env := append([]string{"STARLING_FANOUT_CHUNK=2"}, cheapHashes...)
 
 	p := start(t, env, args...)

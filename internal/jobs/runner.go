@@ -181,14 +181,28 @@ func (r *Runner) work(ctx, jobsCtx context.Context, consumer string) {
 	}
 }
 
-// runLeased runs a claimed batch under a context that ends with the lease
-// taken at claimed, so that no handler works on past the moment another
-// worker may be running the same job.
+// runLeased runs a claimed batch: its handlers under a context that ends
+// with the lease taken at claimed, so that no handler works on past the
+// moment another worker may be running the same job; the settling calls
+// under ctx, so that work done in time is acknowledged (the queue refuses
+// an acknowledgement whose lease another consumer has taken since).
 func (r *Runner) runLeased(ctx context.Context, batch []Job, claimed time.Time) {
 	leaseCtx, cancel := context.WithDeadline(ctx, claimed.Add(r.cfg.Lease))
 	defer cancel()
-	r.runClaimed(leaseCtx, batch)
+	r.runClaimed(run{work: leaseCtx, settle: ctx}, batch)
 }
+
+// run holds the two contexts of a claimed batch: work, which ends with the
+// lease, for the handlers; settle for acknowledging, retrying and burying.
+type run struct {
+	work, settle context.Context
+}
+
+// leaseOver reports whether a handler's failure came from its context
+// ending (the lease ran out, or the runner is stopping) rather than from
+// the job: such a job is left unsettled, to be run again after its lease,
+// and costs no attempt of its own beyond the claim.
+func (rn run) leaseOver() bool { return rn.work.Err() != nil }
 
 // Drain runs jobs on the calling goroutine until none is runnable now. It is
 // for tests and one-shot tools; servers use Run.
@@ -209,7 +223,7 @@ func (r *Runner) Drain(ctx context.Context) error {
 // runClaimed runs the jobs of one claim in their order, except that the
 // jobs of a kind with a batch handler run together, where the first of
 // them stands.
-func (r *Runner) runClaimed(ctx context.Context, claimed []Job) {
+func (r *Runner) runClaimed(rn run, claimed []Job) {
 	done := make([]bool, len(claimed))
 	for i, job := range claimed {
 		if done[i] {
@@ -220,9 +234,9 @@ func (r *Runner) runClaimed(ctx context.Context, claimed []Job) {
 		r.mu.RUnlock()
 		switch {
 		case !ok:
-			r.settle(ctx, job, r.queue.Bury(ctx, job, "no handler for kind "+job.Kind))
+			r.settle(job, r.queue.Bury(rn.settle, job, "no handler for kind "+job.Kind))
 		case h.single != nil:
-			r.runOne(ctx, h.single, job)
+			r.runOne(rn, h.single, job)
 		default:
 			var group []Job
 			for j := i; j < len(claimed); j++ {
@@ -231,39 +245,42 @@ func (r *Runner) runClaimed(ctx context.Context, claimed []Job) {
 					done[j] = true
 				}
 			}
-			r.runGroup(ctx, h.batch, group)
+			r.runGroup(rn, h.batch, group)
 		}
 	}
 }
 
-func (r *Runner) runOne(ctx context.Context, h Handler, job Job) {
-	next, err := r.call(ctx, h, job)
+func (r *Runner) runOne(rn run, h Handler, job Job) {
+	next, err := r.call(rn.work, h, job)
 	if err == nil {
-		r.settle(ctx, job, r.queue.Complete(ctx, job, next...))
+		r.settle(job, r.queue.Complete(rn.settle, job, next...))
 		return
 	}
-	r.failed(ctx, job, err)
+	r.failed(rn, job, err)
 }
 
 // runGroup runs jobs of one kind through their batch handler and
 // acknowledges those that succeeded in one CompleteMany. When the handler
 // panics for a group of several, each job is run again on its own, so that
 // one poisonous job does not fail the others.
-func (r *Runner) runGroup(ctx context.Context, h BatchHandler, group []Job) {
-	outcomes, err := r.callBatch(ctx, h, group)
+func (r *Runner) runGroup(rn run, h BatchHandler, group []Job) {
+	outcomes, err := r.callBatch(rn.work, h, group)
 	if err != nil {
-		if len(group) > 1 {
+		if len(group) > 1 && !rn.leaseOver() {
 			for _, job := range group {
-				r.runGroup(ctx, h, []Job{job})
+				r.runGroup(rn, h, []Job{job})
 			}
 			return
 		}
-		outcomes = []Outcome{{Err: err}}
+		outcomes = make([]Outcome, len(group))
+		for i := range outcomes {
+			outcomes[i].Err = err
+		}
 	}
 	done := make([]Completion, 0, len(group))
 	for i, job := range group {
 		if outcomes[i].Err != nil {
-			r.failed(ctx, job, outcomes[i].Err)
+			r.failed(rn, job, outcomes[i].Err)
 			continue
 		}
 		done = append(done, Completion{Job: job, Next: outcomes[i].Next})
@@ -271,15 +288,15 @@ func (r *Runner) runGroup(ctx context.Context, h BatchHandler, group []Job) {
 	if len(done) == 0 {
 		return
 	}
-	results, err := r.queue.CompleteMany(ctx, done)
+	results, err := r.queue.CompleteMany(rn.settle, done)
 	if err == nil && len(results) != len(done) {
 		err = fmt.Errorf("jobs: CompleteMany returned %d results for %d jobs", len(results), len(done))
 	}
 	for i, c := range done {
 		if err != nil {
-			r.settle(ctx, c.Job, err)
+			r.settle(c.Job, err)
 		} else {
-			r.settle(ctx, c.Job, results[i])
+			r.settle(c.Job, results[i])
 		}
 	}
 }
@@ -301,15 +318,17 @@ func (r *Runner) callBatch(ctx context.Context, h BatchHandler, group []Job) (ou
 
 // failed retries a failed job after a backoff, or buries it when the
 // error is permanent or it has used up its attempts.
-func (r *Runner) failed(ctx context.Context, job Job, err error) {
+func (r *Runner) failed(rn run, job Job, err error) {
 	switch {
+	case rn.leaseOver():
+		r.log.Info("jobs: job's lease ran out (or the runner is stopping) before it finished; it will be offered again", "kind", job.Kind, "id", job.ID, "err", err)
 	case errors.As(err, new(permanentError)) || job.Attempts >= r.cfg.MaxAttempts:
 		r.log.Error("jobs: job buried", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "err", err)
-		r.settle(ctx, job, r.queue.Bury(ctx, job, err.Error()))
+		r.settle(job, r.queue.Bury(rn.settle, job, err.Error()))
 	default:
 		at := time.Now().Add(backoff(job.Attempts, r.cfg.BackoffBase, r.cfg.BackoffMax))
 		r.log.Warn("jobs: job failed, will retry", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "retry_at", at, "err", err)
-		r.settle(ctx, job, r.queue.Retry(ctx, job, at, err.Error()))
+		r.settle(job, r.queue.Retry(rn.settle, job, at, err.Error()))
 	}
 }
 
@@ -324,7 +343,7 @@ func (r *Runner) call(ctx context.Context, h Handler, job Job) (next []NewJob, e
 	return h(ctx, job)
 }
 
-func (r *Runner) settle(ctx context.Context, job Job, err error) {
+func (r *Runner) settle(job Job, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrLeaseLost):

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"starling/internal/chat"
 	"starling/internal/engine/redis"
 	"starling/internal/engine/sqlite"
 	"starling/internal/events"
@@ -58,6 +59,8 @@ type Engine struct {
 	// EventLog is the retained log of stream events that every process's
 	// stream hub reads.
 	EventLog stream.Log
+	// Chat is the durable history of chat rooms.
+	Chat chat.History
 	// Defaults is the job tuning that suits the engine.
 	Defaults Defaults
 
@@ -112,6 +115,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		return &Engine{
 			Name: "redis", Store: e, Queue: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
 			EventLog:   e.EventLog(stream.DefaultRetain),
+			Chat:       e.Chat(0),
 			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
 			closeBus:   bus.Close,
 			closeStore: e.Close,
@@ -133,6 +137,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Loader:     db,
 		EventLog:   db.EventLog(stream.DefaultRetain),
+		Chat:       db.Chat(0),
 		Defaults:   Defaults{Workers: 1, Prefetch: 64, FanoutBatchChunks: 8},
 		closeBus:   bus.Close,
 		closeStore: db.Close,

@@ -233,6 +233,26 @@ CREATE TABLE stream_events (
 	data  BLOB    NOT NULL
 );
 `},
+	// Chat rooms (chat.go): one log of messages for every room, ids from
+	// one counter, and a row per room with its count and last activity.
+	{"chat rooms", `
+CREATE TABLE chat_messages (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	room   TEXT    NOT NULL,
+	body   TEXT    NOT NULL,
+	login  TEXT    NOT NULL DEFAULT '', -- '' for an anonymous author
+	posted INTEGER NOT NULL
+);
+CREATE INDEX chat_messages_room ON chat_messages(room, id);
+
+CREATE TABLE chat_rooms (
+	name        TEXT    PRIMARY KEY,
+	messages    INTEGER NOT NULL, -- rows of chat_messages, so that trimming is not a count
+	last_id     INTEGER NOT NULL,
+	last_posted INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX chat_rooms_recent ON chat_rooms(last_id);
+`},
 }
 
 // migrate applies the steps the database has not seen yet.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"starling/internal/chat"
 	"starling/internal/jobs"
 	"starling/internal/ratelimit"
 	"starling/internal/social"
@@ -56,6 +57,10 @@ type Config struct {
 	// StreamWriteTimeout bounds one write to a stream client, who is
 	// dropped when it takes longer; zero means DefaultStreamWriteTimeout.
 	StreamWriteTimeout time.Duration
+	// Rooms serves the chat endpoints (chat*.go); nil leaves them out.
+	Rooms *chat.Rooms
+	// ChatRequireLogin refuses chat messages from anonymous senders.
+	ChatRequireLogin bool
 }
 
 // API is the JSON HTTP API v1. It implements http.Handler.
@@ -74,7 +79,9 @@ type API struct {
 	trustedProxies []netip.Prefix
 	secureCookies  bool
 	readTimeout    time.Duration
-	patterns       []string // every route, for tests
+	rooms          *chat.Rooms // nil: no chat endpoints
+	chatLogin      bool        // chat messages need a signed-in sender
+	patterns       []string    // every route, for tests
 
 	// rendered keeps the JSON of statuses already sent (see render.go).
 	rendered *renderCache
@@ -110,6 +117,8 @@ func New(cfg Config) *API {
 		rendered:        newRenderCache(),
 		hub:             cfg.Hub,
 		streamKeepAlive: cfg.StreamKeepAlive,
+		rooms:           cfg.Rooms,
+		chatLogin:       cfg.ChatRequireLogin,
 	}
 	a.streamWriteTimeout = cfg.StreamWriteTimeout
 	if a.streamWriteTimeout <= 0 {
@@ -174,6 +183,9 @@ func (a *API) routes() {
 	a.handle("GET "+Prefix+"/streams/{kind}", a.streaming(a.sseStream))
 	a.handle("GET "+Prefix+"/streams/list/{id}", a.streaming(a.sseListStream))
 	a.handle("GET "+Prefix+"/streams/ws", a.streaming(a.wsStream))
+	if a.rooms != nil {
+		a.chatRoutes()
+	}
 
 	a.handle("GET /healthz", a.healthz)
 	a.handle("GET /readyz", a.readyz)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"starling/internal/chat"
 	"starling/internal/social"
 )
 
@@ -28,6 +29,7 @@ var (
 	errInternal     = &apiError{http.StatusInternalServerError, "internal", "something went wrong on our side; it has been logged"}
 	errUnavailable  = &apiError{http.StatusServiceUnavailable, "unavailable", "the store is unavailable; try again later"}
 	errBusy         = &apiError{http.StatusServiceUnavailable, "busy", "the server has too many logins and registrations in hand; retry after the number of seconds in the Retry-After header"}
+	errBadCursor    = &apiError{http.StatusBadRequest, "invalid_cursor", "cursor must be the id of a message"}
 )
 
 // domainErrors translates the social core's sentinels, checked with
@@ -66,6 +68,13 @@ func classify(err error) *apiError {
 	var ve *social.ValidationError
 	if errors.As(err, &ve) {
 		return &apiError{http.StatusUnprocessableEntity, "invalid_" + ve.Field, ve.Field + " " + ve.Reason}
+	}
+	var ce *chat.InputError
+	if errors.As(err, &ce) {
+		return &apiError{http.StatusUnprocessableEntity, "invalid_" + ce.Field, ce.Field + " " + ce.Reason}
+	}
+	if errors.Is(err, chat.ErrBadCursor) {
+		return errBadCursor
 	}
 	var pe *social.PageError
 	if errors.As(err, &pe) {

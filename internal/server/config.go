@@ -66,6 +66,9 @@ type Config struct {
 	// off. They are kept in Redis when RedisURL is set (shared by every
 	// process), else in the process's memory.
 	RateLimits ratelimit.Policies
+	// ChatRequireLogin refuses chat messages from senders who are not
+	// signed in; by default anyone may post (rate limited per address).
+	ChatRequireLogin bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed; empty means none.
 	TrustedProxies []netip.Prefix

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"starling/internal/chat"
 	"starling/internal/engine"
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
@@ -25,8 +26,10 @@ type Server struct {
 	engine  *engine.Engine
 	service *social.Service
 	runner  *jobs.Runner
-	http    *http.Server
-	ln      net.Listener
+	// rooms serves the chat rooms; nil for a worker-only process.
+	rooms *chat.Rooms
+	http  *http.Server
+	ln    net.Listener
 	// conns caps the connections of ln (connlimit.go).
 	conns *connLimiter
 	// pprof serves runtime profiles on a loopback listener of its own
@@ -92,12 +95,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.hub = stream.NewHub(stream.HubConfig{
 			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
 		})
+		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})
 		api := httpapi.New(httpapi.Config{
 			Service: svc, Queue: eng.Queue, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,
 			Hub:         s.hub, StreamKeepAlive: cfg.StreamKeepAlive,
+			Rooms: s.rooms, ChatRequireLogin: cfg.ChatRequireLogin,
 		})
 		s.api = api
 		s.http = &http.Server{
@@ -117,6 +122,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		// Streams never go idle by themselves: shutting down ends each with
 		// a final disconnect message, after which Shutdown finds them done.
 		s.http.RegisterOnShutdown(s.hub.Close)
+		// Held long polls answer at once, and streams end, when the
+		// server starts shutting down, instead of holding Shutdown up.
+		s.http.RegisterOnShutdown(s.rooms.Close)
 	}
 	return s, nil
 }
@@ -152,6 +160,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(logBusDone)
 		s.logBus.Run(logBusCtx)
 	}()
+	if s.rooms != nil {
+		wg.Go(func() {
+			if err := s.rooms.Run(workCtx); err != nil {
+				s.log.Error("starling: chat rooms stopped following other processes", "err", err)
+			}
+		})
+	}
 	if s.pprof != nil {
 		s.log.Info("starling: serving profiles", "addr", s.pprofLn.Addr().String())
 		go s.pprof.Serve(s.pprofLn) //nolint:errcheck // ends with ErrServerClosed at shutdown
@@ -181,6 +196,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.api.WaitStreams(shutdownCtx)
 		cancel()
+	}
+	if s.rooms != nil {
+		s.rooms.Close() // also when Serve failed and Shutdown was not reached
 	}
 	stopWork()
 	wg.Wait()

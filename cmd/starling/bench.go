@@ -29,11 +29,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.AdminToken, "admin-token", "", "post: a token of one of the server's admins, to report the job backlog")
 	fs.StringVar(&o.Manifest, "manifest", "seed.json", "fanout: the manifest `starling seed` wrote")
 	fs.StringVar(&o.Tokens, "tokens", "bench-tokens.json", "timeline, post: file keeping the session tokens of the scenarios' users between runs, so that runs need not log in again (empty: keep none)")
-	fs.StringVar(&o.Stream.Transport, "transport", "chunked", "stream: chunked, sse or ws")
+	fs.StringVar(&o.Stream.Transport, "transport", "chunked", "stream: chunked, sse or ws; chat: "+strings.Join(bench.ChatTransports, ", ")+" (default longpoll)")
 	fs.BoolVar(&o.Stream.Filter, "filter", false, "stream: filter clients, each matching --share of the statuses, instead of firehose clients")
 	fs.Float64Var(&o.Stream.Share, "share", 0.01, "stream: the share of statuses one filter client matches")
-	fs.Float64Var(&o.Stream.Rate, "rate", 10, "stream: statuses posted per second")
-	fs.IntVar(&o.Stream.ServerPID, "server-pid", 0, "stream: the server's process id, to report its memory per connection (Linux)")
+	fs.Float64Var(&o.Stream.Rate, "rate", 10, "stream: statuses posted per second; chat: messages posted per second")
+	fs.IntVar(&o.Stream.ServerPID, "server-pid", 0, "stream, chat: the server's process id, to report its memory per connection (Linux)")
+	fs.IntVar(&o.Waiters, "waiters", 1000, "chat: listeners held in the room")
+	fs.StringVar(&o.Room, "room", "", "chat: the room (default: a new one per run)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
 	fs.BoolVar(&quiet, "quiet", false, "no progress output")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -65,6 +67,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if o.Stream.Rate <= 0 || o.Stream.Rate > 100_000 || o.Stream.Share <= 0 || o.Stream.Share > 1 {
 		return fmt.Errorf("bench: --rate must be within (0, 100000] and --share within (0, 1]")
+	}
+	if scenario == "chat" {
+		// --rate, --transport and --server-pid serve both the stream
+		// and the chat scenario; chat's transports have names of their own.
+		o.Rate, o.ServerPID, o.Transport = o.Stream.Rate, o.Stream.ServerPID, "longpoll"
+		if flagSet(fs, "transport") {
+			o.Transport = o.Stream.Transport
+		}
+		if o.Waiters < 1 || o.Waiters > 20_000 || o.Rate > 10_000 {
+			return fmt.Errorf("bench: chat: --waiters must be within [1, 20000] and --rate within (0, 10000]")
+		}
 	}
 	if !quiet {
 		o.Progress, o.ProgressTerminal = stderr, isTerminal(stderr)

@@ -33,6 +33,18 @@ type Options struct {
 	AdminToken string
 	// Stream configures the stream scenario.
 	Stream StreamOptions
+
+	// The chat scenario's: listeners in the room (zero: 1000), messages
+	// posted a second (zero: 10), how they listen (ChatTransports; zero:
+	// "longpoll"), the room (zero: a new one per run) and the server's
+	// process id, to read its memory from /proc (zero: not measured).
+	// cmd/starling fills Rate, Transport and ServerPID from the flags it
+	// shares with the stream scenario.
+	Waiters   int
+	Rate      float64
+	Transport string
+	Room      string
+	ServerPID int
 }
 
 // maxRequests bounds every load loop besides its duration.
@@ -56,7 +68,7 @@ type Result struct {
 }
 
 // Scenarios lists the scenario names Run accepts.
-var Scenarios = []string{"fanout", "timeline", "post", "static", "stream"}
+var Scenarios = []string{"fanout", "timeline", "post", "static", "stream", "chat"}
 
 // Run runs the named scenario.
 func Run(ctx context.Context, scenario string, o Options) (Result, error) {
@@ -77,6 +89,8 @@ func Run(ctx context.Context, scenario string, o Options) (Result, error) {
 		return static(ctx, o)
 	case "stream":
 		return stream(ctx, o, o.Stream)
+	case "chat":
+		return chat(ctx, o)
 	}
 	return Result{}, fmt.Errorf("bench: unknown scenario %q (want one of %v)", scenario, Scenarios)
 }

@@ -1,0 +1,282 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ChatTransports are the ways the chat scenario's waiters can listen.
+var ChatTransports = []string{"longpoll", "classic", "sse", "ws"}
+
+// Bounds of the chat scenario's options.
+const (
+	maxChatWaiters  = 20_000
+	maxChatRate     = 10_000
+	maxChatMessages = 1_000_000
+	// chatDrain bounds how long the scenario waits, after its last post,
+	// for every waiter to receive every message.
+	chatDrain = 10 * time.Second
+)
+
+// chatRun is the state of one chat scenario run.
+type chatRun struct {
+	o        Options
+	room     string
+	total    int            // messages the run may post
+	sentAt   []atomic.Int64 // ns since start when message i was posted; 0 before
+	postedOK []atomic.Bool  // message i's POST succeeded
+	start    time.Time
+	rec      *recorder // post→receipt latency, one sample per delivery
+
+	mu      sync.Mutex // guards the counts below
+	dups    int64
+	ooo     int64
+	bad     int64 // messages received that the run did not post, or bodies it cannot read
+	waiters []*chatWaiter
+}
+
+// chatWaiter is what one waiter received.
+type chatWaiter struct {
+	seen   []uint64 // bit i: message i received
+	maxN   int      // highest message index received, -1 before any
+	count  int      // distinct messages received
+	ready  atomic.Bool
+	failed atomic.Int64 // requests or connections that failed
+}
+
+// chat holds o.Waiters listeners in one room while posting o.Rate messages
+// a second for o.Duration, and measures the time from each post to each
+// waiter's receipt, and what was lost, duplicated or out of order.
+func chat(ctx context.Context, o Options) (Result, error) {
+	if o.Waiters <= 0 {
+		o.Waiters = 1000
+	}
+	if o.Rate <= 0 {
+		o.Rate = 10
+	}
+	if o.Transport == "" {
+		o.Transport = "longpoll"
+	}
+	switch {
+	case o.Waiters > maxChatWaiters:
+		return Result{}, fmt.Errorf("bench: --waiters must be at most %d", maxChatWaiters)
+	case o.Rate > maxChatRate:
+		return Result{}, fmt.Errorf("bench: --rate must be at most %d", maxChatRate)
+	}
+	listen, ok := chatListeners[o.Transport]
+	if !ok {
+		return Result{}, fmt.Errorf("bench: unknown --transport %q (want one of %v)", o.Transport, ChatTransports)
+	}
+	total := min(int(o.Rate*o.Duration.Seconds())+1, maxChatMessages)
+	room := o.Room
+	if room == "" {
+		room = fmt.Sprintf("bench-%x", rand.Uint32())
+	}
+	run := &chatRun{o: o, room: room, total: total, sentAt: make([]atomic.Int64, total),
+		postedOK: make([]atomic.Bool, total), rec: &recorder{}}
+	poster := newClient(o.URL, 4)
+
+	// The cursor every waiter starts from: a message posted now.
+	var first struct{ ID string }
+	if err := poster.do(ctx, "POST", "/api/starling/v1/rooms/"+room+"/messages", "", map[string]string{"body": "bench start"}, &first); err != nil {
+		return Result{}, fmt.Errorf("bench: posting the first message (is --rate-chat off on the server?): %w", err)
+	}
+	rssBefore, rssErr := serverRSS(o.ServerPID)
+
+	logf(o, "chat: connecting %d %s waiters to room %s", o.Waiters, o.Transport, room)
+	waitCtx, stopWaiters := context.WithCancel(ctx)
+	defer stopWaiters()
+	lc := newListenClient(o.URL, o.Waiters)
+	var wg sync.WaitGroup
+	run.start = time.Now()
+	for range o.Waiters {
+		w := &chatWaiter{seen: make([]uint64, (total+63)/64), maxN: -1}
+		run.waiters = append(run.waiters, w)
+		wg.Go(func() { listen(waitCtx, lc, run, w, first.ID) })
+	}
+	if err := run.waitReady(ctx); err != nil {
+		return Result{}, err
+	}
+	// Let the last requests reach the server and be held.
+	time.Sleep(time.Second)
+	rssHeld, _ := serverRSS(o.ServerPID)
+
+	logf(o, "chat: posting %.0f messages/s for %v", o.Rate, o.Duration)
+	posted, postErrors, elapsed := run.post(ctx, poster)
+	run.drain(ctx, posted)
+	stopWaiters()
+	wg.Wait()
+
+	res := finish("chat", o, o.Waiters, elapsed, run.rec)
+	res.Requests, res.Errors = int64(posted), postErrors
+	res.PerSec = float64(posted) / elapsed.Seconds()
+	lost, delivered := run.lost(posted)
+	var failed int64
+	for _, w := range run.waiters {
+		failed += w.failed.Load()
+	}
+	res.Extra["waiters"] = float64(o.Waiters)
+	res.Extra["rate_per_second"] = o.Rate
+	res.Extra["deliveries"] = float64(delivered)
+	res.Extra["lost"] = float64(lost)
+	res.Extra["duplicated"] = float64(run.dups)
+	res.Extra["out_of_order"] = float64(run.ooo)
+	res.Extra["unexpected"] = float64(run.bad)
+	res.Extra["waiter_errors"] = float64(failed)
+	res.Notes = append(res.Notes, "transport "+o.Transport+", room "+room+"; latency is from post to receipt, one sample per waiter and message")
+	switch {
+	case o.ServerPID == 0:
+		res.Notes = append(res.Notes, "no --server-pid: server memory not measured")
+	case rssErr != nil:
+		res.Notes = append(res.Notes, "server memory not measured: "+rssErr.Error())
+	default:
+		res.Extra["server_rss_before_mib"] = float64(rssBefore) / (1 << 20)
+		res.Extra["server_rss_held_mib"] = float64(rssHeld) / (1 << 20)
+		res.Extra["server_rss_per_waiter_kib"] = float64(rssHeld-rssBefore) / 1024 / float64(o.Waiters)
+	}
+	return res, nil
+}
+
+// waitReady waits until every waiter has its first request or connection
+// open.
+func (run *chatRun) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(2*time.Minute + time.Duration(run.o.Waiters)*time.Millisecond)
+	for {
+		ready := 0
+		for _, w := range run.waiters {
+			if w.ready.Load() {
+				ready++
+			}
+		}
+		if ready == len(run.waiters) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("bench: only %d of %d waiters connected", ready, len(run.waiters))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// post sends the messages "bench N" at the configured rate, on schedule
+// (a late post does not delay the next ones' schedule).
+func (run *chatRun) post(ctx context.Context, c *client) (posted int, errs int64, elapsed time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, run.o.Duration)
+	defer cancel()
+	rec := &recorder{}
+	stop := progress(ctx, run.o, "chat", rec)
+	defer stop()
+	interval := time.Duration(float64(time.Second) / run.o.Rate)
+	start := time.Now()
+	path := "/api/starling/v1/rooms/" + run.room + "/messages"
+	for i := 0; i < run.total; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(d):
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		run.sentAt[i].Store(int64(time.Since(run.start)))
+		t0 := time.Now()
+		if err := c.do(ctx, "POST", path, "", map[string]string{"body": "bench " + strconv.Itoa(i)}, nil); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			errs++
+			rec.fail()
+		} else {
+			run.postedOK[i].Store(true)
+			rec.add(time.Since(t0))
+		}
+		posted = i + 1
+	}
+	return posted, errs, time.Since(start)
+}
+
+// drain waits until every waiter has every message posted, or chatDrain.
+func (run *chatRun) drain(ctx context.Context, posted int) {
+	deadline := time.Now().Add(chatDrain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if lost, _ := run.lost(posted); lost == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lost counts the messages posted successfully that a waiter did not get,
+// over every waiter, and the deliveries made.
+func (run *chatRun) lost(posted int) (lost, delivered int64) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	for _, w := range run.waiters {
+		delivered += int64(w.count)
+		for i := range posted {
+			if run.postedOK[i].Load() && w.seen[i/64]&(1<<(i%64)) == 0 {
+				lost++
+			}
+		}
+	}
+	return lost, delivered
+}
+
+// receive records that w got the message with body, at now.
+func (run *chatRun) receive(w *chatWaiter, body string) {
+	now := time.Since(run.start)
+	if body == "bench start" {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(body, "bench "))
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if err != nil || n < 0 || n >= run.total {
+		run.bad++
+		return
+	}
+	bit := uint64(1) << (n % 64)
+	switch {
+	case w.seen[n/64]&bit != 0:
+		run.dups++
+		return
+	case n < w.maxN:
+		run.ooo++
+	}
+	w.seen[n/64] |= bit
+	w.count++
+	w.maxN = max(w.maxN, n)
+	if sent := run.sentAt[n].Load(); sent > 0 {
+		run.rec.add(now - time.Duration(sent))
+	}
+}
+
+// serverRSS reads the resident set of process pid from /proc.
+func serverRSS(pid int) (int64, error) {
+	if pid <= 0 {
+		return 0, errors.New("no pid")
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bench: reading VmRSS of %d: %w", pid, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("bench: no VmRSS for process %d", pid)
+}

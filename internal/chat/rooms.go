@@ -78,21 +78,36 @@ type Rooms struct {
 // room is one room's window.
 type room struct {
 	name string
-	// refs counts the calls using the room; guarded by Rooms.mu. A room
-	// in use is never evicted.
-	refs    int
+	// refs counts the calls using the room. It is raised only under
+	// Rooms.mu, where eviction checks it, so a room in use is never
+	// evicted; it is lowered without the lock.
+	refs    atomic.Int64
 	lastUse uint64 // guarded by Rooms.mu
 
-	// syncMu serializes loading and bringing the window up to date, so
-	// that one history read at a time appends to it.
+	// syncMu serializes loading and changing the window, so that one
+	// history read at a time appends to it.
 	syncMu sync.Mutex
-
-	mu      sync.Mutex    // guards loaded, entries and changed
-	loaded  bool          // the window has been read from the history
-	entries []*Entry      // oldest first; the window is the last Rooms.window
-	changed chan struct{} // closed, and replaced, when entries change
+	// state is the window as readers see it, replaced whole (under
+	// syncMu) when it changes, so that the thousands of readers a message
+	// wakes read it without taking a lock.
+	state atomic.Pointer[roomState]
 
 	dirty atomic.Bool // queued for the syncer
+}
+
+// roomState is a room's window at one moment; it never changes.
+type roomState struct {
+	loaded  bool          // the window has been read from the history
+	entries []*Entry      // oldest first; the window is the last Rooms.window
+	changed chan struct{} // closed when the next state replaces this one
+}
+
+// newest returns the id of the newest entry, or "".
+func (st *roomState) newest() string {
+	if n := len(st.entries); n > 0 {
+		return st.entries[n-1].ID
+	}
+	return ""
 }
 
 // NewRooms returns Rooms over cfg.History. Call Run to follow other
@@ -300,10 +315,8 @@ func (rs *Rooms) onEvent(e events.Event) {
 		return // not in memory: read whole when next used
 	}
 	if id, err := ParseID(string(e.Data)); err == nil {
-		r.mu.Lock()
-		have := len(r.entries) > 0 && r.entries[len(r.entries)-1].id.Compare(id) >= 0
-		r.mu.Unlock()
-		if have {
+		st := r.state.Load()
+		if n := len(st.entries); n > 0 && st.entries[n-1].id.Compare(id) >= 0 {
 			return // this process posted it, or has synced past it
 		}
 	}
@@ -328,7 +341,7 @@ func (rs *Rooms) markRoomsInUse() {
 	rs.mu.Lock()
 	var inUse []*room
 	for _, r := range rs.rooms {
-		if r.refs > 0 {
+		if r.refs.Load() > 0 {
 			inUse = append(inUse, r)
 		}
 	}
@@ -347,10 +360,11 @@ func (rs *Rooms) acquire(ctx context.Context, name string) (*room, error) {
 		if len(rs.rooms) >= rs.maxRooms {
 			rs.evictLocked()
 		}
-		r = &room{name: name, changed: make(chan struct{})}
+		r = &room{name: name}
+		r.state.Store(&roomState{changed: make(chan struct{})})
 		rs.rooms[name] = r
 	}
-	r.refs++
+	r.refs.Add(1)
 	rs.clock++
 	r.lastUse = rs.clock
 	rs.mu.Unlock()
@@ -361,18 +375,14 @@ func (rs *Rooms) acquire(ctx context.Context, name string) (*room, error) {
 	return r, nil
 }
 
-func (rs *Rooms) release(r *room) {
-	rs.mu.Lock()
-	r.refs--
-	rs.mu.Unlock()
-}
+func (rs *Rooms) release(r *room) { r.refs.Add(-1) }
 
 // evictLocked drops the least recently used room nobody uses. rs.mu must be
 // held.
 func (rs *Rooms) evictLocked() {
 	var victim *room
 	for _, r := range rs.rooms {
-		if r.refs == 0 && (victim == nil || r.lastUse < victim.lastUse) {
+		if r.refs.Load() == 0 && (victim == nil || r.lastUse < victim.lastUse) {
 			victim = r
 		}
 	}
@@ -383,10 +393,7 @@ func (rs *Rooms) evictLocked() {
 
 // load reads the window of a room not read yet.
 func (rs *Rooms) load(ctx context.Context, r *room) error {
-	r.mu.Lock()
-	loaded := r.loaded
-	r.mu.Unlock()
-	if loaded {
+	if r.state.Load().loaded {
 		return nil
 	}
 	r.syncMu.Lock()
@@ -397,10 +404,7 @@ func (rs *Rooms) load(ctx context.Context, r *room) error {
 // loadLocked reads the window, when it has not been read; r.syncMu must be
 // held.
 func (rs *Rooms) loadLocked(ctx context.Context, r *room) error {
-	r.mu.Lock()
-	loaded := r.loaded
-	r.mu.Unlock()
-	if loaded {
+	if r.state.Load().loaded {
 		return nil
 	}
 	msgs, err := rs.hist.Latest(ctx, r.name, rs.window)
@@ -411,9 +415,7 @@ func (rs *Rooms) loadLocked(ctx context.Context, r *room) error {
 	if err != nil {
 		return fmt.Errorf("chat: reading room %s: %w", r.name, err)
 	}
-	r.mu.Lock()
-	r.entries, r.loaded = entries, true
-	r.mu.Unlock()
+	rs.replaceState(r, entries)
 	return nil
 }
 
@@ -425,12 +427,7 @@ func (rs *Rooms) sync(ctx context.Context, r *room) error {
 		return err
 	}
 	for {
-		r.mu.Lock()
-		newest := ""
-		if n := len(r.entries); n > 0 {
-			newest = r.entries[n-1].ID
-		}
-		r.mu.Unlock()
+		newest := r.state.Load().newest()
 		var msgs []Message
 		var gap bool
 		var err error
@@ -464,22 +461,29 @@ func (rs *Rooms) sync(ctx context.Context, r *room) error {
 }
 
 // appendEntries adds entries to r's window (replacing it when reset) and
-// wakes its waiters. Slices of the window already handed out stay valid:
-// entries are only ever appended past them or copied to a new array.
+// wakes its waiters; r.syncMu must be held. Slices of the window already
+// handed out stay valid: entries are only ever appended past them or
+// copied to a new array.
 func (rs *Rooms) appendEntries(r *room, entries []*Entry, reset bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	all := r.state.Load().entries
 	if reset {
-		r.entries = nil
+		all = nil
 	}
-	r.entries = append(r.entries, entries...)
-	if len(r.entries) > 2*rs.window {
+	all = append(all, entries...)
+	if len(all) > 2*rs.window {
 		kept := make([]*Entry, rs.window, 2*rs.window)
-		copy(kept, r.entries[len(r.entries)-rs.window:])
-		r.entries = kept
+		copy(kept, all[len(all)-rs.window:])
+		all = kept
 	}
-	close(r.changed)
-	r.changed = make(chan struct{})
+	rs.replaceState(r, all)
+}
+
+// replaceState publishes a new window and wakes the readers waiting on the
+// old one; r.syncMu must be held.
+func (rs *Rooms) replaceState(r *room, entries []*Entry) {
+	old := r.state.Load()
+	r.state.Store(&roomState{loaded: true, entries: entries, changed: make(chan struct{})})
+	close(old.changed)
 }
 
 // read returns what a reader holding cursor gets now, and the channel that
@@ -493,10 +497,9 @@ func (rs *Rooms) read(ctx context.Context, r *room, cursor string) (Batch, <-cha
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		r.mu.Lock()
-		win := r.entries[max(0, len(r.entries)-rs.window):len(r.entries):len(r.entries)]
-		changed := r.changed
-		r.mu.Unlock()
+		st := r.state.Load()
+		n := len(st.entries)
+		win, changed := st.entries[max(0, n-rs.window):n:n], st.changed
 		if cursor == "" || len(win) == 0 {
 			return Batch{Entries: win}, changed, nil
 		}

@@ -2,8 +2,8 @@
 // authentication, strict request decoding, the presentation of users,
 // statuses and lists, and the one mapping from errors to HTTP answers.
 //
-// Every answer is JSON, including 404 and 405 for unknown routes and wrong
-// methods, and carries Content-Type "application/json; charset=utf-8" and
+// Every answer is JSON (but the chat rooms' event stream and WebSocket,
+// chat*.go), including 404 and 405 for unknown routes and wrong methods, and carries Content-Type "application/json; charset=utf-8" and
 // the security headers of SetSecurityHeaders (CSP, nosniff, no referrer, no
 // framing). Errors have the shape
 //

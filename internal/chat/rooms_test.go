@@ -157,7 +157,7 @@ func TestAbandonedWaitsLeaveNothing(t *testing.T) {
 // other's messages once and in order, even when the bus loses events.
 func TestMessagesReachEveryProcess(t *testing.T) {
 	h := chattest.NewMemory(0)
-	bus := &lossyBus{Bus: events.NewMemory(), dropEvery: 3}
+	bus := &lossyBus{Bus: events.NewMemory(events.MemoryOptions{}), dropEvery: 3}
 	a, b := newRooms(t, h, bus), newRooms(t, h, bus)
 	const total = 40
 	start := post(t, a, "lobby", "start")

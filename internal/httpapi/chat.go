@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"starling/internal/chat"
+	"starling/internal/social"
 )
 
 // Chat rooms: the routes, who posts, the native post and the room list. The
@@ -40,7 +41,7 @@ var (
 // X-CSRF-Token check: their own _xsrf check has been made.
 type chatAuthor struct {
 	login string
-	uid   int64 // 0 when anonymous
+	uid   social.UserID // 0 when anonymous
 }
 
 func (a *API) chatAuthor(r *http.Request, classic bool) (chatAuthor, error) {

@@ -27,7 +27,7 @@ func newChatStack(t *testing.T, retain int, configure func(*httpapi.Config)) (*s
 	var rooms *chat.Rooms
 	s := newStackWith(t, func(cfg *httpapi.Config) {
 		db := cfg.Queue.(*sqlite.DB)
-		rooms = chat.NewRooms(chat.Config{History: db.Chat(retain), Bus: events.NewMemory(), Window: chatWindow})
+		rooms = chat.NewRooms(chat.Config{History: db.Chat(retain), Bus: events.NewMemory(events.MemoryOptions{}), Window: chatWindow})
 		cfg.Rooms = rooms
 		if configure != nil {
 			configure(cfg)

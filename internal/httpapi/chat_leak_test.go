@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -10,10 +11,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
-// Thousands of clients that hang up while their long poll is held leave
-// no waiter and no goroutine behind.
+// Thousands of clients that hang up while their long poll is held, and
+// hundreds of event-stream and WebSocket clients that go away, leave no
+// waiter and no goroutine behind.
 func TestChatAbandonedPollsLeaveNothing(t *testing.T) {
 	s, rooms := newChatStack(t, 0, nil)
 	last := s.anonymous().chat("lobby", "x")
@@ -46,7 +50,31 @@ func TestChatAbandonedPollsLeaveNothing(t *testing.T) {
 			}
 		})
 	}
-	waitUntil(t, "every poll to be held", func() bool { return rooms.Waiters() == polls })
+	const streams = 200
+	wsURL := "ws" + strings.TrimPrefix(s.srv.URL, "http") + roomsPath + "/lobby/ws"
+	for i := range 2 * streams {
+		wg.Go(func() {
+			if i%2 == 0 {
+				req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+roomsPath+"/lobby/events", nil)
+				res, err := client.Do(req)
+				if err != nil {
+					t.Errorf("event stream: %v", err)
+					return
+				}
+				io.Copy(io.Discard, res.Body) // until the hang-up
+				res.Body.Close()
+				return
+			}
+			conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: client})
+			if err != nil {
+				t.Errorf("websocket: %v", err)
+				return
+			}
+			<-ctx.Done()
+			conn.CloseNow()
+		})
+	}
+	waitUntil(t, "every poll and stream to be held", func() bool { return rooms.Waiters() == polls+2*streams })
 	cancel()
 	wg.Wait()
 	waitUntil(t, "the server to notice every hang-up", func() bool { return rooms.Waiters() == 0 })

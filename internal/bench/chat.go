@@ -110,8 +110,12 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	rssHeld, _ := serverRSS(o.ServerPID)
 
 	logf(o, "chat: posting %.0f messages/s for %v", o.Rate, o.Duration)
+	serverCPU0, serverCPUErr := processCPU(o.ServerPID)
+	selfCPU0 := selfCPU()
 	posted, postErrors, elapsed := run.post(ctx, poster)
 	run.drain(ctx, posted)
+	serverCPU1, _ := processCPU(o.ServerPID)
+	selfCPU1 := selfCPU()
 	stopWaiters()
 	wg.Wait()
 
@@ -131,6 +135,14 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	res.Extra["out_of_order"] = float64(run.ooo)
 	res.Extra["unexpected"] = float64(run.bad)
 	res.Extra["waiter_errors"] = float64(failed)
+	if delivered > 0 {
+		// CPU per delivery does not depend on what else the machine runs,
+		// unlike latency: it is the cost the figures above were paid with.
+		res.Extra["bench_cpu_us_per_delivery"] = float64((selfCPU1-selfCPU0).Microseconds()) / float64(delivered)
+		if o.ServerPID != 0 && serverCPUErr == nil {
+			res.Extra["server_cpu_us_per_delivery"] = float64((serverCPU1-serverCPU0).Microseconds()) / float64(delivered)
+		}
+	}
 	res.Notes = append(res.Notes, "transport "+o.Transport+", room "+room+"; latency is from post to receipt, one sample per waiter and message")
 	switch {
 	case o.ServerPID == 0:
@@ -258,6 +270,40 @@ func (run *chatRun) receive(w *chatWaiter, body string) {
 	if sent := run.sentAt[n].Load(); sent > 0 {
 		run.rec.add(now - time.Duration(sent))
 	}
+}
+
+// processCPU reads the user and system CPU time process pid has used from
+// /proc (in clock ticks of 10 ms, the kernel's USER_HZ on Linux).
+func processCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, errors.New("no pid")
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis (utime and stime are fields 14, 15).
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bench: malformed /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bench: malformed /proc/%d/stat", pid)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU() time.Duration {
+	d, _ := processCPU(os.Getpid())
+	return d
 }
 
 // serverRSS reads the resident set of process pid from /proc.

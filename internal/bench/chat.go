@@ -138,9 +138,9 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	if delivered > 0 {
 		// CPU per delivery does not depend on what else the machine runs,
 		// unlike latency: it is the cost the figures above were paid with.
-		res.Extra["bench_cpu_us_per_delivery"] = float64((selfCPU1-selfCPU0).Microseconds()) / float64(delivered)
+		res.Extra["bench_cpu_us_per_delivery"] = float64((selfCPU1 - selfCPU0).Microseconds()) / float64(delivered)
 		if o.ServerPID != 0 && serverCPUErr == nil {
-			res.Extra["server_cpu_us_per_delivery"] = float64((serverCPU1-serverCPU0).Microseconds()) / float64(delivered)
+			res.Extra["server_cpu_us_per_delivery"] = float64((serverCPU1 - serverCPU0).Microseconds()) / float64(delivered)
 		}
 	}
 	res.Notes = append(res.Notes, "transport "+o.Transport+", room "+room+"; latency is from post to receipt, one sample per waiter and message")

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -55,24 +56,81 @@ func pause(ctx context.Context) {
 	}
 }
 
-// listenLongPoll: GET /api/starling/v1/rooms/{room}/messages?cursor&wait=60.
+// listenLongPoll: GET /api/starling/v1/rooms/{room}/messages?cursor&wait=60,
+// over the lean client of keepalive.go (one connection per waiter, the
+// answer read by its Content-Length and scanned rather than decoded), so
+// that thousands of waiters leave the server as much of the machine as the
+// event stream's and WebSocket's waiters do.
 func listenLongPoll(ctx context.Context, lc *listenClient, run *chatRun, w *chatWaiter, cursor string) {
+	base, err := url.Parse(lc.base)
+	if err != nil {
+		w.failed.Add(1)
+		return
+	}
+	var k *keepAlive
+	var buf bytes.Buffer
 	for ctx.Err() == nil {
-		u := lc.base + "/api/starling/v1/rooms/" + run.room + "/messages?wait=60&cursor=" + url.QueryEscape(cursor)
-		req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
-		var answer struct {
-			Messages []benchMessage `json:"messages"`
-			Cursor   string         `json:"cursor"`
+		path := "/api/starling/v1/rooms/" + run.room + "/messages?wait=60&cursor=" + url.QueryEscape(cursor)
+		next := newKeepAlive(base, path, "")
+		if k != nil {
+			next.conn, next.r = k.conn, k.r
 		}
+		k = next
+		stop := context.AfterFunc(ctx, k.interrupt)
 		w.ready.Store(true)
-		if !lc.exchange(ctx, req, &answer, w) {
+		err := k.get(ctx, &buf)
+		stop()
+		if err != nil {
+			if ctx.Err() == nil {
+				w.failed.Add(1)
+				pause(ctx)
+			}
 			continue
 		}
-		for _, m := range answer.Messages {
-			run.receive(w, m.Body)
+		bodies, next2, ok := scanMessages(buf.Bytes())
+		if !ok {
+			w.failed.Add(1)
+			continue
 		}
-		cursor = answer.Cursor
+		for _, b := range bodies {
+			run.receive(w, b)
+		}
+		cursor = next2
 	}
+	if k != nil {
+		k.close()
+	}
+}
+
+// scanMessages reads the bodies and the cursor of a long poll's answer,
+// {"messages":[{..."body":"..."...}],"cursor":"..."}, without decoding it:
+// "body":" and "cursor":" occur only as keys (a quote inside a string
+// value is escaped), and the bench's bodies hold no escapes.
+func scanMessages(b []byte) (bodies []string, cursor string, ok bool) {
+	keyBody, keyCursor := []byte(`"body":"`), []byte(`"cursor":"`)
+	for {
+		i := bytes.Index(b, keyBody)
+		if i < 0 {
+			break
+		}
+		b = b[i+len(keyBody):]
+		j := bytes.IndexByte(b, '"')
+		if j < 0 {
+			return nil, "", false
+		}
+		bodies = append(bodies, string(b[:j]))
+		b = b[j:]
+	}
+	i := bytes.Index(b, keyCursor)
+	if i < 0 {
+		return nil, "", false
+	}
+	b = b[i+len(keyCursor):]
+	j := bytes.IndexByte(b, '"')
+	if j < 0 {
+		return nil, "", false
+	}
+	return bodies, string(b[:j]), true
 }
 
 // listenClassic: POST /a/message/updates, as the classic page script.

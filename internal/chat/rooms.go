@@ -64,9 +64,11 @@ type Rooms struct {
 	closing   chan struct{} // closed by Close: waits end
 	closeOnce sync.Once
 
-	mu    sync.Mutex // guards rooms and clock
+	// mu guards rooms: read-locked to find a room (the path of every
+	// request), locked to add or evict one.
+	mu    sync.RWMutex
 	rooms map[string]*room
-	clock uint64 // counts acquisitions, for least-recently-used eviction
+	clock atomic.Uint64 // counts acquisitions, for least-recently-used eviction
 
 	pendingMu sync.Mutex // guards pending
 	pending   []*room    // rooms marked dirty, for the syncer
@@ -79,10 +81,10 @@ type Rooms struct {
 type room struct {
 	name string
 	// refs counts the calls using the room. It is raised only under
-	// Rooms.mu, where eviction checks it, so a room in use is never
-	// evicted; it is lowered without the lock.
+	// Rooms.mu (read-locked), and eviction checks it with Rooms.mu locked,
+	// so a room in use is never evicted; it is lowered without the lock.
 	refs    atomic.Int64
-	lastUse uint64 // guarded by Rooms.mu
+	lastUse atomic.Uint64 // Rooms.clock at the last acquisition
 
 	// syncMu serializes loading and changing the window, so that one
 	// history read at a time appends to it.
@@ -308,9 +310,9 @@ func (rs *Rooms) onEvent(e events.Event) {
 	if !ok {
 		return
 	}
-	rs.mu.Lock()
+	rs.mu.RLock()
 	r := rs.rooms[name]
-	rs.mu.Unlock()
+	rs.mu.RUnlock()
 	if r == nil {
 		return // not in memory: read whole when next used
 	}
@@ -338,14 +340,14 @@ func (rs *Rooms) markDirty(r *room) {
 
 // markRoomsInUse queues every room someone is reading for a resync.
 func (rs *Rooms) markRoomsInUse() {
-	rs.mu.Lock()
+	rs.mu.RLock()
 	var inUse []*room
 	for _, r := range rs.rooms {
 		if r.refs.Load() > 0 {
 			inUse = append(inUse, r)
 		}
 	}
-	rs.mu.Unlock()
+	rs.mu.RUnlock()
 	for _, r := range inUse {
 		rs.markDirty(r)
 	}
@@ -354,20 +356,26 @@ func (rs *Rooms) markRoomsInUse() {
 // acquire returns the room, loaded, and counts the caller as using it until
 // release.
 func (rs *Rooms) acquire(ctx context.Context, name string) (*room, error) {
-	rs.mu.Lock()
+	rs.mu.RLock()
 	r := rs.rooms[name]
-	if r == nil {
-		if len(rs.rooms) >= rs.maxRooms {
-			rs.evictLocked()
-		}
-		r = &room{name: name}
-		r.state.Store(&roomState{changed: make(chan struct{})})
-		rs.rooms[name] = r
+	if r != nil {
+		r.refs.Add(1)
 	}
-	r.refs.Add(1)
-	rs.clock++
-	r.lastUse = rs.clock
-	rs.mu.Unlock()
+	rs.mu.RUnlock()
+	if r == nil {
+		rs.mu.Lock()
+		if r = rs.rooms[name]; r == nil {
+			if len(rs.rooms) >= rs.maxRooms {
+				rs.evictLocked()
+			}
+			r = &room{name: name}
+			r.state.Store(&roomState{changed: make(chan struct{})})
+			rs.rooms[name] = r
+		}
+		r.refs.Add(1)
+		rs.mu.Unlock()
+	}
+	r.lastUse.Store(rs.clock.Add(1))
 	if err := rs.load(ctx, r); err != nil {
 		rs.release(r)
 		return nil, err
@@ -382,7 +390,7 @@ func (rs *Rooms) release(r *room) { r.refs.Add(-1) }
 func (rs *Rooms) evictLocked() {
 	var victim *room
 	for _, r := range rs.rooms {
-		if r.refs.Load() == 0 && (victim == nil || r.lastUse < victim.lastUse) {
+		if r.refs.Load() == 0 && (victim == nil || r.lastUse.Load() < victim.lastUse.Load()) {
 			victim = r
 		}
 	}

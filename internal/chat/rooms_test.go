@@ -233,3 +233,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// Rooms beyond MaxRooms are dropped from memory while nobody reads them,
+// and read whole from the history when used again.
+func TestIdleRoomsAreEvictedAndReloaded(t *testing.T) {
+	h := chattest.NewMemory(0)
+	rs := chat.NewRooms(chat.Config{History: h, MaxRooms: 2, Window: 5})
+	ctx := context.Background()
+	for _, room := range []string{"a", "b", "c", "a", "b", "c"} {
+		post(t, rs, room, "in "+room)
+	}
+	for _, room := range []string{"a", "b", "c"} {
+		b, err := rs.Read(ctx, room, "")
+		if err != nil {
+			t.Fatalf("Read(%s): %v", room, err)
+		}
+		wantBodies(t, "room "+room, b.Entries, "in "+room, "in "+room)
+	}
+}

@@ -193,3 +193,25 @@ func holdDeadlines(w http.ResponseWriter, d time.Duration) {
 func waitEnded(ctx context.Context, err error) bool {
 	return errors.Is(err, chat.ErrClosed) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
 }
+
+// period is a context that ends d after it was last renewed, for the
+// keep-alives of streams: one timer a period rather than one a wait.
+type period struct {
+	parent context.Context
+	d      time.Duration
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newPeriod(parent context.Context, d time.Duration) *period {
+	p := &period{parent: parent, d: d}
+	p.ctx, p.cancel = context.WithTimeout(parent, d)
+	return p
+}
+
+func (p *period) renew() {
+	p.cancel()
+	p.ctx, p.cancel = context.WithTimeout(p.parent, p.d)
+}
+
+func (p *period) stop() { p.cancel() }

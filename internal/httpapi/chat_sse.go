@@ -54,10 +54,13 @@ func (a *API) roomEvents(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var buf []byte
+	// One timer a keep-alive period, not one a wait: a busy stream gets
+	// its comment line every period too, which costs less than a timer
+	// for each message.
+	period := newPeriod(r.Context(), sseKeepAlive)
+	defer period.stop()
 	for {
-		ctx, cancel := context.WithTimeout(r.Context(), sseKeepAlive)
-		b, err := a.rooms.Wait(ctx, room, cursor)
-		cancel()
+		b, err := a.rooms.Wait(period.ctx, room, cursor)
 		switch {
 		case err == nil:
 			buf = appendSSE(buf[:0], b)
@@ -66,6 +69,7 @@ func (a *API) roomEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 		case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
 			buf = append(buf[:0], ": keep-alive\n\n"...)
+			period.renew()
 		case errors.Is(err, chat.ErrClosed), r.Context().Err() != nil:
 			return nil
 		default:

@@ -130,11 +130,13 @@ func (a *API) wsReadLoop(ctx context.Context, conn *websocket.Conn, r *http.Requ
 // client stops reading or Rooms closes.
 func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, cursor string) error {
 	var frame []byte
+	// One timer a ping period, not one a wait (see roomEvents).
+	period := newPeriod(ctx, wsPing)
+	defer period.stop()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, wsPing)
-		b, err := a.rooms.Wait(wctx, room, cursor)
-		cancel()
+		b, err := a.rooms.Wait(period.ctx, room, cursor)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			period.renew()
 			pctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
 			err = conn.Ping(pctx)
 			cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -36,9 +37,8 @@ type chatRun struct {
 	start    time.Time
 	rec      *recorder // post→receipt latency, one sample per delivery
 
-	mu      sync.Mutex // guards the counts below
+	mu      sync.Mutex // guards the counts below and the waiters' records
 	dups    int64
-	ooo     int64
 	bad     int64 // messages received that the run did not post, or bodies it cannot read
 	waiters []*chatWaiter
 }
@@ -46,7 +46,7 @@ type chatRun struct {
 // chatWaiter is what one waiter received.
 type chatWaiter struct {
 	seen   []uint64 // bit i: message i received
-	maxN   int      // highest message index received, -1 before any
+	order  []int32  // the messages received, in the order they came
 	count  int      // distinct messages received
 	ready  atomic.Bool
 	failed atomic.Int64 // requests or connections that failed
@@ -98,7 +98,7 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	var wg sync.WaitGroup
 	run.start = time.Now()
 	for range o.Waiters {
-		w := &chatWaiter{seen: make([]uint64, (total+63)/64), maxN: -1}
+		w := &chatWaiter{seen: make([]uint64, (total+63)/64)}
 		run.waiters = append(run.waiters, w)
 		wg.Go(func() { listen(waitCtx, lc, run, w, first.ID) })
 	}
@@ -118,6 +118,10 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	selfCPU1 := selfCPU()
 	stopWaiters()
 	wg.Wait()
+	outOfOrder, err := run.outOfOrder(ctx, poster, first.ID)
+	if err != nil {
+		return Result{}, err
+	}
 
 	res := finish("chat", o, o.Waiters, elapsed, run.rec)
 	res.Requests, res.Errors = int64(posted), postErrors
@@ -132,7 +136,7 @@ func chat(ctx context.Context, o Options) (Result, error) {
 	res.Extra["deliveries"] = float64(delivered)
 	res.Extra["lost"] = float64(lost)
 	res.Extra["duplicated"] = float64(run.dups)
-	res.Extra["out_of_order"] = float64(run.ooo)
+	res.Extra["out_of_order"] = float64(outOfOrder)
 	res.Extra["unexpected"] = float64(run.bad)
 	res.Extra["waiter_errors"] = float64(failed)
 	if delivered > 0 {
@@ -178,8 +182,11 @@ func (run *chatRun) waitReady(ctx context.Context) error {
 	}
 }
 
-// post sends the messages "bench N" at the configured rate, on schedule
-// (a late post does not delay the next ones' schedule).
+// post sends the messages "bench N" at the configured rate, on schedule:
+// each goes out at its time on a goroutine of its own (at most
+// maxPostsInFlight at once), so that a slow answer does not hold up the
+// next posts. Their order in the room is therefore the server's, which
+// outOfOrder reads back.
 func (run *chatRun) post(ctx context.Context, c *client) (posted int, errs int64, elapsed time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, run.o.Duration)
 	defer cancel()
@@ -189,6 +196,9 @@ func (run *chatRun) post(ctx context.Context, c *client) (posted int, errs int64
 	interval := time.Duration(float64(time.Second) / run.o.Rate)
 	start := time.Now()
 	path := "/api/starling/v1/rooms/" + run.room + "/messages"
+	sem := make(chan struct{}, maxPostsInFlight)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
 	for i := 0; i < run.total; i++ {
 		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
 			select {
@@ -196,24 +206,77 @@ func (run *chatRun) post(ctx context.Context, c *client) (posted int, errs int64
 			case <-time.After(d):
 			}
 		}
+		select {
+		case <-ctx.Done():
+		case sem <- struct{}{}:
+		}
 		if ctx.Err() != nil {
 			break
 		}
-		run.sentAt[i].Store(int64(time.Since(run.start)))
-		t0 := time.Now()
-		if err := c.do(ctx, "POST", path, "", map[string]string{"body": "bench " + strconv.Itoa(i)}, nil); err != nil {
-			if ctx.Err() != nil {
-				break
+		posted = i + 1
+		wg.Go(func() {
+			defer func() { <-sem }()
+			run.sentAt[i].Store(int64(time.Since(run.start)))
+			t0 := time.Now()
+			// Posts in flight finish after the duration: their messages
+			// count, and the waiters are still listening.
+			if err := c.do(context.WithoutCancel(ctx), "POST", path, "", map[string]string{"body": "bench " + strconv.Itoa(i)}, nil); err != nil {
+				failed.Add(1)
+				rec.fail()
+				return
 			}
-			errs++
-			rec.fail()
-		} else {
 			run.postedOK[i].Store(true)
 			rec.add(time.Since(t0))
-		}
-		posted = i + 1
+		})
 	}
-	return posted, errs, time.Since(start)
+	elapsed = time.Since(start)
+	wg.Wait()
+	return posted, failed.Load(), elapsed
+}
+
+// maxPostsInFlight bounds the chat scenario's concurrent posts.
+const maxPostsInFlight = 64
+
+// outOfOrder reads the room back from after first, the order every waiter
+// must have seen, and counts the messages a waiter received before one
+// that comes earlier in the room.
+func (run *chatRun) outOfOrder(ctx context.Context, c *client, first string) (int64, error) {
+	position := make(map[int32]int, run.total)
+	for cursor := first; ; {
+		var page struct {
+			Messages []benchMessage `json:"messages"`
+			Cursor   string         `json:"cursor"`
+		}
+		if err := c.do(ctx, "GET", "/api/starling/v1/rooms/"+run.room+"/messages?cursor="+url.QueryEscape(cursor), "", nil, &page); err != nil {
+			return 0, fmt.Errorf("bench: reading the room back: %w", err)
+		}
+		if len(page.Messages) == 0 {
+			break
+		}
+		for _, m := range page.Messages {
+			if n, err := strconv.Atoi(strings.TrimPrefix(m.Body, "bench ")); err == nil {
+				position[int32(n)] = len(position)
+			}
+		}
+		cursor = page.Cursor
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	var ooo int64
+	for _, w := range run.waiters {
+		last := -1
+		for _, n := range w.order {
+			p, ok := position[n]
+			if !ok {
+				continue
+			}
+			if p < last {
+				ooo++
+			}
+			last = max(last, p)
+		}
+	}
+	return ooo, nil
 }
 
 // drain waits until every waiter has every message posted, or chatDrain.
@@ -261,12 +324,10 @@ func (run *chatRun) receive(w *chatWaiter, body string) {
 	case w.seen[n/64]&bit != 0:
 		run.dups++
 		return
-	case n < w.maxN:
-		run.ooo++
 	}
 	w.seen[n/64] |= bit
 	w.count++
-	w.maxN = max(w.maxN, n)
+	w.order = append(w.order, int32(n))
 	if sent := run.sentAt[n].Load(); sent > 0 {
 		run.rec.add(now - time.Duration(sent))
 	}

@@ -148,18 +148,8 @@ func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, curso
 		if err != nil {
 			return err
 		}
-		if b.Gap {
-			if err := wsSend(ctx, conn, []byte(`{"event":"gap","data":{}}`)); err != nil {
-				return err
-			}
-		}
-		for _, e := range b.Entries {
-			frame = append(frame[:0], `{"event":"message","data":`...)
-			frame = append(frame, e.JSON()...)
-			frame = append(frame, '}')
-			if err := wsSend(ctx, conn, frame); err != nil {
-				return err
-			}
+		if err := wsSendBatch(ctx, conn, b, &frame); err != nil {
+			return err
 		}
 		if n := len(b.Entries); n > 0 {
 			cursor = b.Entries[n-1].ID
@@ -167,8 +157,23 @@ func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, curso
 	}
 }
 
-func wsSend(ctx context.Context, conn *websocket.Conn, frame []byte) error {
+// wsSendBatch sends a batch's frames, all within one streamWriteTimeout.
+func wsSendBatch(ctx context.Context, conn *websocket.Conn, b chat.Batch, frame *[]byte) error {
 	ctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
 	defer cancel()
-	return conn.Write(ctx, websocket.MessageText, frame)
+	if b.Gap {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"event":"gap","data":{}}`)); err != nil {
+			return err
+		}
+	}
+	for _, e := range b.Entries {
+		f := append((*frame)[:0], `{"event":"message","data":`...)
+		f = append(f, e.JSON()...)
+		f = append(f, '}')
+		*frame = f
+		if err := conn.Write(ctx, websocket.MessageText, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -222,7 +222,7 @@ func (run *chatRun) post(ctx context.Context, c *client) (posted int, errs int64
 			// count, and the waiters are still listening.
 			if err := c.do(context.WithoutCancel(ctx), "POST", path, "", map[string]string{"body": "bench " + strconv.Itoa(i)}, nil); err != nil {
 				failed.Add(1)
-				rec.fail()
+				rec.fail(err)
 				return
 			}
 			run.postedOK[i].Store(true)

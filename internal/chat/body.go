@@ -45,17 +45,15 @@ func CleanBody(raw string) (string, error) {
 	return body, nil
 }
 
-// invisible reports whether r shows nothing on its own.
+// invisible reports whether r shows nothing on its own: white space,
+// control and format characters (zero-width spaces and joiners, bidi marks
+// and controls, the byte order mark, soft hyphens), variation selectors and
+// the other code points Unicode says to ignore when not supported (Hangul
+// fillers among them), and the blank braille pattern: the rule the social
+// package applies to names and statuses.
 func invisible(r rune) bool {
-	switch {
-	case unicode.IsSpace(r), unicode.IsControl(r), unicode.Is(unicode.Cf, r):
-		return true
-	case r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF: // variation selectors
-		return true
-	case r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0, r == 0x2800: // fillers, braille blank
-		return true
-	}
-	return false
+	return unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2800' ||
+		unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // HTML is the fragment a page shows for m: its body HTML-escaped, with

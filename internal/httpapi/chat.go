@@ -47,7 +47,7 @@ type chatAuthor struct {
 func (a *API) chatAuthor(r *http.Request, classic bool) (chatAuthor, error) {
 	sources := a.tokenSources
 	if classic {
-		sources = []tokenSource{bearerToken, sessionCookieToken}
+		sources = []tokenSource{bearerToken, a.sessionCookieToken}
 	}
 	for _, source := range sources {
 		token, found, err := source(r)
@@ -117,8 +117,12 @@ const maxRoomsListed = 200
 // listRooms: GET /api/starling/v1/rooms?count → 200 [room], the most
 // recently active first, the lobby always among them.
 func (a *API) listRooms(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r, "count")
+	if err != nil {
+		return err
+	}
 	count := 50
-	if v, ok := r.URL.Query()["count"]; ok {
+	if v, ok := q["count"]; ok {
 		n, err := strconv.Atoi(v[0])
 		if err != nil || n < 1 || n > maxRoomsListed || len(v) > 1 {
 			return &apiError{http.StatusBadRequest, "invalid_count", "count must be 1–200"}
@@ -172,20 +176,20 @@ func writeMessages(w http.ResponseWriter, entries []*chat.Entry, withCursor bool
 	writeRaw(w, http.StatusOK, b)
 }
 
-// holdDeadlines gives a request that is held open (a long poll, a stream)
-// read and write deadlines of its own, d from now, in place of whatever
-// the server set for ordinary requests. The read deadline matters too: the
-// server reads in the background to notice a client hanging up, and an
-// expired read deadline would end the request. Writers that cannot set
-// deadlines (tests' recorders) go without.
+// holdDeadlines gives a request that is held open (a long poll, a stream),
+// once what the client sends up front has been read, read and write
+// deadlines of its own, d from now (none when d is zero), in place of the
+// API's read deadline for ordinary requests (ExtendReadDeadline). The read
+// deadline matters too: the server reads in the background to notice a
+// client hanging up, and an expired read deadline would end the request.
+// Writers that cannot set deadlines (tests' recorders) go without.
 func holdDeadlines(w http.ResponseWriter, d time.Duration) {
-	rc := http.NewResponseController(w)
+	ExtendReadDeadline(w, d) //nolint:errcheck // see above
 	t := time.Now().Add(d)
 	if d == 0 {
 		t = time.Time{}
 	}
-	rc.SetReadDeadline(t)  //nolint:errcheck // see above
-	rc.SetWriteDeadline(t) //nolint:errcheck
+	http.NewResponseController(w).SetWriteDeadline(t) //nolint:errcheck
 }
 
 // waitEnded reports whether err is the end of a wait that deserves a clean,

@@ -72,13 +72,12 @@ func validXSRFToken(s string) bool {
 }
 
 // parseClassicForm reads a form body (and the query) within the body limit
-// and bodyReadTimeout, then checks the _xsrf pair.
+// and the request's read deadline (deadline.go), then checks the _xsrf
+// pair.
 func parseClassicForm(w http.ResponseWriter, r *http.Request) error {
-	rc := http.NewResponseController(w)
-	if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
-		defer rc.SetReadDeadline(time.Time{})
-	}
 	if err := r.ParseForm(); err != nil {
+		// As for JSON bodies: the rest is not worth waiting for.
+		closeConnection(w)
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return errBodyTooLarge

@@ -24,7 +24,10 @@ func (a *API) roomMessages(w http.ResponseWriter, r *http.Request) error {
 	if !chat.ValidRoom(room) {
 		return errBadRoom
 	}
-	q := r.URL.Query()
+	q, err := query(r, "cursor", "wait")
+	if err != nil {
+		return err
+	}
 	cursor := q.Get("cursor")
 	if len(q["cursor"]) > 1 {
 		return errBadCursor

@@ -28,9 +28,13 @@ func (a *API) roomEvents(w http.ResponseWriter, r *http.Request) error {
 	if !chat.ValidRoom(room) {
 		return errBadRoom
 	}
+	q, err := query(r, "cursor")
+	if err != nil {
+		return err
+	}
 	cursor := r.Header.Get("Last-Event-ID")
 	if cursor == "" {
-		cursor = r.URL.Query().Get("cursor")
+		cursor = q.Get("cursor")
 	}
 	if cursor != "" {
 		if _, err := chat.ParseID(cursor); err != nil {

@@ -34,7 +34,11 @@ func (a *API) roomSocket(w http.ResponseWriter, r *http.Request) error {
 	if !chat.ValidRoom(room) {
 		return errBadRoom
 	}
-	cursor := r.URL.Query().Get("cursor")
+	q, err := query(r, "cursor")
+	if err != nil {
+		return err
+	}
+	cursor := q.Get("cursor")
 	if cursor != "" {
 		if _, err := chat.ParseID(cursor); err != nil {
 			return err

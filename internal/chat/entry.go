@@ -11,9 +11,6 @@ type Entry struct {
 	json []byte
 }
 
-// ParsedID returns the parsed id of the entry's message.
-func (e *Entry) ParsedID() ID { return e.id }
-
 // JSON returns the message as clients see it: {"id", "room", "body",
 // "html", "login" (only when the author was signed in), "posted"}. The
 // slice is shared; do not modify it.

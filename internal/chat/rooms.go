@@ -243,9 +243,6 @@ func (rs *Rooms) Wait(ctx context.Context, name, cursor string) (Batch, error) {
 // Waiters returns the number of calls waiting in Wait.
 func (rs *Rooms) Waiters() int64 { return rs.waiters.Load() }
 
-// Closed returns a channel closed by Close.
-func (rs *Rooms) Closed() <-chan struct{} { return rs.closing }
-
 // List returns at most limit rooms, the most recently active first, with
 // the lobby always among them.
 func (rs *Rooms) List(ctx context.Context, limit int) ([]RoomInfo, error) {

@@ -109,7 +109,7 @@ func TestChatShutdownEndsHeldPolls(t *testing.T) {
 		results <- "native"
 	}()
 	go func() {
-		sc, stop := openSSE(t, s, roomsPath+"/lobby/events", "")
+		sc, stop := openChatSSE(t, s, roomsPath+"/lobby/events", "")
 		defer stop()
 		for sc.Scan() {
 		}

@@ -134,12 +134,12 @@ func TestChatRequireLoginAndRateLimit(t *testing.T) {
 	}
 }
 
-// sseEvent is one event of a text/event-stream.
-type sseEvent struct{ id, event, data string }
+// chatSSEEvent is one event of a text/event-stream.
+type chatSSEEvent struct{ id, event, data string }
 
-func readSSE(t *testing.T, sc *bufio.Scanner) sseEvent {
+func readChatSSE(t *testing.T, sc *bufio.Scanner) chatSSEEvent {
 	t.Helper()
-	var e sseEvent
+	var e chatSSEEvent
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -159,7 +159,7 @@ func readSSE(t *testing.T, sc *bufio.Scanner) sseEvent {
 	return e
 }
 
-func openSSE(t *testing.T, s *stack, path, lastEventID string) (*bufio.Scanner, func()) {
+func openChatSSE(t *testing.T, s *stack, path, lastEventID string) (*bufio.Scanner, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+path, nil)
@@ -180,13 +180,13 @@ func TestChatSSE(t *testing.T) {
 	s, rooms := newChatStack(t, 8, nil)
 	c := s.anonymous()
 	before := c.chat("lobby", "before")
-	sc, stop := openSSE(t, s, roomsPath+"/lobby/events", "")
+	sc, stop := openChatSSE(t, s, roomsPath+"/lobby/events", "")
 	defer stop()
 	waitUntil(t, "the stream to wait", func() bool { return rooms.Waiters() == 1 })
 	m1 := c.chat("lobby", "<script>x</script>")
 	m2 := c.chat("lobby", "two")
 	for _, want := range []chatMessage{m1, m2} {
-		e := readSSE(t, sc)
+		e := readChatSSE(t, sc)
 		var got chatMessage
 		if err := strictDecode([]byte(e.data), &got); err != nil || e.event != "message" || e.id != want.ID || got != want {
 			t.Fatalf("event %+v, want message %+v", e, want)
@@ -195,10 +195,10 @@ func TestChatSSE(t *testing.T) {
 	stop()
 
 	// Resuming with Last-Event-ID replays what came after it.
-	sc, stop2 := openSSE(t, s, roomsPath+"/lobby/events", before.ID)
+	sc, stop2 := openChatSSE(t, s, roomsPath+"/lobby/events", before.ID)
 	defer stop2()
 	for _, want := range []chatMessage{m1, m2} {
-		if e := readSSE(t, sc); e.id != want.ID {
+		if e := readChatSSE(t, sc); e.id != want.ID {
 			t.Fatalf("resumed stream sent %+v, want id %s", e, want.ID)
 		}
 	}
@@ -208,12 +208,12 @@ func TestChatSSE(t *testing.T) {
 	for i := range 20 {
 		c.chat("lobby", fmt.Sprint("flood ", i))
 	}
-	sc, stop3 := openSSE(t, s, roomsPath+"/lobby/events", before.ID)
+	sc, stop3 := openChatSSE(t, s, roomsPath+"/lobby/events", before.ID)
 	defer stop3()
-	if e := readSSE(t, sc); e.event != "gap" {
+	if e := readChatSSE(t, sc); e.event != "gap" {
 		t.Fatalf("first event after a trimmed cursor: %+v, want gap", e)
 	}
-	if e := readSSE(t, sc); e.event != "message" || !strings.Contains(e.data, "flood 15") {
+	if e := readChatSSE(t, sc); e.event != "message" || !strings.Contains(e.data, "flood 15") {
 		t.Fatalf("after the gap: %+v, want the window from flood 15", e)
 	}
 }

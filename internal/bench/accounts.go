@@ -55,8 +55,15 @@ type setup struct {
 func (s *setup) do(ctx context.Context, method, path, token string, body, out any) error {
 	for {
 		err := s.c.do(ctx, method, path, token, body, out)
+		var note string
 		rl, ok := rateLimited(err)
-		if !ok {
+		if ok {
+			note = rateLimitNote(rl)
+		} else if rl, ok = busy(err); ok {
+			// The server's password-hashing queue is full (many logins at
+			// once): it asks to come back shortly.
+			note = fmt.Sprintf("%s %s answered 503 busy: the server is hashing other passwords", rl.Method, pathOnly(rl.Path))
+		} else {
 			return err
 		}
 		wait := max(rl.RetryAfter, time.Second)
@@ -65,9 +72,9 @@ func (s *setup) do(ctx context.Context, method, path, token string, body, out an
 		over := s.waited > maxSetupWait
 		s.mu.Unlock()
 		if over {
-			return fmt.Errorf("%s, and asks to wait %v: more than the %v bench waits in all while setting up: %w", rateLimitNote(rl), wait, maxSetupWait, err)
+			return fmt.Errorf("%s, and asks to wait %v: more than the %v bench waits in all while setting up: %w", note, wait, maxSetupWait, err)
 		}
-		logf(s.o, "waiting %v: %s", wait, rateLimitNote(rl))
+		logf(s.o, "waiting %v: %s", wait, note)
 		sleep(ctx, wait)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -82,7 +89,8 @@ func (s *setup) users(ctx context.Context, tokens *tokenCache, logins []string) 
 	out := make([]benchUser, len(logins))
 	errs := make([]error, len(logins))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	// As many at once as the server hashes passwords for one client.
+	sem := make(chan struct{}, 4)
 	for i, login := range logins {
 		wg.Go(func() {
 			sem <- struct{}{}

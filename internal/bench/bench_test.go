@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -92,5 +96,30 @@ func TestRunRejectsUnknownScenario(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), "fanout", Options{URL: "http://127.0.0.1:1"}); err == nil {
 		t.Fatal("fanout without a manifest succeeded, want an error")
+	}
+}
+
+// A 503 busy (the server's password-hashing queue is full) during setup is
+// waited out like a 429, for as long as its Retry-After says.
+func TestSetupWaitsOutBusy(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"busy","message":"too many logins"}}`)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	s := &setup{c: newClient(srv.URL, 1), o: Options{}}
+	if err := s.do(t.Context(), "POST", "/api/starling/v1/users", "", map[string]string{"login": "x"}, nil); err != nil {
+		t.Fatalf("setup.do after a 503 busy: %v", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("the server was asked %d times, want 2 (once busy, once again after Retry-After)", n)
 	}
 }

@@ -52,6 +52,16 @@ func rateLimited(err error) (*apiError, bool) {
 	return nil, false
 }
 
+// busy reports whether err is a 503 busy, which the server answers with a
+// Retry-After when its password-hashing queue is full.
+func busy(err error) (*apiError, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == 503 && ae.Code == "busy" {
+		return ae, true
+	}
+	return nil, false
+}
+
 // errorKind names the kind of a failed request for the summary of a run:
 // the status and error code of an answer ("429 rate_limited"), or what
 // went wrong on the way ("timeout", "connection refused").

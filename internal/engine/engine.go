@@ -50,12 +50,14 @@ type Config struct {
 // have stopped.
 type Engine struct {
 	// Name is "sqlite" or "redis", for logs.
-	Name    string
-	Store   social.Store
-	Queue   jobs.Queue
-	Bus     events.Bus
-	Limiter ratelimit.Limiter
-	Loader  seed.Loader
+	Name  string
+	Store social.Store
+	Queue jobs.Queue
+	// DeadLetters revives and drops the queue's dead jobs (admin tools).
+	DeadLetters jobs.DeadLetters
+	Bus         events.Bus
+	Limiter     ratelimit.Limiter
+	Loader      seed.Loader
 	// EventLog is the retained log of stream events that every process's
 	// stream hub reads.
 	EventLog stream.Log
@@ -63,9 +65,43 @@ type Engine struct {
 	Chat chat.History
 	// Defaults is the job tuning that suits the engine.
 	Defaults Defaults
+	// Counters reads the engine's running counts, for metrics.
+	Counters func() Counters
 
 	closeBus   func() error
 	closeStore func() error
+}
+
+// Counters are an engine's running counts since it opened.
+type Counters struct {
+	// Errors counts store calls that failed for a reason other than the
+	// caller's (a domain error such as social.ErrNotFound is no failure).
+	Errors uint64
+	// The in-process caches: ids found and not (statuses), pages answered
+	// and not (timeline heads).
+	StatusCacheHits, StatusCacheMisses     uint64
+	TimelineCacheHits, TimelineCacheMisses uint64
+	// BusReconnects counts the Redis event subscriptions lost and made
+	// again; always zero on the embedded engine.
+	BusReconnects uint64
+}
+
+// counterSource is what both concrete engines provide for Counters.
+type counterSource interface {
+	Errors() uint64
+	CacheCounts() (statusHits, statusMisses, timelineHits, timelineMisses uint64)
+}
+
+func countersOf(src counterSource, reconnects func() uint64) func() Counters {
+	return func() Counters {
+		var c Counters
+		c.Errors = src.Errors()
+		c.StatusCacheHits, c.StatusCacheMisses, c.TimelineCacheHits, c.TimelineCacheMisses = src.CacheCounts()
+		if reconnects != nil {
+			c.BusReconnects = reconnects()
+		}
+		return c
+	}
 }
 
 // Defaults is the tuning an engine does best with, used where the operator
@@ -113,10 +149,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		}
 		bus := redis.NewBus(e, redis.BusOptions{})
 		return &Engine{
-			Name: "redis", Store: e, Queue: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
+			Name: "redis", Store: e, Queue: e, DeadLetters: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
 			EventLog:   e.EventLog(stream.DefaultRetain),
 			Chat:       e.Chat(0),
 			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
+			Counters:   countersOf(e, bus.Reconnects),
 			closeBus:   bus.Close,
 			closeStore: e.Close,
 		}, nil
@@ -133,12 +170,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	bus := events.NewMemory(events.MemoryOptions{})
 	return &Engine{
-		Name: "sqlite", Store: db, Queue: db, Bus: bus,
+		Name: "sqlite", Store: db, Queue: db, DeadLetters: db, Bus: bus,
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Loader:     db,
 		EventLog:   db.EventLog(stream.DefaultRetain),
 		Chat:       db.Chat(0),
 		Defaults:   Defaults{Workers: 1, Prefetch: 64, FanoutBatchChunks: 8},
+		Counters:   countersOf(db, nil),
 		closeBus:   bus.Close,
 		closeStore: db.Close,
 	}, nil

@@ -54,7 +54,18 @@ type RunnerConfig struct {
 	// leaving what is unsettled to be offered again after its lease. Zero
 	// means 15s.
 	StopTimeout time.Duration
+	// Observe, when set, is told each job the Runner settles: its kind and
+	// the outcome, one of the Outcome* constants. It is called on the
+	// worker's goroutine and must not block (a metrics counter).
+	Observe func(kind, outcome string)
 }
+
+// Outcomes a RunnerConfig.Observe is told.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeRetried   = "retried"
+	OutcomeBuried    = "buried"
+)
 
 func (c RunnerConfig) withDefaults() RunnerConfig {
 	if c.Workers <= 0 {
@@ -80,6 +91,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = 15 * time.Second
+	}
+	if c.Observe == nil {
+		c.Observe = func(string, string) {}
 	}
 	if c.Consumer == "" {
 		host, _ := os.Hostname()
@@ -234,7 +248,7 @@ func (r *Runner) runClaimed(rn run, claimed []Job) {
 		r.mu.RUnlock()
 		switch {
 		case !ok:
-			r.settle(job, r.queue.Bury(rn.settle, job, "no handler for kind "+job.Kind))
+			r.settle(job, OutcomeBuried, r.queue.Bury(rn.settle, job, "no handler for kind "+job.Kind))
 		case h.single != nil:
 			r.runOne(rn, h.single, job)
 		default:
@@ -253,7 +267,7 @@ func (r *Runner) runClaimed(rn run, claimed []Job) {
 func (r *Runner) runOne(rn run, h Handler, job Job) {
 	next, err := r.call(rn.work, h, job)
 	if err == nil {
-		r.settle(job, r.queue.Complete(rn.settle, job, next...))
+		r.settle(job, OutcomeCompleted, r.queue.Complete(rn.settle, job, next...))
 		return
 	}
 	r.failed(rn, job, err)
@@ -294,9 +308,9 @@ func (r *Runner) runGroup(rn run, h BatchHandler, group []Job) {
 	}
 	for i, c := range done {
 		if err != nil {
-			r.settle(c.Job, err)
+			r.settle(c.Job, OutcomeCompleted, err)
 		} else {
-			r.settle(c.Job, results[i])
+			r.settle(c.Job, OutcomeCompleted, results[i])
 		}
 	}
 }
@@ -324,11 +338,11 @@ func (r *Runner) failed(rn run, job Job, err error) {
 		r.log.Info("jobs: job's lease ran out (or the runner is stopping) before it finished; it will be offered again", "kind", job.Kind, "id", job.ID, "err", err)
 	case errors.As(err, new(permanentError)) || job.Attempts >= r.cfg.MaxAttempts:
 		r.log.Error("jobs: job buried", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "err", err)
-		r.settle(job, r.queue.Bury(rn.settle, job, err.Error()))
+		r.settle(job, OutcomeBuried, r.queue.Bury(rn.settle, job, err.Error()))
 	default:
 		at := time.Now().Add(backoff(job.Attempts, r.cfg.BackoffBase, r.cfg.BackoffMax))
 		r.log.Warn("jobs: job failed, will retry", "kind", job.Kind, "id", job.ID, "attempts", job.Attempts, "retry_at", at, "err", err)
-		r.settle(job, r.queue.Retry(rn.settle, job, at, err.Error()))
+		r.settle(job, OutcomeRetried, r.queue.Retry(rn.settle, job, at, err.Error()))
 	}
 }
 
@@ -343,9 +357,12 @@ func (r *Runner) call(ctx context.Context, h Handler, job Job) (next []NewJob, e
 	return h(ctx, job)
 }
 
-func (r *Runner) settle(job Job, err error) {
+// settle reports how settling job as outcome went: to Observe when it was
+// settled, to the log when not.
+func (r *Runner) settle(job Job, outcome string, err error) {
 	switch {
 	case err == nil:
+		r.cfg.Observe(job.Kind, outcome)
 	case errors.Is(err, ErrLeaseLost):
 		r.log.Info("jobs: lease lost before settling; another consumer owns the job", "kind", job.Kind, "id", job.ID)
 	default:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"starling/internal/events"
 	"starling/internal/jobs"
@@ -55,6 +56,9 @@ type spreadPayload struct {
 	Status StatusID `json:"status"`
 	Author UserID   `json:"author"`
 	Cursor string   `json:"cursor,omitempty"`
+	// Posted is the status's time in unix ms; zero in jobs enqueued
+	// before it was recorded.
+	Posted int64 `json:"posted,omitempty"`
 }
 
 type deliverPayload struct {
@@ -62,6 +66,7 @@ type deliverPayload struct {
 	Author UserID   `json:"author,omitempty"` // zero in jobs planned before it was recorded
 	Homes  []UserID `json:"homes,omitempty"`
 	Lists  []ListID `json:"lists,omitempty"`
+	Posted int64    `json:"posted,omitempty"` // as in spreadPayload
 }
 
 func (p deliverPayload) timelines() []Timeline {
@@ -73,6 +78,13 @@ func (p deliverPayload) timelines() []Timeline {
 		tls = append(tls, ListOf(id))
 	}
 	return tls
+}
+
+func (p deliverPayload) posted() time.Time {
+	if p.Posted == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(p.Posted)
 }
 
 func newJob(kind string, payload any) jobs.NewJob {
@@ -116,6 +128,14 @@ func (s *Service) deliver(ctx context.Context, ds []Delivery) error {
 		return err
 	}
 	s.publishTimelines(ctx, events.TimelineDelivered, ds)
+	if s.cfg.FanoutLag != nil {
+		now := s.now()
+		for _, d := range ds {
+			if !d.Posted.IsZero() {
+				s.cfg.FanoutLag(now.Sub(d.Posted))
+			}
+		}
+	}
 	return nil
 }
 
@@ -171,7 +191,7 @@ func (s *Service) applyChunks(ctx context.Context, work []chunkWork, apply apply
 		work = work[n:]
 		ds := make([]Delivery, len(call))
 		for i, w := range call {
-			ds[i] = Delivery{Status: w.chunk.Status, Author: w.chunk.Author, Timelines: w.chunk.timelines()}
+			ds[i] = Delivery{Status: w.chunk.Status, Author: w.chunk.Author, Timelines: w.chunk.timelines(), Posted: w.chunk.posted()}
 		}
 		err := apply(ctx, ds)
 		if err == nil {
@@ -231,10 +251,10 @@ func (s *Service) plan(ctx context.Context, kind string, p spreadPayload, chunkK
 	chunk := s.cfg.FanoutChunk
 	step := s.planStep()
 	var chunks []deliverPayload
-	cur := deliverPayload{Status: p.Status, Author: p.Author}
+	cur := deliverPayload{Status: p.Status, Author: p.Author, Posted: p.Posted}
 	flush := func() {
 		chunks = append(chunks, cur)
-		cur = deliverPayload{Status: p.Status, Author: p.Author}
+		cur = deliverPayload{Status: p.Status, Author: p.Author, Posted: p.Posted}
 	}
 	cursor, read, rest := p.Cursor, 0, ""
 	for {
@@ -285,7 +305,7 @@ func (s *Service) plan(ctx context.Context, kind string, p spreadPayload, chunkK
 	if rest != "" {
 		// First, so that a worker picks it up before the chunks and the
 		// plan stays ahead of the deliveries.
-		next = append(next, newJob(kind, spreadPayload{Status: p.Status, Author: p.Author, Cursor: rest}))
+		next = append(next, newJob(kind, spreadPayload{Status: p.Status, Author: p.Author, Cursor: rest, Posted: p.Posted}))
 	}
 	for _, c := range chunks {
 		next = append(next, newJob(chunkKind, c))

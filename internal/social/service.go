@@ -68,6 +68,10 @@ type Config struct {
 	HashQueue          int
 	HashQueuePerClient int
 	HashWait           time.Duration
+	// FanoutLag, when set, is told how long after its status was posted
+	// each fan-out chunk reached its timelines (a metric); it must not
+	// block.
+	FanoutLag func(time.Duration)
 }
 
 func (c Config) withDefaults() Config {
@@ -276,7 +280,7 @@ func (s *Service) Post(ctx context.Context, author User, message string, loc *Lo
 	}
 	st := NewStatus{UID: author.ID, Message: message, Posted: s.now(), Location: loc}
 	created, err := s.store.CreateStatus(ctx, st, func(st Status) jobs.NewJob {
-		return newJob(kindFanout, spreadPayload{Status: st.ID, Author: st.UID})
+		return newJob(kindFanout, spreadPayload{Status: st.ID, Author: st.UID, Posted: st.Posted.UnixMilli()})
 	})
 	if err != nil {
 		return Status{}, err

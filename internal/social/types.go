@@ -124,6 +124,10 @@ type Delivery struct {
 	Status    StatusID
 	Author    UserID
 	Timelines []Timeline
+	// Posted is when the status was posted, for the fan-out lag the
+	// service reports (Config.FanoutLag); zero when unknown. Stores
+	// ignore it.
+	Posted time.Time
 }
 
 // HomeOf returns user uid's home timeline.

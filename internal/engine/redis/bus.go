@@ -79,6 +79,8 @@ type Bus struct {
 	handlers sync.WaitGroup
 	// gone counts the drops of subscriptions already ended.
 	gone atomic.Uint64
+	// reconnects counts the subscriptions lost and made again.
+	reconnects atomic.Uint64
 }
 
 // NewBus returns a Bus over the engine's connection to Redis and under its
@@ -219,6 +221,10 @@ func (b *Bus) Close() error {
 	return nil
 }
 
+// Reconnects is how many times the Redis subscription was lost after it
+// had been confirmed (each is followed by subscribing again).
+func (b *Bus) Reconnects() uint64 { return b.reconnects.Load() }
+
 // Live reports whether the Redis subscription is established, that is
 // whether events published now reach this process's subscribers.
 func (b *Bus) Live() bool { return b.live.Load() }
@@ -245,6 +251,7 @@ func (b *Bus) receiveLoop(ctx context.Context) {
 		switch {
 		case subscribed:
 			failures = 0
+			b.reconnects.Add(1)
 			warned.Store(true)
 			b.log.Warn("redis: event subscription lost; subscribing again", "err", err)
 		case failures == 0 && !warned.Load():

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -139,6 +140,8 @@ type Engine struct {
 	opts     Options
 	log      *slog.Logger
 	lua      *scripts
+	// errors counts the failures fail saw, for metrics.
+	errors atomic.Uint64
 	// trimSlack is how far past h a fan-out lets a timeline grow before it
 	// trims it back (see addSlack); tests replace it to reach the slack
 	// with small timelines.
@@ -402,6 +405,7 @@ func transientReply(msg string) bool {
 // chain); error replies stay errors of their own, since retrying them
 // cannot help.
 func (e *Engine) fail(op string, err error) error {
+	e.errors.Add(1)
 	if rerr, ok := rueidis.IsRedisErr(err); ok {
 		if transientReply(rerr.Error()) {
 			return fmt.Errorf("redis: %s: %w: %w", op, social.ErrUnavailable, err)
@@ -409,6 +413,18 @@ func (e *Engine) fail(op string, err error) error {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	return fmt.Errorf("redis: %s: %w: %w", op, social.ErrUnavailable, err)
+}
+
+// Errors is how many Redis calls failed (domain errors such as
+// social.ErrNotFound are not counted: they are not failures of Redis).
+func (e *Engine) Errors() uint64 { return e.errors.Load() }
+
+// CacheCounts returns the hits and misses of the in-process status and
+// timeline caches since the engine opened.
+func (e *Engine) CacheCounts() (statusHits, statusMisses, timelineHits, timelineMisses uint64) {
+	statusHits, statusMisses = e.statuses.Counts()
+	timelineHits, timelineMisses = e.timelines.Counts()
+	return statusHits, statusMisses, timelineHits, timelineMisses
 }
 
 // Small reply helpers.

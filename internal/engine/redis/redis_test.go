@@ -82,3 +82,10 @@ func TestJobsConformance(t *testing.T) {
 		return openTest(t)
 	})
 }
+
+func TestDeadLettersConformance(t *testing.T) {
+	t.Parallel()
+	jobstest.RunDeadLetters(t, func(t *testing.T) jobstest.DeadLetterQueue {
+		return openTest(t)
+	})
+}

@@ -36,6 +36,7 @@ type scripts struct {
 	retry               *rueidis.Lua
 	bury                *rueidis.Lua
 	stats               *rueidis.Lua
+	revive              *rueidis.Lua
 }
 
 // loadedScripts is built once: the texts are constant and a *rueidis.Lua is
@@ -68,6 +69,7 @@ func mustLoadScripts() *scripts {
 		retry:               write("retry"),
 		bury:                write("bury"),
 		stats:               read("stats"),
+		revive:              write("revive"),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -129,6 +130,9 @@ type DB struct {
 	timelines *timelinecache.Cache[tlKey]
 
 	jobsAdded notifier
+	// errors counts the failures fail saw that were not domain errors,
+	// for metrics.
+	errors    atomic.Uint64
 	closing   chan struct{} // closed by Close to release waiting Claims
 	closeOnce sync.Once
 	closeErr  error
@@ -579,7 +583,7 @@ func scanIDs[ID ~int64](rows *sql.Rows) ([]ID, error) {
 var domainErrors = []error{
 	social.ErrUserNotFound, social.ErrStatusNotFound, social.ErrListNotFound,
 	social.ErrLoginTaken, social.ErrInvalidToken, social.ErrForbidden,
-	social.ErrFollowSelf, social.ErrLimitReached, jobs.ErrLeaseLost,
+	social.ErrFollowSelf, social.ErrLimitReached, jobs.ErrLeaseLost, jobs.ErrNoDeadJob,
 }
 
 // fail wraps an engine error with the operation's name. Lock timeouts are
@@ -593,6 +597,7 @@ func (db *DB) fail(op string, err error) error {
 			return err
 		}
 	}
+	db.errors.Add(1)
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
@@ -601,6 +606,18 @@ func (db *DB) fail(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// Errors is how many store calls failed for a reason other than the
+// caller's (domain errors such as social.ErrNotFound are not counted).
+func (db *DB) Errors() uint64 { return db.errors.Load() }
+
+// CacheCounts returns the hits and misses of the status and timeline
+// caches since the engine opened.
+func (db *DB) CacheCounts() (statusHits, statusMisses, timelineHits, timelineMisses uint64) {
+	statusHits, statusMisses = db.statuses.Counts()
+	timelineHits, timelineMisses = db.timelines.Counts()
+	return statusHits, statusMisses, timelineHits, timelineMisses
 }
 
 // Times are stored as unix milliseconds.

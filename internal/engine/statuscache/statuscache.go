@@ -2,6 +2,7 @@ package statuscache
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"starling/internal/social"
 )
@@ -15,6 +16,9 @@ type Cache struct {
 	byID   map[social.StatusID]social.Status
 	bytes  int
 	epochs uint64 // Forget and ForgetAll calls so far
+
+	// hits and misses count the ids Lookup found and did not, for metrics.
+	hits, misses atomic.Uint64
 }
 
 // New returns a cache holding at most about maxBytes of statuses, or nil
@@ -78,7 +82,18 @@ func (c *Cache) Lookup(ids []social.StatusID, sts []social.Status) (missing []so
 			missing = append(missing, id)
 		}
 	}
+	c.hits.Add(uint64(len(ids) - len(missing)))
+	c.misses.Add(uint64(len(missing)))
 	return missing, c.epochs
+}
+
+// Counts returns how many ids lookups found in the cache and how many they
+// did not, since the cache was made; zero for a cache that is off.
+func (c *Cache) Counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // Add caches statuses read from the store after the Lookup that returned

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"starling/internal/social"
 )
@@ -21,6 +22,10 @@ type Cache[K comparable] struct {
 	entries map[K]entry
 	bytes   int
 	tokens  uint64 // tokens handed out so far
+
+	// hits and misses count the pages Page answered and did not, for
+	// metrics.
+	hits, misses atomic.Uint64
 }
 
 // entry is a cached head, or a placeholder (token != 0) while a read
@@ -81,9 +86,25 @@ func (c *Cache[K]) Page(k K, below social.StatusID, count, offset int) (ids []so
 	e, found := c.entries[k]
 	c.mu.RUnlock()
 	if !found || e.token != 0 {
+		c.misses.Add(1)
 		return nil, false
 	}
-	return Cut(e.ids, e.complete, below, count, offset)
+	ids, ok = Cut(e.ids, e.complete, below, count, offset)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return ids, ok
+}
+
+// Counts returns how many pages Page answered from the cache and how many
+// it could not, since the cache was made; zero for a cache that is off.
+func (c *Cache[K]) Counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // Cut cuts a page from a head (ids newest first; complete when they are

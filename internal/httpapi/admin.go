@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
+	"starling/internal/jobs"
 	"starling/internal/social"
 )
 
@@ -57,5 +59,49 @@ func (a *API) jobStats(w http.ResponseWriter, r *http.Request, _ session) error 
 		return err
 	}
 	writeJSON(w, http.StatusOK, presentStats(st))
+	return nil
+}
+
+var (
+	errNoDeadLetters = &apiError{http.StatusServiceUnavailable, "unavailable", "this server cannot change dead jobs"}
+	errNoDeadJob     = &apiError{http.StatusNotFound, "dead_job_not_found", "no dead job has that id"}
+)
+
+// reviveDeadJob: POST /api/starling/v1/admin/jobs/dead/{id}/retry → 204; the
+// job runs again from its first attempt. Admins only.
+func (a *API) reviveDeadJob(w http.ResponseWriter, r *http.Request, _ session) error {
+	return a.changeDeadJob(w, r, a.deadLettersRevive)
+}
+
+// dropDeadJob: DELETE /api/starling/v1/admin/jobs/dead/{id} → 204. Admins
+// only.
+func (a *API) dropDeadJob(w http.ResponseWriter, r *http.Request, _ session) error {
+	return a.changeDeadJob(w, r, a.deadLettersDrop)
+}
+
+func (a *API) deadLettersRevive(r *http.Request, id string) error {
+	return a.deadLetters.Revive(r.Context(), id)
+}
+
+func (a *API) deadLettersDrop(r *http.Request, id string) error {
+	return a.deadLetters.Drop(r.Context(), id)
+}
+
+func (a *API) changeDeadJob(w http.ResponseWriter, r *http.Request, change func(*http.Request, string) error) error {
+	if a.deadLetters == nil {
+		return errNoDeadLetters
+	}
+	id := r.PathValue("id")
+	if len(id) > 64 {
+		return errNoDeadJob
+	}
+	err := change(r, id)
+	if errors.Is(err, jobs.ErrNoDeadJob) {
+		return errNoDeadJob
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

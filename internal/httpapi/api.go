@@ -9,8 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"starling/internal/accesslog"
 	"starling/internal/chat"
 	"starling/internal/jobs"
+	"starling/internal/metrics"
 	"starling/internal/ratelimit"
 	"starling/internal/social"
 	"starling/internal/stream"
@@ -27,9 +29,17 @@ type Config struct {
 	// registering a login that was listed before its account existed
 	// (the server resolves its --admins logins at start).
 	Admins []social.UserID
-	// Logger receives request logs (debug), store trouble (warn) and the
-	// causes of internal errors (error); nil discards them.
+	// Logger receives one access line per request (info), store trouble
+	// (warn) and the causes of internal errors (error); nil discards them.
 	Logger *slog.Logger
+	// Metrics receives the HTTP metrics; nil records none.
+	Metrics *metrics.Registry
+	// AccessLog receives a record of every request and serves the admin's
+	// live access log; nil keeps none (the route answers 503).
+	AccessLog *accesslog.Log
+	// DeadLetters revives and drops dead jobs for the admin routes; nil
+	// answers them with 503.
+	DeadLetters jobs.DeadLetters
 	// Limiter enforces RateLimits; nil turns rate limiting off.
 	Limiter ratelimit.Limiter
 	// RateLimits are the limits of each kind of request; zero fields mean
@@ -65,11 +75,14 @@ type Config struct {
 
 // API is the JSON HTTP API v1. It implements http.Handler.
 type API struct {
-	svc    *social.Service
-	queue  jobs.Queue
-	admins map[social.UserID]bool // read-only after New
-	log    *slog.Logger
-	mux    *http.ServeMux
+	svc         *social.Service
+	queue       jobs.Queue
+	deadLetters jobs.DeadLetters       // nil: none
+	metrics     *metrics.Registry      // nil: none
+	accessLog   *accesslog.Log         // nil: none
+	admins      map[social.UserID]bool // read-only after New
+	log         *slog.Logger
+	mux         *http.ServeMux
 	// tokenSources are tried in order; the first that finds a token in a
 	// request decides who the caller is.
 	tokenSources []tokenSource
@@ -82,6 +95,8 @@ type API struct {
 	rooms          *chat.Rooms // nil: no chat endpoints
 	chatLogin      bool        // chat messages need a signed-in sender
 	patterns       []string    // every route, for tests
+	// patternSet holds the same patterns, for naming requests (route).
+	patternSet map[string]bool
 
 	// rendered keeps the JSON of statuses already sent (see render.go).
 	rendered *renderCache
@@ -119,6 +134,10 @@ func New(cfg Config) *API {
 		streamKeepAlive: cfg.StreamKeepAlive,
 		rooms:           cfg.Rooms,
 		chatLogin:       cfg.ChatRequireLogin,
+		deadLetters:     cfg.DeadLetters,
+		metrics:         cfg.Metrics,
+		accessLog:       cfg.AccessLog,
+		patternSet:      map[string]bool{},
 	}
 	a.streamWriteTimeout = cfg.StreamWriteTimeout
 	if a.streamWriteTimeout <= 0 {
@@ -175,6 +194,9 @@ func (a *API) routes() {
 
 	a.handle("GET "+Prefix+"/admin/jobs/dead", a.admin(a.deadJobs))
 	a.handle("GET "+Prefix+"/admin/jobs/stats", a.admin(a.jobStats))
+	a.handle("POST "+Prefix+"/admin/jobs/dead/{id}/retry", a.admin(a.reviveDeadJob))
+	a.handle("DELETE "+Prefix+"/admin/jobs/dead/{id}", a.admin(a.dropDeadJob))
+	a.handle("GET "+Prefix+"/admin/accesslog", a.admin(a.accessLogStream))
 
 	a.handle("GET /statuses/firehose.json", a.streaming(a.classicStream(stream.Firehose)))
 	a.handle("GET /statuses/sample.json", a.streaming(a.classicStream(stream.Sample)))
@@ -203,6 +225,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (a *API) handle(pattern string, h handlerFunc) {
 	a.patterns = append(a.patterns, pattern)
+	a.patternSet[pattern] = true
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
@@ -211,7 +234,8 @@ func (a *API) handle(pattern string, h handlerFunc) {
 }
 
 // ServeHTTP sets the headers every answer carries, bounds the request body,
-// recovers from panics and answers unknown routes and wrong methods in JSON.
+// recovers from panics, answers unknown routes and wrong methods in JSON,
+// and reports every request (access.go).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &responseRecorder{ResponseWriter: w}
@@ -220,23 +244,21 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	SetSecurityHeaders(h)
 	// Answers carry tokens and per-user timelines; no cache may keep them.
 	h["Cache-Control"] = hdrNoStore
+	id := a.requestID(r)
+	h[requestIDHeader] = []string{id}
+	route := a.route(r)
 
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			a.log.ErrorContext(r.Context(), "httpapi: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			a.log.ErrorContext(r.Context(), "httpapi: handler panicked", "method", r.Method, "route", route, "request_id", id, "panic", p, "stack", string(debug.Stack()))
 			if !rec.wroteHeader {
 				a.writeError(rec, r, errInternal)
 			}
 		}
-		// Checked first so that a server not logging requests does not
-		// pay for building the record's attributes on every request.
-		if a.log.Enabled(r.Context(), slog.LevelDebug) {
-			a.log.DebugContext(r.Context(), "httpapi: request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.written, "duration", time.Since(start))
-		}
+		a.finishRequest(r, rec, route, id, start)
 	}()
 
 	// Every read of the request, its body included, ends by the deadline
@@ -261,7 +283,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.writeError(rec, r, errPathNotClean)
 		return
 	}
-	if _, pattern := a.mux.Handler(r); pattern == "" {
+	if route == unmatchedRoute {
 		a.noRoute(rec, r)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"starling/internal/accesslog"
 	"starling/internal/engine/sqlite"
 	"starling/internal/events"
 	"starling/internal/httpapi"
@@ -40,6 +41,9 @@ type stack struct {
 	hub    *stream.Hub
 	srv    *httptest.Server
 	logs   *lockedBuffer
+	// access is the live access log the API writes to, checked for
+	// secrets with the log.
+	access *accesslog.Log
 
 	mu      sync.Mutex // guards secrets
 	secrets []string   // passwords and tokens that must never be logged
@@ -96,7 +100,12 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 	if err != nil {
 		t.Fatalf("registering the admin: %v", err)
 	}
-	cfg := httpapi.Config{Service: svc, Queue: db, Admins: []social.UserID{admin.ID}, Logger: logger, Hub: hub}
+	bus := events.NewMemory(events.MemoryOptions{Buffer: 4096})
+	access := accesslog.New(bus, "test", logger)
+	accessCtx, stopAccess := context.WithCancel(ctx)
+	accessDone := make(chan struct{})
+	go func() { defer close(accessDone); access.Run(accessCtx) }()
+	cfg := httpapi.Config{Service: svc, Queue: db, DeadLetters: db, Admins: []social.UserID{admin.ID}, Logger: logger, Hub: hub, AccessLog: access}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -113,12 +122,16 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 		defer close(hubDone)
 		hub.Run(hubCtx)
 	}()
-	s := &stack{t: t, db: db, svc: svc, runner: runner, api: api, srv: srv, logs: logs, hub: hub}
+	s := &stack{t: t, db: db, svc: svc, runner: runner, api: api, srv: srv, logs: logs, hub: hub, access: access}
 	t.Cleanup(func() {
 		hub.Close()
+		access.Close()
 		srv.Close()
 		stopHub()
 		<-hubDone
+		stopAccess()
+		<-accessDone
+		bus.Close()
 		logBus.Close(ctx)
 		<-logBusDone
 		db.Close()
@@ -166,9 +179,18 @@ func (s *stack) checkLogsHoldNoSecrets() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	logs := s.logs.String()
+	if len(s.secrets) > 0 && !strings.Contains(logs, "msg=access") {
+		s.t.Errorf("the server log has no access line, so the check below checks none")
+	}
+	replay, w := s.access.Watch()
+	w.Close()
+	records, _ := json.Marshal(replay)
 	for _, secret := range s.secrets {
 		if strings.Contains(logs, secret) {
 			s.t.Errorf("the server log contains the secret %q", secret)
+		}
+		if strings.Contains(string(records), secret) {
+			s.t.Errorf("the live access log contains the secret %q", secret)
 		}
 	}
 }
@@ -288,6 +310,9 @@ func (c *client) doWith(method, path string, body any, header http.Header) respo
 		t.Fatalf("%s %s: reading answer: %v", method, path, err)
 	}
 	r := response{status: res.StatusCode, header: res.Header, body: data}
+	if len(res.Header.Values("X-Request-Id")) != 1 {
+		t.Errorf("%s %s: X-Request-Id %q, want one", method, path, res.Header.Values("X-Request-Id"))
+	}
 	if got := res.Header.Get("Content-Type"); got != "application/json; charset=utf-8" {
 		t.Errorf("%s %s: Content-Type %q, want application/json; charset=utf-8", method, path, got)
 	}

@@ -21,6 +21,8 @@ func TestDependencyDirection(t *testing.T) {
 		"starling/internal/engine/sqlite":        {"starling/internal/engine/redis", "starling/internal/httpapi", "starling/internal/server", "github.com/redis/"},
 		"starling/internal/engine/redis":         {"starling/internal/engine/sqlite", "starling/internal/httpapi", "starling/internal/server", "modernc.org/sqlite"},
 		"starling/internal/engine/statuscache":   {"starling/internal/engine/sqlite", "starling/internal/engine/redis", "starling/internal/httpapi", "starling/internal/server", "github.com/redis/", "modernc.org/sqlite"},
+		"starling/internal/accesslog":            {"starling/internal/engine/", "starling/internal/httpapi", "starling/internal/server", "github.com/redis/", "modernc.org/sqlite", "net/http"},
+		"starling/internal/metrics":              {"starling/internal/engine/", "starling/internal/httpapi", "starling/internal/server", "starling/internal/social", "github.com/redis/", "modernc.org/sqlite"},
 		"starling/internal/engine/timelinecache": {"starling/internal/engine/sqlite", "starling/internal/engine/redis", "starling/internal/httpapi", "starling/internal/server", "github.com/redis/", "modernc.org/sqlite"},
 	}
 	for pkg, bad := range forbidden {

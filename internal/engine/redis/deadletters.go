@@ -72,4 +72,3 @@ func (e *Engine) Drop(ctx context.Context, id string) error {
 	}
 	return nil
 }
-

@@ -1,0 +1,165 @@
+package accesslog
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"starling/internal/events"
+)
+
+// Topic is the events bus topic of access records.
+const Topic = "access.log"
+
+const (
+	// ReplaySize is how many of the newest records a new watcher gets
+	// first.
+	ReplaySize = 100
+	// pendingSize bounds the records waiting to be published.
+	pendingSize = 1024
+	// watchBuffer bounds the records waiting for one watcher.
+	watchBuffer = 256
+)
+
+// Log publishes this process's access records and keeps those of every
+// process.
+type Log struct {
+	bus     events.Bus
+	process string
+	log     *slog.Logger
+	pending chan Record
+	dropped atomic.Uint64 // records dropped on the way: queue or watcher full
+
+	mu       sync.Mutex // guards ring, next, watchers and closed
+	ring     [ReplaySize]Record
+	next     int // records ever kept; ring[next%ReplaySize] is the oldest once full
+	watchers map[*Watch]struct{}
+	closed   bool
+}
+
+// New returns a Log over bus; process names this process in its records
+// (host and pid, say). Run must run for records to flow.
+func New(bus events.Bus, process string, log *slog.Logger) *Log {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Log{bus: bus, process: process, log: log, pending: make(chan Record, pendingSize), watchers: make(map[*Watch]struct{})}
+}
+
+// Add queues a record for publishing, or drops it when the queue is full.
+func (l *Log) Add(r Record) {
+	if r.Process == "" {
+		r.Process = l.process
+	}
+	select {
+	case l.pending <- r:
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Dropped is how many records were lost on the way to the bus or to a
+// watcher.
+func (l *Log) Dropped() uint64 { return l.dropped.Load() }
+
+// Run subscribes to the records of every process and publishes this one's
+// until ctx ends.
+func (l *Log) Run(ctx context.Context) error {
+	unsubscribe, err := l.bus.Subscribe(Topic, l.receive)
+	if err != nil {
+		return err
+	}
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-l.pending:
+			data, err := json.Marshal(r)
+			if err != nil {
+				continue // a Record always encodes
+			}
+			if err := l.bus.Publish(ctx, events.Event{Topic: Topic, Data: data}); err != nil && ctx.Err() == nil {
+				l.dropped.Add(1)
+				l.log.DebugContext(ctx, "accesslog: publishing a record failed", "err", err)
+			}
+		}
+	}
+}
+
+// receive keeps a record from the bus and hands it to the watchers.
+func (l *Log) receive(e events.Event) {
+	var r Record
+	if err := json.Unmarshal(e.Data, &r); err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ring[l.next%ReplaySize] = r
+	l.next++
+	for w := range l.watchers {
+		select {
+		case w.c <- r:
+		default:
+			l.dropped.Add(1)
+		}
+	}
+}
+
+// Watch is one watcher of the log: C yields the records that arrive after
+// it started, until Close or the Log's Close (then C is closed).
+type Watch struct {
+	C      <-chan Record
+	c      chan Record
+	l      *Log
+	closed bool // guarded by l.mu
+}
+
+// Watch returns the newest records kept, oldest first, and a Watch of the
+// records that follow them, with no gap and no repeat between the two.
+func (l *Log) Watch() ([]Record, *Watch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(l.next, ReplaySize)
+	replay := make([]Record, 0, n)
+	for i := l.next - n; i < l.next; i++ {
+		replay = append(replay, l.ring[i%ReplaySize])
+	}
+	c := make(chan Record, watchBuffer)
+	w := &Watch{C: c, c: c, l: l}
+	if l.closed {
+		w.closed = true
+		close(c)
+		return replay, w
+	}
+	l.watchers[w] = struct{}{}
+	return replay, w
+}
+
+// Close ends the watch; C is closed.
+func (w *Watch) Close() {
+	w.l.mu.Lock()
+	defer w.l.mu.Unlock()
+	w.closeLocked()
+}
+
+func (w *Watch) closeLocked() {
+	if !w.closed {
+		w.closed = true
+		delete(w.l.watchers, w)
+		close(w.c)
+	}
+}
+
+// Close ends every watch, now and to come, so that the streams serving them
+// finish (a server calls it when it shuts down).
+func (l *Log) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for w := range l.watchers {
+		w.closeLocked()
+	}
+}

@@ -1,0 +1,125 @@
+package accesslog_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"starling/internal/accesslog"
+	"starling/internal/engine"
+	"starling/internal/engine/redis/redistest"
+	"starling/internal/events"
+)
+
+// patience bounds every wait: a guard against hanging, not a speed
+// requirement.
+const patience = 20 * time.Second
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+func startLog(t *testing.T, bus events.Bus) *accesslog.Log {
+	t.Helper()
+	l := accesslog.New(bus, "test", slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return l
+}
+
+func record(process string, i int) accesslog.Record {
+	return accesslog.Record{RequestID: fmt.Sprintf("%s-%d", process, i), Method: "GET", Route: "GET /healthz", Status: 200, Process: process}
+}
+
+// next waits for the next record of w.
+func next(t *testing.T, w *accesslog.Watch) accesslog.Record {
+	t.Helper()
+	select {
+	case r, ok := <-w.C:
+		if !ok {
+			t.Fatal("the watch ended")
+		}
+		return r
+	case <-time.After(patience):
+		t.Fatalf("no record within %v", patience)
+	}
+	return accesslog.Record{}
+}
+
+// waitKept adds a record through l and waits until a watcher sees the last one, so
+// that the ring holds everything added before.
+func waitKept(t *testing.T, l *accesslog.Log, id string) {
+	t.Helper()
+	_, w := l.Watch()
+	defer w.Close()
+	l.Add(accesslog.Record{RequestID: id})
+	for next(t, w).RequestID != id {
+	}
+}
+
+// A watcher gets the newest ReplaySize records, oldest first, then the new
+// ones as they come; Close ends the watch.
+func TestReplayThenLive(t *testing.T) {
+	bus := events.NewMemory(events.MemoryOptions{Buffer: 4096})
+	t.Cleanup(func() { bus.Close() })
+	l := startLog(t, bus)
+	for i := range 150 {
+		l.Add(record("p", i))
+	}
+	waitKept(t, l, "sync")
+	replay, w := l.Watch()
+	if len(replay) != accesslog.ReplaySize {
+		t.Fatalf("replay: got %d records, want %d", len(replay), accesslog.ReplaySize)
+	}
+	if first, last := replay[0].RequestID, replay[len(replay)-1].RequestID; first != "p-51" || last != "sync" {
+		t.Fatalf("replay runs from %s to %s, want p-51 to sync", first, last)
+	}
+	l.Add(record("p", 150))
+	if got := next(t, w).RequestID; got != "p-150" {
+		t.Fatalf("live record: got %s, want p-150", got)
+	}
+	l.Close()
+	if _, ok := <-w.C; ok {
+		t.Fatal("a watch outlived the log's Close")
+	}
+}
+
+// On Redis, each process's log holds the records of every process.
+func TestRecordsOfEveryProcess(t *testing.T) {
+	url, prefix := redistest.Shared(t), redistest.Prefix(t)
+	var logs []*accesslog.Log
+	for range 2 {
+		eng, err := engine.Open(t.Context(), engine.Config{RedisURL: url, RedisPrefix: prefix}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { eng.Close() })
+		logs = append(logs, startLog(t, eng.Bus))
+	}
+	// The Redis subscriptions come up asynchronously: add records until
+	// the other process's watcher sees one.
+	_, w := logs[1].Watch()
+	defer w.Close()
+	deadline := time.Now().Add(patience)
+	for i := 0; ; i++ {
+		logs[0].Add(record("a", i))
+		select {
+		case r := <-w.C:
+			if r.Process != "a" {
+				t.Fatalf("got a record of %q, want one of process a", r.Process)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process b saw none of process a's records within %v", patience)
+		}
+	}
+}

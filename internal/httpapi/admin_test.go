@@ -1,0 +1,82 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"starling/internal/httpapi"
+	"starling/internal/jobs"
+)
+
+// adminRoutes change something and are for admins only; every admin route
+// (GET ones too) is checked by TestAdminRoutesAreAdminOnly.
+var adminRoutes = []string{
+	"POST /api/starling/v1/admin/jobs/dead/{id}/retry",
+	"DELETE /api/starling/v1/admin/jobs/dead/{id}",
+}
+
+// Every route under /admin/ answers 401 without a token and 403 to a user
+// who is not an admin, whatever the method.
+func TestAdminRoutesAreAdminOnly(t *testing.T) {
+	s := newStack(t)
+	eve := s.register("eve")
+	n := 0
+	for _, p := range httpapi.Patterns(s.api) {
+		method, path, _ := strings.Cut(p, " ")
+		if !strings.HasPrefix(path, httpapi.Prefix+"/admin/") {
+			continue
+		}
+		if method != "GET" && !slices.Contains(adminRoutes, p) {
+			t.Errorf("admin route %q is missing from adminRoutes", p)
+		}
+		n++
+		path = strings.NewReplacer("{id}", "1", "{login}", "eve").Replace(path)
+		wantError(t, s.anonymous().do(method, path, nil), http.StatusUnauthorized, "unauthorized")
+		wantError(t, eve.do(method, path, nil), http.StatusForbidden, "forbidden")
+	}
+	if n < 5 {
+		t.Fatalf("found %d admin routes, want at least 5", n)
+	}
+}
+
+// A dead job can be retried, running again from its first attempt, or
+// dropped; unknown ids get 404.
+func TestDeadJobsRetryAndDrop(t *testing.T) {
+	s := newStack(t)
+	root := s.registerAdmin()
+	// Jobs of a kind nobody handles go to the dead letters.
+	err := s.db.Enqueue(t.Context(), jobs.NewJob{Kind: "test.unhandled", Payload: []byte(`{"n":1}`)}, jobs.NewJob{Kind: "test.unhandled", Payload: []byte(`{"n":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.drain()
+	type deadJob struct {
+		ID            string          `json:"id"`
+		Kind          string          `json:"kind"`
+		Attempts      int             `json:"attempts"`
+		Reason        string          `json:"reason"`
+		Died          string          `json:"died"`
+		Payload       json.RawMessage `json:"payload"`
+		PayloadBase64 []byte          `json:"payload_base64"`
+	}
+	dead := want[[]deadJob](t, root.do("GET", "/api/starling/v1/admin/jobs/dead", nil), http.StatusOK)
+	if len(dead) != 2 {
+		t.Fatalf("dead jobs: got %d, want 2", len(dead))
+	}
+	wantStatus(t, root.do("POST", "/api/starling/v1/admin/jobs/dead/"+dead[0].ID+"/retry", nil), http.StatusNoContent)
+	wantError(t, root.do("POST", "/api/starling/v1/admin/jobs/dead/"+dead[0].ID+"/retry", nil), http.StatusNotFound, "dead_job_not_found")
+	wantStatus(t, root.do("DELETE", "/api/starling/v1/admin/jobs/dead/"+dead[1].ID, nil), http.StatusNoContent)
+	wantError(t, root.do("DELETE", "/api/starling/v1/admin/jobs/dead/"+dead[1].ID, nil), http.StatusNotFound, "dead_job_not_found")
+	wantError(t, root.do("DELETE", "/api/starling/v1/admin/jobs/dead/nonsense", nil), http.StatusNotFound, "dead_job_not_found")
+
+	st, err := s.db.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ready != 1 || st.Dead != 0 {
+		t.Fatalf("after retry and drop: %+v, want 1 ready and none dead", st)
+	}
+}

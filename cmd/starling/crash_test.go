@@ -36,10 +36,21 @@ type crashStore interface {
 // lets a new process finish the job: every follower's home ends up holding
 // the status exactly once, and no count moved.
 func TestFanoutSurvivesSIGKILL(t *testing.T) {
+	testFanoutSurvivesStop(t, syscall.SIGKILL)
+}
+
+// TestFanoutSurvivesSIGTERM is the same with a graceful stop half-way: the
+// process finishes the jobs it is running, leaves the others queued and
+// exits 0, and the next process delivers the rest.
+func TestFanoutSurvivesSIGTERM(t *testing.T) {
+	testFanoutSurvivesStop(t, syscall.SIGTERM)
+}
+
+func testFanoutSurvivesStop(t *testing.T, sig syscall.Signal) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
-		testFanoutSurvivesSIGKILL(t, []string{"--data", dir}, func(t *testing.T) crashStore {
+		testFanoutSurvivesSIGKILL(t, sig, []string{"--data", dir}, func(t *testing.T) crashStore {
 			db, err := sqlite.Open(t.Context(), dir, sqlite.Options{}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -50,7 +61,7 @@ func TestFanoutSurvivesSIGKILL(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
 		url, prefix := redistest.Start(t), redistest.Prefix(t)
-		testFanoutSurvivesSIGKILL(t, []string{"--redis", url, "--redis-prefix", prefix}, func(t *testing.T) crashStore {
+		testFanoutSurvivesSIGKILL(t, sig, []string{"--redis", url, "--redis-prefix", prefix}, func(t *testing.T) crashStore {
 			e, err := redis.Open(t.Context(), url, redis.Options{Prefix: prefix}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -60,7 +71,7 @@ func TestFanoutSurvivesSIGKILL(t *testing.T) {
 	})
 }
 
-func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*testing.T) crashStore) {
+func testFanoutSurvivesSIGKILL(t *testing.T, sig syscall.Signal, engineArgs []string, open func(*testing.T) crashStore) {
 	const (
 		followers = 20_000
 		// Small chunks and one worker make the fan-out 200 jobs run one
@@ -127,7 +138,9 @@ func testFanoutSurvivesSIGKILL(t *testing.T, engineArgs []string, open func(*tes
 		planned = planned || left > 1
 		return planned && left > 0 && left <= jobs*3/4
 	})
-	p.stop(t, syscall.SIGKILL)
+	if err := p.stop(t, sig); sig == syscall.SIGTERM && err != nil {
+		t.Fatalf("a graceful stop half-way through a fan-out: %v, want exit status 0\n%s", err, p.logs)
+	}
 
 	// The kill landed half-way: of a sample of the followers, some have
 	// the status and some do not. (All of them are checked at the end.)

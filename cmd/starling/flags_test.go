@@ -23,7 +23,7 @@ func TestFlagErrorsSayWhatIsWrong(t *testing.T) {
 		{[]string{"serve", "--secure-cookies=maybe"}, nil, []string{"--secure-cookies", "want true or false"}},
 		{[]string{"serve", "--workers", "0"}, nil, []string{"-workers 0 needs -redis", "jobs would never run"}},
 		{[]string{"serve", "--addr", "8080"}, nil, []string{"listen address", `"8080"`}},
-		{[]string{"serve", "--pprof-addr", "0.0.0.0:6060"}, nil, []string{"loopback"}},
+		{[]string{"serve", "--admin-addr", "9090"}, nil, []string{"admin listen address", `"9090"`}},
 		{[]string{"serve", "--redis", "http://127.0.0.1:6379"}, nil, []string{"Redis URL", "redis://"}},
 		{[]string{"worker", "--workers", "many"}, nil, []string{"--workers", `"many"`, `whole number or "auto"`}},
 		{[]string{"seed", "--users", "abc"}, nil, []string{"--users", `"abc"`, "want a whole number"}},

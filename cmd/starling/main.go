@@ -84,7 +84,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg server.Config
-	var admins, logLevel string
+	var admins, logLevel, logFormat, pprofAddr string
 	fs.StringVar(&cfg.Addr, "addr", ":8080", "HTTP listen address")
 	fs.StringVar(&cfg.DataDir, "data", "./data", "directory of the embedded engine's data")
 	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis URL (redis://host:port/db); empty runs the embedded engine")
@@ -111,6 +111,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.UintVar(&argonThreads, "argon2-threads", 2, "argon2id lanes when hashing passwords")
 	fs.StringVar(&admins, "admins", "", "comma-separated logins allowed to use the admin endpoints")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logFormat, "log-format", "text", "text (key=value) or json (one object a line)")
 	cfg.RateLimits = ratelimit.DefaultPolicies()
 	for _, f := range []struct {
 		limit       *ratelimit.Limit
@@ -137,7 +138,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "HTTP connections open at once, overall (0 for no cap); keep it below the open-file limit")
 	fs.IntVar(&cfg.MaxConnsPerIP, "max-conns-per-ip", server.DefaultMaxConnsPerIP, "HTTP connections open at once from one client address or IPv6 /64 (0 for no cap; trusted proxies are exempt)")
-	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve Go runtime profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty for none")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", "127.0.0.1:9090", "the operator's listener: /metrics, and /debug/pprof/ when it is a loopback address; never on -addr; empty for none")
+	fs.StringVar(&pprofAddr, "pprof-addr", "", "deprecated: another name for -admin-addr, which now serves the profiles")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -182,17 +184,39 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 		return fmt.Errorf("%s: -trusted-proxies: %w", name, err)
 	}
 	cfg.TrustedProxies = proxies
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("%s: -log-level: %w", name, err)
+	if pprofAddr != "" {
+		cfg.AdminAddr = pprofAddr
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, err := newLogger(stderr, logLevel, logFormat)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if pprofAddr != "" {
+		log.Warn("starling: -pprof-addr is deprecated; use -admin-addr, which serves the profiles and the metrics", "addr", pprofAddr)
+	}
 
 	srv, err := server.New(ctx, cfg, log, listen)
 	if err != nil {
 		return err
 	}
 	return srv.Run(ctx)
+}
+
+// newLogger returns the process's logger: text or JSON lines on stderr at
+// the given level.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format: %q is neither text nor json", format)
 }
 
 // cacheBytes turns a cache flag's MiB into the config's bytes, where zero

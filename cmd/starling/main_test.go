@@ -64,7 +64,9 @@ func start(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	p := &process{logs: new(bytes.Buffer), done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	// No admin listener unless a test asks for one: the default port
+	// would be taken by the first of the processes tests run side by side.
+	p.cmd.Env = append(append(os.Environ(), "STARLING_ADMIN_ADDR="), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting starling %v: %v", args, err)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"time"
 
 	"starling/internal/engine"
@@ -89,12 +90,15 @@ type Config struct {
 	// (httpapi.DefaultReadTimeout).
 	ReadTimeout time.Duration
 
-	// PprofAddr, when set, serves the Go runtime's profiles
-	// (net/http/pprof, under /debug/pprof/) on a separate listener. It
-	// must be a loopback address: profiles reveal memory contents and cost
-	// CPU to take, so they are for the operator on the host only. Empty
-	// (the default) serves none.
-	PprofAddr string
+	// AdminAddr, when set, is the address of the operator's listener:
+	// Prometheus metrics at /metrics and, when it is a loopback address,
+	// the Go runtime's profiles under /debug/pprof/. Neither is ever
+	// served on Addr. Empty (the zero value) serves none; the command's
+	// default is 127.0.0.1:9090.
+	AdminAddr string
+	// Process names this process in the live access log; zero means
+	// host-pid.
+	Process string
 
 	// StreamKeepAlive is how often an idle stream gets a keep-alive line;
 	// zero means 30s.
@@ -115,6 +119,10 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = ":8080"
+	}
+	if c.Process == "" {
+		host, _ := os.Hostname()
+		c.Process = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	if c.DataDir == "" {
 		c.DataDir = "./data"
@@ -186,9 +194,9 @@ func (c Config) checkAddresses() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("server: listen address %q: %w", c.Addr, err)
 	}
-	if c.PprofAddr != "" {
-		if err := checkLoopback(c.PprofAddr); err != nil {
-			return err
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			return fmt.Errorf("server: admin listen address %q: %w", c.AdminAddr, err)
 		}
 	}
 	if c.RedisURL != "" {

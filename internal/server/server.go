@@ -10,10 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"starling/internal/accesslog"
 	"starling/internal/chat"
 	"starling/internal/engine"
 	"starling/internal/httpapi"
 	"starling/internal/jobs"
+	"starling/internal/metrics"
 	"starling/internal/social"
 	"starling/internal/stream"
 )
@@ -32,16 +34,19 @@ type Server struct {
 	ln    net.Listener
 	// conns caps the connections of ln (connlimit.go).
 	conns *connLimiter
-	// pprof serves runtime profiles on a loopback listener of its own
-	// when Config.PprofAddr is set; nil otherwise.
-	pprof   *http.Server
-	pprofLn net.Listener
 	// logBus appends the stream events this process publishes to the
 	// engine's event log; hub serves stream clients (nil in worker-only
 	// processes).
-	logBus *stream.LogBus
-	hub    *stream.Hub
-	api    *httpapi.API
+	logBus  *stream.LogBus
+	hub     *stream.Hub
+	api     *httpapi.API
+	metrics *metrics.Registry
+	// access is the live access log; nil in worker-only processes.
+	access *accesslog.Log
+	// admin serves metrics and profiles on a listener of its own when
+	// Config.AdminAddr is set; nil otherwise.
+	admin   *http.Server
+	adminLn net.Listener
 }
 
 // New opens the engine and builds a server; it listens only when Serve or
@@ -56,28 +61,33 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	closeAll := func() { eng.Close() }
+	reg := newMetrics(eng)
 	scfg := cfg.social(eng.Defaults)
 	// Stream events also go into the retained event log, which every
 	// process's stream hub reads; worker-only processes write it too.
 	logBus := stream.NewLogBus(eng.Bus, eng.EventLog, log)
 	scfg.Bus = logBus
+	scfg.FanoutLag = reg.ObserveFanoutLag
 	svc, err := social.NewService(eng.Store, scfg, log)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, engine: eng, service: svc, logBus: logBus}
+	s := &Server{cfg: cfg, log: log, engine: eng, service: svc, logBus: logBus, metrics: reg}
 	if workers, prefetch := cfg.jobs(eng.Defaults); workers >= 0 {
-		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease, StopTimeout: cfg.ShutdownTimeout}, log)
+		s.runner = jobs.NewRunner(eng.Queue, jobs.RunnerConfig{
+			Workers: workers, Prefetch: prefetch, Lease: cfg.JobLease, StopTimeout: cfg.ShutdownTimeout,
+			Observe: reg.ObserveJob,
+		}, log)
 		svc.RegisterJobs(s.runner)
 	}
-	if cfg.PprofAddr != "" {
-		s.pprof, s.pprofLn, err = pprofServer(cfg.PprofAddr)
+	if cfg.AdminAddr != "" {
+		s.admin, s.adminLn, err = adminServer(cfg.AdminAddr, reg, log)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
-		closeAll = func() { s.pprofLn.Close(); eng.Close() }
+		closeAll = func() { s.adminLn.Close(); eng.Close() }
 	}
 	if listen {
 		admins, err := resolveAdmins(ctx, svc, cfg.Admins)
@@ -96,13 +106,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
 		})
 		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})
+		// The access log goes on the engine's bus itself: its records are
+		// no stream events, and are not kept in the event log.
+		s.access = accesslog.New(eng.Bus, cfg.Process, log)
+		reg.CounterFunc("accesslog_dropped_total", "Access records lost on the way to the bus or to a watcher of the live access log.",
+			func() float64 { return float64(s.access.Dropped()) })
 		api := httpapi.New(httpapi.Config{
-			Service: svc, Queue: eng.Queue, Admins: admins, Logger: log,
+			Service: svc, Queue: eng.Queue, DeadLetters: eng.DeadLetters, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,
 			Hub:         s.hub, StreamKeepAlive: cfg.StreamKeepAlive,
 			Rooms: s.rooms, ChatRequireLogin: cfg.ChatRequireLogin,
+			Metrics: reg, AccessLog: s.access,
 		})
 		s.api = api
 		s.http = &http.Server{
@@ -125,8 +141,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		// Held long polls answer at once, and streams end, when the
 		// server starts shutting down, instead of holding Shutdown up.
 		s.http.RegisterOnShutdown(s.rooms.Close)
+		// Shutdown waits for requests to end, and the access log streams
+		// never end by themselves: closing the log ends them.
+		s.http.RegisterOnShutdown(s.access.Close)
 	}
 	return s, nil
+}
+
+// AdminAddr is the address of the admin listener, or nil when there is none.
+func (s *Server) AdminAddr() net.Addr {
+	if s.adminLn == nil {
+		return nil
+	}
+	return s.adminLn.Addr()
 }
 
 // Addr is the address the server listens on, or nil for a worker-only one.
@@ -167,11 +194,19 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		})
 	}
-	if s.pprof != nil {
-		s.log.Info("starling: serving profiles", "addr", s.pprofLn.Addr().String())
-		go s.pprof.Serve(s.pprofLn) //nolint:errcheck // ends with ErrServerClosed at shutdown
-		// Profiles are for the operator; one in progress is simply cut.
-		defer s.pprof.Close()
+	if s.access != nil {
+		wg.Go(func() {
+			if err := s.access.Run(workCtx); err != nil {
+				s.log.Warn("starling: the live access log is off", "err", err)
+			}
+		})
+	}
+	if s.admin != nil {
+		s.log.Info("starling: serving metrics", "addr", s.adminLn.Addr().String())
+		go s.admin.Serve(s.adminLn) //nolint:errcheck // ends with ErrServerClosed at shutdown
+		// Scrapes and profiles are for the operator; one in progress when
+		// everything else has stopped is simply cut.
+		defer s.admin.Close()
 	}
 	errc := make(chan error, 1)
 	if s.http != nil {

@@ -1,0 +1,37 @@
+package server
+
+import (
+	"time"
+
+	"starling/internal/engine"
+	"starling/internal/metrics"
+)
+
+// queueStatsTimeout bounds the reading of the job counts at a scrape.
+const queueStatsTimeout = 3 * time.Second
+
+// newMetrics makes the registry of a process and registers what the engine
+// counts: queue counts, bus drops and reconnects, store errors and the
+// caches' hits and misses.
+func newMetrics(eng *engine.Engine) *metrics.Registry {
+	reg := metrics.New()
+	reg.WatchQueue(eng.Queue, queueStatsTimeout)
+	reg.CounterFunc("bus_dropped_events_total", "Events this process's bus subscriptions dropped because their buffers were full.",
+		func() float64 { return float64(eng.Bus.Dropped()) })
+	counter := func(name, help string, read func(engine.Counters) uint64) {
+		reg.CounterFunc(name, help, func() float64 { return float64(read(eng.Counters())) })
+	}
+	counter("bus_reconnects_total", "Redis event subscriptions lost and made again (always 0 on the embedded engine).",
+		func(c engine.Counters) uint64 { return c.BusReconnects })
+	counter("engine_errors_total", "Store calls that failed for a reason other than the caller's (Redis or SQLite trouble).",
+		func(c engine.Counters) uint64 { return c.Errors })
+	counter("status_cache_hits_total", "Statuses found in the in-process status cache.",
+		func(c engine.Counters) uint64 { return c.StatusCacheHits })
+	counter("status_cache_misses_total", "Statuses looked up in the in-process status cache and read from the store.",
+		func(c engine.Counters) uint64 { return c.StatusCacheMisses })
+	counter("timeline_cache_hits_total", "Timeline pages answered from the in-process timeline cache.",
+		func(c engine.Counters) uint64 { return c.TimelineCacheHits })
+	counter("timeline_cache_misses_total", "Timeline pages the in-process timeline cache could not answer.",
+		func(c engine.Counters) uint64 { return c.TimelineCacheMisses })
+	return reg
+}

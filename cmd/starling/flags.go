@@ -12,13 +12,22 @@ import (
 	"time"
 )
 
-// parseFlags parses args into fs, after setting each flag from its
-// environment variable STARLING_<NAME> when withEnv: the command line wins.
+// parseFlags parses args into fs, after setting each flag from the
+// configuration file when fs has --config and one is named (configfile.go),
+// then from its environment variable STARLING_<NAME> when withEnv: the
+// command line wins over the environment, which wins over the file.
 // An error names the flag or variable, the value and what was wanted, and
 // is returned for main to print once: the flag package's own message (with
 // "parse error" as its only reason, and the whole usage after it) is not
 // printed. -h prints the usage and returns flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string, withEnv bool) error {
+	if fs.Lookup(configFlag) != nil {
+		if path := configPath(args); path != "" {
+			if err := setFromFile(fs, path); err != nil {
+				return fmt.Errorf("%s: %w", fs.Name(), err)
+			}
+		}
+	}
 	if withEnv {
 		if err := setFromEnv(fs); err != nil {
 			return err

@@ -133,6 +133,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listen bool) er
 	var streamBufferKiB int
 	fs.IntVar(&streamBufferKiB, "stream-buffer", 256, "KiB of events waiting for one stream connection before it is dropped as too slow")
 	fs.BoolVar(&cfg.ChatRequireLogin, "chat-require-login", false, "refuse chat messages from senders who are not signed in")
+	fs.String(configFlag, "", "a YAML file of settings named as these flags (admins: [ada, bob], rate-post: off); flags and STARLING_* variables win over it")
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark session cookies Secure on every answer (TLS ends at a proxy that sends no X-Forwarded-Proto)")

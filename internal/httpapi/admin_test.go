@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,6 +17,8 @@ import (
 var adminRoutes = []string{
 	"POST /api/starling/v1/admin/jobs/dead/{id}/retry",
 	"DELETE /api/starling/v1/admin/jobs/dead/{id}",
+	"PUT /api/starling/v1/admin/users/{login}/suspension",
+	"DELETE /api/starling/v1/admin/users/{login}/suspension",
 }
 
 // Every route under /admin/ answers 401 without a token and 403 to a user
@@ -79,4 +82,35 @@ func TestDeadJobsRetryAndDrop(t *testing.T) {
 	if st.Ready != 1 || st.Dead != 0 {
 		t.Fatalf("after retry and drop: %+v, want 1 ready and none dead", st)
 	}
+}
+
+// A suspended user cannot sign in (403 suspended), their token is refused,
+// and their statuses are gone from reads until the suspension is lifted.
+func TestSuspendAndRestoreUser(t *testing.T) {
+	s := newStack(t)
+	root := s.registerAdmin()
+	ada, bob := s.register("ada"), s.register("bob")
+	bob.noContent("PUT", "/api/starling/v1/me/following/ada")
+	st := ada.post("before", nil)
+	s.drain()
+	path := fmt.Sprint("/api/starling/v1/statuses/", st.ID)
+
+	wantError(t, root.do("PUT", "/api/starling/v1/admin/users/nobody/suspension", nil), http.StatusNotFound, "user_not_found")
+	wantStatus(t, root.do("PUT", "/api/starling/v1/admin/users/ADA/suspension", nil), http.StatusNoContent)
+	if got := want[[]user](t, root.do("GET", "/api/starling/v1/admin/users/suspended", nil), http.StatusOK); len(got) != 1 || got[0].Login != "ada" {
+		t.Fatalf("suspended users: %+v, want ada", got)
+	}
+	wantError(t, ada.do("POST", "/api/starling/v1/statuses", map[string]string{"message": "during"}), http.StatusUnauthorized, "invalid_token")
+	wantError(t, s.anonymous().do("POST", "/api/starling/v1/tokens", map[string]string{"login": "ada", "password": password("ada")}), http.StatusForbidden, "suspended")
+	wantError(t, s.anonymous().do("GET", path, nil), http.StatusNotFound, "status_not_found")
+	if home := want[[]status](t, bob.do("GET", "/api/starling/v1/timelines/home", nil), http.StatusOK); len(home) != 0 {
+		t.Fatalf("bob's home with ada suspended: %d statuses, want none", len(home))
+	}
+
+	wantStatus(t, root.do("DELETE", "/api/starling/v1/admin/users/ada/suspension", nil), http.StatusNoContent)
+	wantStatus(t, s.anonymous().do("GET", path, nil), http.StatusOK)
+	if home := want[[]status](t, bob.do("GET", "/api/starling/v1/timelines/home", nil), http.StatusOK); len(home) != 1 {
+		t.Fatalf("bob's home after the restore: %d statuses, want 1", len(home))
+	}
+	ada.post("after", nil)
 }

@@ -197,6 +197,9 @@ func (a *API) routes() {
 	a.handle("POST "+Prefix+"/admin/jobs/dead/{id}/retry", a.admin(a.reviveDeadJob))
 	a.handle("DELETE "+Prefix+"/admin/jobs/dead/{id}", a.admin(a.dropDeadJob))
 	a.handle("GET "+Prefix+"/admin/accesslog", a.admin(a.accessLogStream))
+	a.handle("GET "+Prefix+"/admin/users/suspended", a.admin(a.suspendedUsers))
+	a.handle("PUT "+Prefix+"/admin/users/{login}/suspension", a.admin(a.suspendUser))
+	a.handle("DELETE "+Prefix+"/admin/users/{login}/suspension", a.admin(a.restoreUser))
 
 	a.handle("GET /statuses/firehose.json", a.streaming(a.classicStream(stream.Firehose)))
 	a.handle("GET /statuses/sample.json", a.streaming(a.classicStream(stream.Sample)))

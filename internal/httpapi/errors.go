@@ -43,6 +43,7 @@ var domainErrors = []struct {
 	{social.ErrListNotFound, &apiError{http.StatusNotFound, "list_not_found", "no such list"}},
 	{social.ErrLoginTaken, &apiError{http.StatusConflict, "login_taken", "that login is taken"}},
 	{social.ErrInvalidCredentials, &apiError{http.StatusUnauthorized, "invalid_credentials", "wrong login or password"}},
+	{social.ErrSuspended, &apiError{http.StatusForbidden, "suspended", "this account is suspended"}},
 	{social.ErrInvalidToken, &apiError{http.StatusUnauthorized, "invalid_token", "the token is invalid, expired or revoked"}},
 	{social.ErrForbidden, &apiError{http.StatusForbidden, "forbidden", "this belongs to another user"}},
 	{social.ErrWrongPassword, &apiError{http.StatusForbidden, "wrong_password", "the current password is wrong"}},

@@ -21,6 +21,8 @@ var (
 	// ErrBusy means the server has too much of that work in hand (password
 	// hashes) to take the call; it may succeed later.
 	ErrBusy = errors.New("social: busy")
+	// ErrSuspended refuses a sign-in to a user an admin has suspended.
+	ErrSuspended = errors.New("social: user suspended")
 	// ErrUnavailable means the store cannot be reached; the call may
 	// succeed later.
 	ErrUnavailable = errors.New("social: store unavailable")

@@ -139,6 +139,8 @@ type Service struct {
 	// refills remembers the refills run here, to coalesce their jobs
 	// (refill.go).
 	refills *refillLog
+	// suspensions is the set of suspended users (suspensions.go).
+	suspensions suspensionSet
 }
 
 // NewService returns a Service over store.
@@ -149,9 +151,10 @@ func NewService(store Store, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: store, cfg: cfg, log: log, bus: cfg.Bus, dummyHash: dummy, checkPassword: CheckPassword,
-		hashSlots: newHashGate(hashConcurrency(), cfg.HashQueue, cfg.HashQueuePerClient, cfg.HashWait),
-		sessions:  newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
-		refills:   newRefillLog()}, nil
+		hashSlots:   newHashGate(hashConcurrency(), cfg.HashQueue, cfg.HashQueuePerClient, cfg.HashWait),
+		sessions:    newSessionCache(cfg.SessionCacheTTL, cfg.SessionCacheSize),
+		refills:     newRefillLog(),
+		suspensions: suspensionSet{ttl: cfg.SessionCacheTTL}}, nil
 }
 
 // Config returns the service's configuration with defaults filled in.
@@ -217,6 +220,10 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, Us
 		return "", User{}, err
 	} else if !ok {
 		return "", User{}, ErrInvalidCredentials
+	}
+	// Told only to whoever knows the password.
+	if s.isSuspended(ctx, u.ID) {
+		return "", User{}, ErrSuspended
 	}
 	token, tokenHash, err := newToken()
 	if err != nil {
@@ -298,7 +305,7 @@ func (s *Service) Status(ctx context.Context, id StatusID) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if len(sts) == 0 {
+	if len(sts) == 0 || s.isSuspended(ctx, sts[0].UID) {
 		return Status{}, ErrStatusNotFound
 	}
 	return sts[0], nil
@@ -321,13 +328,18 @@ func (s *Service) DeleteStatus(ctx context.Context, author UserID, id StatusID) 
 }
 
 // Timeline returns a page of a timeline's statuses, newest first. Deleted
-// statuses are skipped after paging, so a page may come back short.
+// statuses, and those of suspended users, are skipped after paging, so a
+// page may come back short.
 func (s *Service) Timeline(ctx context.Context, tl Timeline, p Page) ([]Status, error) {
 	p, err := p.Normalize(true)
 	if err != nil {
 		return nil, err
 	}
-	return s.store.TimelinePage(ctx, tl, p)
+	sts, err := s.store.TimelinePage(ctx, tl, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.withoutSuspended(ctx, sts), nil
 }
 
 // ProfileTimeline returns a page of the statuses posted by login.

@@ -35,6 +35,9 @@ func (s *Service) Caller(ctx context.Context, token string) (Caller, error) {
 	key := sha256.Sum256([]byte(token))
 	c, epoch, ok := s.sessions.get(key, s.now())
 	if ok {
+		if s.isSuspended(ctx, c.ID) {
+			return Caller{}, ErrInvalidToken
+		}
 		return c, nil
 	}
 	t, err := s.store.TokenByHash(ctx, key[:], s.now())
@@ -50,6 +53,9 @@ func (s *Service) Caller(ctx context.Context, token string) (Caller, error) {
 	}
 	c = Caller{ID: u.ID, Login: u.Login}
 	s.sessions.put(key, c, t.Expires, epoch)
+	if s.isSuspended(ctx, c.ID) {
+		return Caller{}, ErrInvalidToken
+	}
 	return c, nil
 }
 

@@ -32,6 +32,17 @@ type Store interface {
 	TimelineStore
 	FollowStore
 	ListStore
+	SuspensionStore
+}
+
+// SuspensionStore keeps which users an admin has suspended.
+type SuspensionStore interface {
+	// SetSuspended suspends user id, or lifts its suspension; doing either
+	// twice is not an error. It returns ErrUserNotFound when there is no
+	// such user.
+	SetSuspended(ctx context.Context, id UserID, suspended bool) error
+	// SuspendedUsers returns the ids of the suspended users, in any order.
+	SuspendedUsers(ctx context.Context) ([]UserID, error)
 }
 
 // UserStore keeps users and their password hashes.

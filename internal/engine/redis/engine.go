@@ -334,6 +334,7 @@ func (e *Engine) delayedJobsKey() string                  { return e.key("jobs:d
 func (e *Engine) jobLeasesKey() string                    { return e.key("jobs:leases") }
 func (e *Engine) deadJobsKey() string                     { return e.key("jobs:dead") }
 func (e *Engine) timelineSizeKey() string                 { return e.key("timelines:size") }
+func (e *Engine) suspendedKey() string                    { return e.key("suspended") }
 
 // timelineKey returns the sorted set of a timeline.
 func (e *Engine) timelineKey(tl social.Timeline) (string, error) {

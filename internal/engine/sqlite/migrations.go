@@ -253,6 +253,12 @@ CREATE TABLE chat_rooms (
 ) WITHOUT ROWID;
 CREATE INDEX chat_rooms_recent ON chat_rooms(last_id);
 `},
+	{"suspended users", `
+-- The users an admin has suspended (social.SuspensionStore).
+CREATE TABLE suspended_users (
+	uid INTEGER PRIMARY KEY REFERENCES users(id)
+);
+`},
 }
 
 // migrate applies the steps the database has not seen yet.

@@ -62,6 +62,7 @@ type memEngine struct {
 	members   map[social.ListID]map[social.UserID]time.Time
 	// unfollowed marks who recently unfollowed whom (followee → followers).
 	unfollowed map[social.UserID]map[social.UserID]time.Time
+	suspended  map[social.UserID]bool
 	jobs       map[string]*memJob
 	dead       []jobs.DeadJob
 	arrived    chan struct{} // closed and replaced when a job is enqueued
@@ -79,12 +80,36 @@ func newMemEngine(h int) *memEngine {
 		statuses: map[social.StatusID]social.Status{}, timelines: map[social.Timeline][]social.StatusID{},
 		followers: map[social.UserID]map[social.UserID]time.Time{}, following: map[social.UserID]map[social.UserID]time.Time{},
 		lists: map[social.ListID]*social.List{}, members: map[social.ListID]map[social.UserID]time.Time{},
-		unfollowed: map[social.UserID]map[social.UserID]time.Time{},
-		jobs:       map[string]*memJob{}, arrived: make(chan struct{}),
+		unfollowed: map[social.UserID]map[social.UserID]time.Time{}, suspended: map[social.UserID]bool{},
+		jobs: map[string]*memJob{}, arrived: make(chan struct{}),
 	}
 }
 
 func (m *memEngine) next() int64 { m.seq++; return int64(m.seq) }
+
+func (m *memEngine) SetSuspended(ctx context.Context, id social.UserID, suspended bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[id]; !ok {
+		return social.ErrUserNotFound
+	}
+	if suspended {
+		m.suspended[id] = true
+	} else {
+		delete(m.suspended, id)
+	}
+	return nil
+}
+
+func (m *memEngine) SuspendedUsers(ctx context.Context) ([]social.UserID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]social.UserID, 0, len(m.suspended))
+	for id := range m.suspended {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
 
 func (m *memEngine) Ping(ctx context.Context) error { return nil }
 

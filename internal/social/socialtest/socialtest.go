@@ -53,7 +53,7 @@ const (
 // Run runs every test of the suite, each as a subtest on an engine of its
 // own from newEngine.
 func Run(t *testing.T, newEngine func(t *testing.T) (social.Store, jobs.Queue)) {
-	groups := [][]suiteTest{userTests, sessionTests, limitTests, statusTests, followTests, fanoutTests, pagingTests, listTests}
+	groups := [][]suiteTest{userTests, sessionTests, limitTests, statusTests, followTests, fanoutTests, pagingTests, listTests, suspensionTests}
 	for _, group := range groups {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) { tc.test(t, newEngine) })

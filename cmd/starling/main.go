@@ -5,6 +5,7 @@
 //	starling serve  [flags]   serve the API and run job workers
 //	starling worker [flags]   run job workers only (to scale out on Redis)
 //	starling seed   [flags]   bulk-load a synthetic social graph for benchmarks
+//	starling admin  COMMAND   administer a running server through its admin API
 //
 // Every flag can also be set through an environment variable named
 // STARLING_ and the flag's name in capitals with '-' as '_' (for example
@@ -38,6 +39,7 @@ Usage:
   starling worker [flags]   run job workers only (to scale out on Redis)
   starling seed   [flags]   bulk-load a synthetic social graph for benchmarks
   starling bench SCENARIO   drive a running server and measure it
+  starling admin COMMAND    queue stats, dead jobs, suspensions, the live access log
 
 Run 'starling <command> -h' for the flags of a command.
 `
@@ -68,6 +70,8 @@ func run(args []string, stderr io.Writer) error {
 		return runSeed(ctx, args, os.Stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, os.Stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args, os.Stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return nil

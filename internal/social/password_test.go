@@ -98,6 +98,8 @@ func (s *credentialStore) PasswordHash(_ context.Context, id UserID) (string, er
 	return s.hashes[id], nil
 }
 
+func (s *credentialStore) SuspendedUsers(context.Context) ([]UserID, error) { return nil, nil }
+
 func (s *credentialStore) CreateToken(_ context.Context, t Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -28,9 +28,14 @@ type KindStats struct {
 	OldestReady time.Time
 }
 
-// KindCounter is implemented by queues that can count their jobs by kind
-// cheaply (the embedded engine); metrics use it where it exists and the
-// totals of Stats elsewhere.
+// AllKinds is the kind of a KindStats that counts the jobs of every kind
+// together, from a queue that cannot tell them apart cheaply.
+const AllKinds = "all"
+
+// KindCounter is implemented by queues that can tell how long their ready
+// jobs have waited, by kind (the embedded engine) or for all kinds
+// together (Redis, whose only KindStats is of kind AllKinds); metrics use
+// it where it exists and the totals of Stats elsewhere.
 type KindCounter interface {
 	// StatsByKind counts the jobs of each kind that has any.
 	StatsByKind(ctx context.Context) ([]KindStats, error)

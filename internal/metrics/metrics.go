@@ -128,7 +128,7 @@ var (
 		"Jobs in the queue by state (ready, delayed, leased, dead) and kind; kind is \"all\" where the engine counts only totals.",
 		[]string{"state", "kind"}, nil)
 	queueOldestDesc = prometheus.NewDesc(Namespace+"_jobs_oldest_ready_age_seconds",
-		"Age of the oldest job that is ready to run, by kind (0 when none is waiting).",
+		"How long the longest-waiting ready job has waited, by kind (\"all\" where the engine cannot tell kinds apart; 0 when none is waiting).",
 		[]string{"kind"}, nil)
 	queueUpDesc = prometheus.NewDesc(Namespace+"_jobs_stats_up",
 		"1 when the queue's counts could be read at this scrape, else 0.", nil, nil)
@@ -151,12 +151,13 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	var kinds []jobs.KindStats
 	var err error
-	if kc, ok := c.queue.(jobs.KindCounter); ok {
+	kc, ages := c.queue.(jobs.KindCounter)
+	if ages {
 		kinds, err = kc.StatsByKind(ctx)
 	} else {
 		var st jobs.Stats
 		st, err = c.queue.Stats(ctx)
-		kinds = []jobs.KindStats{{Kind: "all", Ready: st.Ready, Delayed: st.Delayed, Leased: st.Leased, Dead: st.Dead}}
+		kinds = []jobs.KindStats{{Kind: jobs.AllKinds, Ready: st.Ready, Delayed: st.Delayed, Leased: st.Leased, Dead: st.Dead}}
 	}
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)
@@ -171,8 +172,8 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		}{{"ready", k.Ready}, {"delayed", k.Delayed}, {"leased", k.Leased}, {"dead", k.Dead}} {
 			ch <- prometheus.MustNewConstMetric(queueJobsDesc, prometheus.GaugeValue, float64(s.n), s.state, k.Kind)
 		}
-		if k.Kind == "all" {
-			continue // the engine cannot tell the age
+		if !ages {
+			continue // the queue cannot tell the age
 		}
 		age := 0.0
 		if !k.OldestReady.IsZero() {

@@ -2,11 +2,15 @@ package redis
 
 import (
 	"context"
+	"time"
 
 	"starling/internal/jobs"
 )
 
-var _ jobs.DeadLetters = (*Engine)(nil)
+var (
+	_ jobs.DeadLetters = (*Engine)(nil)
+	_ jobs.KindCounter = (*Engine)(nil)
+)
 
 // deadScanPage is how many dead entries one read looks at while finding a
 // job by id.
@@ -71,4 +75,25 @@ func (e *Engine) Drop(ctx context.Context, id string) error {
 		return jobs.ErrNoDeadJob
 	}
 	return nil
+}
+
+// StatsByKind cannot count by kind on Redis, whose queue counts only
+// totals cheaply: it answers one KindStats of kind "all" with the totals of
+// Stats and the time the longest-waiting ready job became runnable
+// (lua/oldest_ready.lua).
+func (e *Engine) StatsByKind(ctx context.Context) ([]jobs.KindStats, error) {
+	st, err := e.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
+	ms, err := e.lua.oldestReady.Exec(ctx, e.client, keys, []string{consumerGroup}).AsInt64()
+	if err != nil {
+		return nil, e.fail("finding the oldest ready job", err)
+	}
+	k := jobs.KindStats{Kind: jobs.AllKinds, Ready: st.Ready, Delayed: st.Delayed, Leased: st.Leased, Dead: st.Dead}
+	if ms > 0 && st.Ready > 0 {
+		k.OldestReady = time.UnixMilli(ms)
+	}
+	return []jobs.KindStats{k}, nil
 }

@@ -37,6 +37,7 @@ type scripts struct {
 	bury                *rueidis.Lua
 	stats               *rueidis.Lua
 	revive              *rueidis.Lua
+	oldestReady         *rueidis.Lua
 }
 
 // loadedScripts is built once: the texts are constant and a *rueidis.Lua is
@@ -70,6 +71,7 @@ func mustLoadScripts() *scripts {
 		bury:                write("bury"),
 		stats:               read("stats"),
 		revive:              write("revive"),
+		oldestReady:         read("oldest_ready"),
 	}
 }
 

@@ -182,3 +182,43 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(queueOldestDesc, prometheus.GaugeValue, age, k.Kind)
 	}
 }
+
+var (
+	pingDesc = prometheus.NewDesc(Namespace+"_store_ping_seconds",
+		"Round trip of one ping of the store (a Redis PING, or a query of the embedded engine) taken at this scrape.", nil, nil)
+	storeUpDesc = prometheus.NewDesc(Namespace+"_store_up",
+		"1 when the store answered the ping of this scrape, else 0.", nil, nil)
+)
+
+// WatchPing times one ping of the store at each scrape: on Redis, the
+// round trip a command pays at the moment, queueing included.
+func (r *Registry) WatchPing(ping func(context.Context) error, timeout time.Duration) {
+	if r == nil || ping == nil {
+		return
+	}
+	r.reg.MustRegister(&pingCollector{ping: ping, timeout: timeout})
+}
+
+type pingCollector struct {
+	ping    func(context.Context) error
+	timeout time.Duration
+}
+
+func (c *pingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pingDesc
+	ch <- storeUpDesc
+}
+
+func (c *pingCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	start := time.Now()
+	err := c.ping(ctx)
+	d := time.Since(start)
+	up := 1.0
+	if err != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(pingDesc, prometheus.GaugeValue, d.Seconds())
+}

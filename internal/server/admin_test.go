@@ -80,6 +80,8 @@ func TestMetricsAndProfilesOnlyOnTheAdminListener(t *testing.T) {
 		`starling_jobs_stats_up 1`,
 		`starling_bus_dropped_events_total 0`,
 		`starling_engine_errors_total`,
+		`starling_store_up 1`,
+		`starling_store_ping_seconds`,
 		`starling_status_cache_hits_total`,
 		`starling_timeline_cache_misses_total`,
 		`starling_fanout_lag_seconds_count`,

@@ -16,6 +16,7 @@ const queueStatsTimeout = 3 * time.Second
 func newMetrics(eng *engine.Engine) *metrics.Registry {
 	reg := metrics.New()
 	reg.WatchQueue(eng.Queue, queueStatsTimeout)
+	reg.WatchPing(eng.Store.Ping, queueStatsTimeout)
 	reg.CounterFunc("bus_dropped_events_total", "Events this process's bus subscriptions dropped because their buffers were full.",
 		func() float64 { return float64(eng.Bus.Dropped()) })
 	counter := func(name, help string, read func(engine.Counters) uint64) {

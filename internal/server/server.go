@@ -167,9 +167,10 @@ func (s *Server) Addr() net.Addr {
 // Service returns the social service, for tools built on the server.
 func (s *Server) Service() *social.Service { return s.service }
 
-// Run serves until ctx ends, then stops accepting requests, waits for those
-// in flight (up to the shutdown timeout), lets the workers settle the jobs
-// they hold, and closes the events bus and then the engine.
+// Run serves until ctx ends, then stops accepting requests and claiming
+// jobs, waits for the requests in flight and the jobs running (together, up
+// to the shutdown timeout; streams are ended by the shutdown hooks), and
+// closes the events bus and then the engine.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -224,6 +225,10 @@ func (s *Server) Run(ctx context.Context) error {
 	case err = <-errc:
 		err = fmt.Errorf("server: %w", err)
 	}
+	// The workers stop claiming and get the shutdown timeout for the jobs
+	// they run while the HTTP server drains in the same time, so that the
+	// whole stop takes the timeout at most, not twice it.
+	stopWork()
 	if s.http != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		if serr := s.http.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
@@ -235,7 +240,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.rooms != nil {
 		s.rooms.Close() // also when Serve failed and Shutdown was not reached
 	}
-	stopWork()
 	wg.Wait()
 	// The workers have published their last events: append them before
 	// the engine closes.

@@ -175,8 +175,10 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	jobsCtx, stopJobs := context.WithCancel(workCtx)
+	defer stopJobs()
 	if s.runner != nil {
-		wg.Go(func() { s.runner.Run(workCtx) })
+		wg.Go(func() { s.runner.Run(jobsCtx) })
 	}
 	if s.hub != nil {
 		wg.Go(func() { s.hub.Run(workCtx) })
@@ -228,7 +230,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// The workers stop claiming and get the shutdown timeout for the jobs
 	// they run while the HTTP server drains in the same time, so that the
 	// whole stop takes the timeout at most, not twice it.
-	stopWork()
+	stopJobs()
 	if s.http != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 		if serr := s.http.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
@@ -240,6 +242,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.rooms != nil {
 		s.rooms.Close() // also when Serve failed and Shutdown was not reached
 	}
+	stopWork()
 	wg.Wait()
 	// The workers have published their last events: append them before
 	// the engine closes.

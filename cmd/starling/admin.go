@@ -31,6 +31,7 @@ Commands:
   suspend LOGIN         suspend a user: no sign-in, tokens refused, statuses hidden
   restore LOGIN         lift a suspension
   suspended             the suspended users
+  revoke LOGIN          revoke every session token of a user
   accesslog             follow the live access log (JSON lines) until interrupted
 
 The token is an admin's (a login in the server's --admins), from --token or
@@ -104,6 +105,12 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return c.call(ctx, stdout, method, base+"/users/"+login+"/suspension")
 	case "suspended":
 		return c.call(ctx, stdout, "GET", base+"/users/suspended")
+	case "revoke":
+		login, err := arg()
+		if err != nil {
+			return err
+		}
+		return c.call(ctx, stdout, "DELETE", base+"/users/"+login+"/tokens")
 	case "accesslog":
 		return c.follow(ctx, stdout, base+"/accesslog?format=jsonl")
 	}

@@ -19,6 +19,7 @@ var adminRoutes = []string{
 	"DELETE /api/starling/v1/admin/jobs/dead/{id}",
 	"PUT /api/starling/v1/admin/users/{login}/suspension",
 	"DELETE /api/starling/v1/admin/users/{login}/suspension",
+	"DELETE /api/starling/v1/admin/users/{login}/tokens",
 }
 
 // Every route under /admin/ answers 401 without a token and 403 to a user
@@ -113,4 +114,20 @@ func TestSuspendAndRestoreUser(t *testing.T) {
 		t.Fatalf("bob's home after the restore: %d statuses, want 1", len(home))
 	}
 	ada.post("after", nil)
+}
+
+// An admin revokes every token of a user; the user signs in again.
+func TestRevokeUserTokens(t *testing.T) {
+	s := newStack(t)
+	root := s.registerAdmin()
+	ada := s.register("ada")
+	other := s.login("ada")
+	wantError(t, root.do("DELETE", "/api/starling/v1/admin/users/nobody/tokens", nil), http.StatusNotFound, "user_not_found")
+	wantStatus(t, root.do("DELETE", "/api/starling/v1/admin/users/ADA/tokens", nil), http.StatusNoContent)
+	for _, c := range []*client{ada, other} {
+		wantError(t, c.do("GET", "/api/starling/v1/me", nil), http.StatusUnauthorized, "invalid_token")
+	}
+	again := s.login("ada")
+	wantStatus(t, again.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
+	wantStatus(t, root.do("GET", "/api/starling/v1/me", nil), http.StatusOK)
 }

@@ -35,3 +35,18 @@ func (a *API) suspendedUsers(w http.ResponseWriter, r *http.Request, _ session) 
 	writeJSON(w, http.StatusOK, presentUsers(us))
 	return nil
 }
+
+// revokeUserTokens: DELETE /api/starling/v1/admin/users/{login}/tokens →
+// 204. Every session token of the user is revoked (they sign in again, if
+// they may). Admins only.
+func (a *API) revokeUserTokens(w http.ResponseWriter, r *http.Request, _ session) error {
+	u, err := a.svc.User(r.Context(), r.PathValue("login"))
+	if err != nil {
+		return err
+	}
+	if err := a.svc.LogoutEverywhere(r.Context(), u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -200,6 +200,7 @@ func (a *API) routes() {
 	a.handle("GET "+Prefix+"/admin/users/suspended", a.admin(a.suspendedUsers))
 	a.handle("PUT "+Prefix+"/admin/users/{login}/suspension", a.admin(a.suspendUser))
 	a.handle("DELETE "+Prefix+"/admin/users/{login}/suspension", a.admin(a.restoreUser))
+	a.handle("DELETE "+Prefix+"/admin/users/{login}/tokens", a.admin(a.revokeUserTokens))
 
 	a.handle("GET /statuses/firehose.json", a.streaming(a.classicStream(stream.Firehose)))
 	a.handle("GET /statuses/sample.json", a.streaming(a.classicStream(stream.Sample)))

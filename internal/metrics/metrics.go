@@ -222,3 +222,49 @@ func (c *pingCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
 	ch <- prometheus.MustNewConstMetric(pingDesc, prometheus.GaugeValue, d.Seconds())
 }
+
+// Family names one metric of a Group.
+type Family struct {
+	Name, Help string
+	Counter    bool // else a gauge
+}
+
+// Group registers metrics whose values read returns together, in the order
+// of fams, at each scrape: for a source whose snapshot costs a walk (the
+// stream hub's connections), taken once a scrape rather than once a metric.
+func (r *Registry) Group(fams []Family, read func() []float64) {
+	if r == nil {
+		return
+	}
+	g := &groupCollector{read: read}
+	for _, f := range fams {
+		g.descs = append(g.descs, prometheus.NewDesc(Namespace+"_"+f.Name, f.Help, nil, nil))
+		kind := prometheus.GaugeValue
+		if f.Counter {
+			kind = prometheus.CounterValue
+		}
+		g.kinds = append(g.kinds, kind)
+	}
+	r.reg.MustRegister(g)
+}
+
+type groupCollector struct {
+	descs []*prometheus.Desc
+	kinds []prometheus.ValueType
+	read  func() []float64
+}
+
+func (g *groupCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range g.descs {
+		ch <- d
+	}
+}
+
+func (g *groupCollector) Collect(ch chan<- prometheus.Metric) {
+	vs := g.read()
+	for i, d := range g.descs {
+		if i < len(vs) {
+			ch <- prometheus.MustNewConstMetric(d, g.kinds[i], vs[i])
+		}
+	}
+}

@@ -81,6 +81,8 @@ func TestMetricsAndProfilesOnlyOnTheAdminListener(t *testing.T) {
 		`starling_bus_dropped_events_total 0`,
 		`starling_engine_errors_total`,
 		`starling_store_up 1`,
+		`starling_stream_connections 0`,
+		`starling_stream_too_slow_total 0`,
 		`starling_store_ping_seconds`,
 		`starling_status_cache_hits_total`,
 		`starling_timeline_cache_misses_total`,

@@ -5,6 +5,7 @@ import (
 
 	"starling/internal/engine"
 	"starling/internal/metrics"
+	"starling/internal/stream"
 )
 
 // queueStatsTimeout bounds the reading of the job counts at a scrape.
@@ -35,4 +36,19 @@ func newMetrics(eng *engine.Engine) *metrics.Registry {
 	counter("timeline_cache_misses_total", "Timeline pages the in-process timeline cache could not answer.",
 		func(c engine.Counters) uint64 { return c.TimelineCacheMisses })
 	return reg
+}
+
+// watchStreams reports the stream hub's connections and deliveries, read
+// in one snapshot a scrape.
+func watchStreams(reg *metrics.Registry, hub *stream.Hub) {
+	reg.Group([]metrics.Family{
+		{Name: "stream_connections", Help: "Stream connections this process serves (chunked, SSE and WebSocket)."},
+		{Name: "stream_subscriptions", Help: "Stream subscriptions of those connections (a WebSocket may hold several)."},
+		{Name: "stream_buffered_bytes", Help: "Bytes of events waiting to be written to stream clients."},
+		{Name: "stream_deliveries_total", Help: "Stream frames handed to clients.", Counter: true},
+		{Name: "stream_too_slow_total", Help: "Stream connections ended because the client read too slowly.", Counter: true},
+	}, func() []float64 {
+		st := hub.Stats()
+		return []float64{float64(st.Connections), float64(st.Subscriptions), float64(st.BufferedBytes), float64(st.Delivered), float64(st.TooSlow)}
+	})
 }

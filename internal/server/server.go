@@ -105,6 +105,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.hub = stream.NewHub(stream.HubConfig{
 			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
 		})
+		watchStreams(reg, s.hub)
 		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})
 		// The access log goes on the engine's bus itself: its records are
 		// no stream events, and are not kept in the event log.

@@ -19,7 +19,7 @@ type TimelineEvent struct {
 // publishTimelines publishes, for each delivery, which timelines it wrote
 // (topic events.TimelineDelivered) or purged (events.TimelinePurged).
 // Delivered statuses are read back for their content; one deleted
-// meanwhile is skipped.
+// meanwhile, or by a user suspended meanwhile, is skipped.
 func (s *Service) publishTimelines(ctx context.Context, topic string, ds []Delivery) {
 	if s.bus == nil || len(ds) == 0 {
 		return
@@ -43,8 +43,8 @@ func (s *Service) publishTimelines(ctx context.Context, topic string, ds []Deliv
 		ev := TimelineEvent{Status: StatusEvent{ID: d.Status}}
 		if topic == events.TimelineDelivered {
 			st, ok := content[d.Status]
-			if !ok {
-				continue
+			if !ok || s.isSuspended(ctx, st.UID) {
+				continue // deleted, or its author's statuses are hidden
 			}
 			ev.Status = statusEvent(st)
 		}

@@ -1,16 +1,63 @@
 package socialtest
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
+	"starling/internal/events"
 	"starling/internal/social"
 )
 
 var suspensionTests = []suiteTest{
 	{"SuspendAndRestore", testSuspendAndRestore},
 	{"SuspensionSeenByAnotherService", testSuspensionSeenElsewhere},
+	{"SuspendedStatusesLeaveTimelineEvents", testSuspendedLeaveEvents},
+}
+
+// A fan-out that delivers a suspended user's status publishes no timeline
+// event for it, so live home and list streams do not show it.
+func testSuspendedLeaveEvents(t *testing.T, newEngine Engine) {
+	bus := events.NewMemory(events.MemoryOptions{})
+	t.Cleanup(func() { bus.Close() })
+	e := newEnv(t, newEngine, func(c *social.Config) { c.Bus = bus })
+	ada, bob, cy := e.register("ada"), e.register("bob"), e.register("cy")
+	e.follow(cy, ada)
+	e.follow(cy, bob)
+	e.drain()
+	got := make(chan social.StatusID, 16)
+	unsubscribe, err := bus.Subscribe(events.TimelineDelivered, func(ev events.Event) {
+		var te social.TimelineEvent
+		if json.Unmarshal(ev.Data, &te) == nil {
+			got <- te.Status.ID
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsubscribe()
+	hidden := e.post(ada, "posted, then suspended")
+	if _, err := e.svc.Suspend(e.ctx, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	shown := e.post(bob, "after")
+	e.drain()
+	for {
+		select {
+		case id := <-got:
+			if id == hidden.ID {
+				t.Fatalf("a timeline event carried suspended ada's status %d", id)
+			}
+			if id == shown.ID {
+				return
+			}
+		case <-time.After(patience):
+			t.Fatalf("no timeline event for bob's status within %v", patience)
+		}
+	}
 }
 
 // A suspended user cannot sign in and their tokens are refused; their

@@ -42,10 +42,6 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("admin restore: %v\n%s", err, out)
 	}
 	p.call(t, "GET", "/api/starling/v1/me", ada, nil, http.StatusOK, nil)
-	if out, err := admin(boss, "revoke", "ada"); err != nil || !strings.Contains(out, "done") {
-		t.Fatalf("admin revoke: %v\n%s", err, out)
-	}
-	p.call(t, "GET", "/api/starling/v1/me", ada, nil, http.StatusUnauthorized, nil)
 
 	for _, tc := range []struct {
 		token string
@@ -63,4 +59,9 @@ func TestAdminCommands(t *testing.T) {
 			t.Errorf("admin %v: %v\n%s\nwant a failure saying %s", tc.args, err, out, tc.want)
 		}
 	}
+
+	if out, err := admin(boss, "revoke", "ada"); err != nil || !strings.Contains(out, "done") {
+		t.Fatalf("admin revoke: %v\n%s", err, out)
+	}
+	p.call(t, "GET", "/api/starling/v1/me", ada, nil, http.StatusUnauthorized, nil)
 }

@@ -253,11 +253,13 @@ CREATE TABLE chat_rooms (
 ) WITHOUT ROWID;
 CREATE INDEX chat_rooms_recent ON chat_rooms(last_id);
 `},
-	{"suspended users", `
+	{"suspended users and dead jobs by kind", `
 -- The users an admin has suspended (social.SuspensionStore).
 CREATE TABLE suspended_users (
 	uid INTEGER PRIMARY KEY REFERENCES users(id)
 );
+-- Dead jobs counted by kind for the metrics (StatsByKind).
+CREATE INDEX dead_jobs_kind ON dead_jobs(kind);
 `},
 }
 

@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"sync"
@@ -10,7 +11,9 @@ import (
 	"starling/internal/events"
 )
 
-// Topic is the events bus topic of access records.
+// Topic starts the events bus topics of access records: each Log publishes
+// under Topic.<its own random word>, so that it can tell its own records
+// coming back from the bus without decoding them.
 const Topic = "access.log"
 
 const (
@@ -28,6 +31,7 @@ const (
 type Log struct {
 	bus     events.Bus
 	process string
+	topic   string // Topic.<random word>: this Log's records
 	log     *slog.Logger
 	pending chan Record
 	dropped atomic.Uint64 // records dropped on the way: queue or watcher full
@@ -45,14 +49,13 @@ func New(bus events.Bus, process string, log *slog.Logger) *Log {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Log{bus: bus, process: process, log: log, pending: make(chan Record, pendingSize), watchers: make(map[*Watch]struct{})}
+	return &Log{bus: bus, process: process, topic: Topic + "." + rand.Text(), log: log, pending: make(chan Record, pendingSize), watchers: make(map[*Watch]struct{})}
 }
 
-// Add queues a record for publishing, or drops it when the queue is full.
+// Add queues a record of this process for publishing, or drops it when the
+// queue is full.
 func (l *Log) Add(r Record) {
-	if r.Process == "" {
-		r.Process = l.process
-	}
+	r.Process = l.process
 	select {
 	case l.pending <- r:
 	default:
@@ -67,7 +70,7 @@ func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 // Run subscribes to the records of every process and publishes this one's
 // until ctx ends.
 func (l *Log) Run(ctx context.Context) error {
-	unsubscribe, err := l.bus.Subscribe(Topic, l.receive)
+	unsubscribe, err := l.bus.Subscribe(Topic+".*", l.receive)
 	if err != nil {
 		return err
 	}
@@ -77,11 +80,14 @@ func (l *Log) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case r := <-l.pending:
+			// This process's records are kept as they are; the bus
+			// brings back only the others' to decode (receive).
+			l.keep(r)
 			data, err := json.Marshal(r)
 			if err != nil {
 				continue // a Record always encodes
 			}
-			if err := l.bus.Publish(ctx, events.Event{Topic: Topic, Data: data}); err != nil && ctx.Err() == nil {
+			if err := l.bus.Publish(ctx, events.Event{Topic: l.topic, Data: data}); err != nil && ctx.Err() == nil {
 				l.dropped.Add(1)
 				l.log.DebugContext(ctx, "accesslog: publishing a record failed", "err", err)
 			}
@@ -89,12 +95,21 @@ func (l *Log) Run(ctx context.Context) error {
 	}
 }
 
-// receive keeps a record from the bus and hands it to the watchers.
+// receive keeps a record another process published. The records of this
+// process, which come back too, were kept when they were published.
 func (l *Log) receive(e events.Event) {
+	if e.Topic == l.topic {
+		return
+	}
 	var r Record
 	if err := json.Unmarshal(e.Data, &r); err != nil {
 		return
 	}
+	l.keep(r)
+}
+
+// keep puts a record into the ring and hands it to the watchers.
+func (l *Log) keep(r Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ring[l.next%ReplaySize] = r

@@ -19,9 +19,9 @@ const patience = 20 * time.Second
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-func startLog(t *testing.T, bus events.Bus) *accesslog.Log {
+func startLog(t *testing.T, bus events.Bus, process string) *accesslog.Log {
 	t.Helper()
-	l := accesslog.New(bus, "test", slog.New(slog.DiscardHandler))
+	l := accesslog.New(bus, process, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx) }()
@@ -34,8 +34,8 @@ func startLog(t *testing.T, bus events.Bus) *accesslog.Log {
 	return l
 }
 
-func record(process string, i int) accesslog.Record {
-	return accesslog.Record{RequestID: fmt.Sprintf("%s-%d", process, i), Method: "GET", Route: "GET /healthz", Status: 200, Process: process}
+func record(prefix string, i int) accesslog.Record {
+	return accesslog.Record{RequestID: fmt.Sprintf("%s-%d", prefix, i), Method: "GET", Route: "GET /healthz", Status: 200}
 }
 
 // next waits for the next record of w.
@@ -69,7 +69,7 @@ func waitKept(t *testing.T, l *accesslog.Log, id string) {
 func TestReplayThenLive(t *testing.T) {
 	bus := events.NewMemory(events.MemoryOptions{Buffer: 4096})
 	t.Cleanup(func() { bus.Close() })
-	l := startLog(t, bus)
+	l := startLog(t, bus, "p")
 	for i := range 150 {
 		l.Add(record("p", i))
 	}
@@ -95,13 +95,13 @@ func TestReplayThenLive(t *testing.T) {
 func TestRecordsOfEveryProcess(t *testing.T) {
 	url, prefix := redistest.Shared(t), redistest.Prefix(t)
 	var logs []*accesslog.Log
-	for range 2 {
+	for _, process := range []string{"a", "b"} {
 		eng, err := engine.Open(t.Context(), engine.Config{RedisURL: url, RedisPrefix: prefix}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { eng.Close() })
-		logs = append(logs, startLog(t, eng.Bus))
+		logs = append(logs, startLog(t, eng.Bus, process))
 	}
 	// The Redis subscriptions come up asynchronously: add records until
 	// the other process's watcher sees one.

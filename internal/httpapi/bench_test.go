@@ -3,12 +3,17 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"starling/internal/accesslog"
 	"starling/internal/engine/sqlite"
+	"starling/internal/events"
 	"starling/internal/httpapi"
+	"starling/internal/metrics"
 	"starling/internal/social"
 )
 
@@ -18,7 +23,29 @@ import (
 // HTTP layer, the Service and the store.
 //
 //	go test -run '^$' -bench HomeTimeline -benchmem -count 5 ./internal/httpapi
-func BenchmarkHomeTimeline(b *testing.B) {
+func BenchmarkHomeTimeline(b *testing.B) { benchHomeTimeline(b, nil) }
+
+// BenchmarkHomeTimelineObserved is BenchmarkHomeTimeline as serve runs it:
+// an access line per request (JSON, at info, to nowhere), the HTTP
+// metrics and a record for the live access log.
+//
+//	go test -run '^$' -bench 'HomeTimeline(Observed)?$' -benchmem -count 5 ./internal/httpapi
+func BenchmarkHomeTimelineObserved(b *testing.B) {
+	bus := events.NewMemory(events.MemoryOptions{})
+	defer bus.Close()
+	access := accesslog.New(bus, "bench", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); access.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	benchHomeTimeline(b, func(c *httpapi.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		c.Metrics = metrics.New()
+		c.AccessLog = access
+	})
+}
+
+func benchHomeTimeline(b *testing.B, configure func(*httpapi.Config)) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{}, nil)
 	if err != nil {
@@ -41,7 +68,11 @@ func BenchmarkHomeTimeline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	api := httpapi.New(httpapi.Config{Service: svc, Queue: db})
+	cfg := httpapi.Config{Service: svc, Queue: db}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := httpapi.New(cfg)
 	req := httptest.NewRequest("GET", "/api/starling/v1/timelines/home?count=30", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	b.ReportAllocs()

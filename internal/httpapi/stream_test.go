@@ -304,7 +304,7 @@ func TestSlowClientIsDroppedWhileFastOneGetsEverything(t *testing.T) {
 	author := social.User{ID: social.UserID(alice.user("alice").ID), Login: "alice"}
 	fast := s.anonymous().openStream("GET", "/statuses/firehose.json?identifier=fast", "", nil)
 	slow := s.anonymous().openStream("GET", "/statuses/firehose.json?identifier=slow", "", nil)
-	const n = 800
+	const n, step = 800, 50
 	var want []int64
 	done := make(chan struct{})
 	got := make(chan int64, n)
@@ -325,6 +325,19 @@ func TestSlowClientIsDroppedWhileFastOneGetsEverything(t *testing.T) {
 			t.Fatalf("Post: %v", err)
 		}
 		want = append(want, int64(st.ID))
+		// In steps the fast client keeps up with however busy the
+		// machine is, so that only the client that never reads can fall
+		// a buffer behind.
+		if (i+1)%step == 0 {
+			waitFor(t, "the fast client to keep up", func() bool {
+				select {
+				case <-done:
+					return true
+				default:
+					return len(got) >= i+1
+				}
+			})
+		}
 	}
 	<-done
 	close(got)

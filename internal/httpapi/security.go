@@ -94,9 +94,7 @@ func safeMethod(method string) bool {
 
 // sessionCookie is the tokenSource of browser sessions: the session cookie
 // of the request's kind (cookieNames), with a matching CSRF token on
-// state-changing requests. Several session cookies with different values
-// (one planted by a sibling site) make the request's identity ambiguous,
-// and it is refused.
+// state-changing requests.
 func (a *API) sessionCookie(r *http.Request) (string, bool, error) {
 	token, found, err := a.sessionCookieToken(r)
 	if err != nil || !found {
@@ -109,9 +107,10 @@ func (a *API) sessionCookie(r *http.Request) (string, bool, error) {
 	return token, true, nil
 }
 
-// sessionCookieToken is sessionCookie without the CSRF check, for the
-// classic chat protocol, whose requests carry a CSRF token of their own
-// (the _xsrf double submit, chat_classic.go) checked before this is used.
+// sessionCookieToken is sessionCookie without the CSRF check, for callers
+// that check a CSRF token of their own before using it: the classic chat
+// protocol (the _xsrf double submit, chat_classic.go) and the web UI (its
+// forms' csrf field, browser.go).
 func (a *API) sessionCookieToken(r *http.Request) (string, bool, error) {
 	sessionName, _ := cookieNames(a.secureRequest(r))
 	token := ""
@@ -128,6 +127,11 @@ func (a *API) sessionCookieToken(r *http.Request) (string, bool, error) {
 		return "", false, nil
 	}
 	return token, true, nil
+}
+
+// constantTimeEqual compares two secrets without leaking where they differ.
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // validCSRF reports whether r carries one X-CSRF-Token header that equals

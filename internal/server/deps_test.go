@@ -17,6 +17,7 @@ func TestDependencyDirection(t *testing.T) {
 		"starling/internal/ratelimit":            {"starling/internal/", "github.com/redis/", "modernc.org/sqlite", "net/http"},
 		"starling/internal/seed":                 {"starling/internal/engine/", "starling/internal/httpapi", "starling/internal/server", "starling/internal/bench", "github.com/redis/", "modernc.org/sqlite", "net/http"},
 		"starling/internal/stream":               {"starling/internal/engine/", "starling/internal/httpapi", "starling/internal/server", "starling/internal/social", "github.com/redis/", "modernc.org/sqlite", "net/http"},
+		"starling/internal/web":                  {"starling/internal/engine/", "starling/internal/server", "github.com/redis/", "modernc.org/sqlite"},
 		"starling/internal/httpapi":              {"starling/internal/engine/", "starling/internal/server", "github.com/redis/", "modernc.org/sqlite"},
 		"starling/internal/engine/sqlite":        {"starling/internal/engine/redis", "starling/internal/httpapi", "starling/internal/server", "github.com/redis/"},
 		"starling/internal/engine/redis":         {"starling/internal/engine/sqlite", "starling/internal/httpapi", "starling/internal/server", "modernc.org/sqlite"},

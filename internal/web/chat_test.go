@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+func chatHas(text string) string {
+	return fmt.Sprintf(`Array.from(document.querySelectorAll("#inbox .body")).some(e => e.textContent === %s)`, jsString(text))
+}
+
+func chatSetup(t *testing.T, js bool) (base string, ada, bob context.Context) {
+	t.Helper()
+	base = startServer(t, nil)
+	if !chatServed(t, base) {
+		t.Skip("this server has no chat rooms; the chat page cannot be tested")
+	}
+	browser := newBrowser(t)
+	ada, bob = newUser(t, browser, js), newUser(t, browser, js)
+	signUp(t, ada, base, "ada")
+	signUp(t, bob, base, "bob")
+	// Join by name from the room list.
+	for _, u := range []context.Context{ada, bob} {
+		navigate(t, u, base+"/chat")
+		do(t, u, chromedp.SetValue(chromedp.CSS("#room"), "garden"))
+		submit(t, u, "main form button[type=submit]")
+		do(t, u, chromedp.WaitVisible(chromedp.CSS("#inbox")))
+	}
+	return base, ada, bob
+}
+
+func TestTwoUsersChatLive(t *testing.T) {
+	_, ada, bob := chatSetup(t, true)
+	waitLive(t, ada, "#inbox")
+	waitLive(t, bob, "#inbox")
+	do(t, ada, chromedp.SetValue(chromedp.CSS("#body"), "Anyone in the garden?"), chromedp.Click(chromedp.CSS("#messageform button")))
+	waitJS(t, bob, chatHas("Anyone in the garden?"))
+	do(t, bob, chromedp.SetValue(chromedp.CSS("#body"), "Yes, by the roses"), chromedp.Click(chromedp.CSS("#messageform button")))
+	waitJS(t, ada, chatHas("Yes, by the roses"))
+	waitJS(t, ada, chatHas("Anyone in the garden?"))
+	screenshot(t, ada, "chat")
+}
+
+func TestTwoUsersChatWithoutJavaScript(t *testing.T) {
+	base, ada, bob := chatSetup(t, false)
+	do(t, ada, chromedp.SetValue(chromedp.CSS("#body"), "Anyone in the garden?"))
+	submit(t, ada, "#messageform button")
+	waitJS(t, ada, chatHas("Anyone in the garden?"))
+	navigate(t, bob, base+"/chat/garden")
+	waitJS(t, bob, chatHas("Anyone in the garden?"))
+	do(t, bob, chromedp.SetValue(chromedp.CSS("#body"), "Yes, by the roses"))
+	submit(t, bob, "#messageform button")
+	navigate(t, ada, base+"/chat/garden")
+	waitJS(t, ada, chatHas("Yes, by the roses"))
+}

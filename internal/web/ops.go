@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"starling/internal/httpapi"
+	"starling/internal/jobs"
+)
+
+func (h *Handler) opsRoutes() {
+	h.mux.HandleFunc("GET /ops", h.adminOnly(h.opsPage))
+	h.mux.HandleFunc("POST /ops/dead/{id}/retry", h.adminOnly(h.retryDead))
+	h.mux.HandleFunc("POST /ops/dead/{id}/drop", h.adminOnly(h.dropDead))
+}
+
+// deadLetters is what retrying and dropping dead jobs needs of the queue;
+// a queue without it gets a page without those buttons.
+type deadLetters interface {
+	Revive(ctx context.Context, id string) error
+	Drop(ctx context.Context, id string) error
+}
+
+var errNotAdmin = &pageError{status: http.StatusForbidden, message: "Only administrators may see this page."}
+
+func (h *Handler) adminOnly(f pageFunc) http.HandlerFunc {
+	return h.signedIn(func(w http.ResponseWriter, r *http.Request, v viewer) error {
+		if !v.Admin {
+			return errNotAdmin
+		}
+		return f(w, r, v)
+	})
+}
+
+type opsView struct {
+	HasQueue  bool
+	Stats     jobs.Stats
+	Dead      []jobs.DeadJob
+	CanSettle bool
+	AccessLog string // the SSE stream of the access log
+	Notice    string
+}
+
+// maxDeadShown bounds the dead jobs the page lists.
+const maxDeadShown = 100
+
+func (h *Handler) opsPage(w http.ResponseWriter, r *http.Request, v viewer) error {
+	ov := opsView{HasQueue: h.queue != nil, AccessLog: httpapi.Prefix + "/admin/accesslog"}
+	switch r.URL.Query().Get("done") {
+	case "retry":
+		ov.Notice = "The job is queued again."
+	case "drop":
+		ov.Notice = "The job was dropped."
+	}
+	if h.queue != nil {
+		var err error
+		if ov.Stats, err = h.queue.Stats(r.Context()); err != nil {
+			return err
+		}
+		if ov.Dead, err = h.queue.Dead(r.Context(), maxDeadShown); err != nil {
+			return err
+		}
+		_, ov.CanSettle = h.queue.(deadLetters)
+	}
+	h.render(w, r, http.StatusOK, "ops", v, "Operations", ov)
+	return nil
+}
+
+func (h *Handler) retryDead(w http.ResponseWriter, r *http.Request, v viewer) error {
+	return h.settleDead(w, r, "retry", deadLetters.Revive)
+}
+
+func (h *Handler) dropDead(w http.ResponseWriter, r *http.Request, v viewer) error {
+	return h.settleDead(w, r, "drop", deadLetters.Drop)
+}
+
+func (h *Handler) settleDead(w http.ResponseWriter, r *http.Request, what string, act func(deadLetters, context.Context, string) error) error {
+	dl, ok := h.queue.(deadLetters)
+	if !ok {
+		return errNotFound
+	}
+	if err := act(dl, r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	return done(w, r, "/ops?done="+what)
+}

@@ -19,7 +19,7 @@ func formClient(t *testing.T, base, login string) (*http.Client, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.PostForm(base+"/signup", url.Values{"login": {login}, "password": {"correct horse battery"}})
+	res, err := c.PostForm(base+"/signup", url.Values{"login": {login}, "password": {testPassword}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,6 @@ func startServer(t *testing.T, tweak func(*server.Config)) string {
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 		Password:   social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		RateLimits: ratelimit.Policies{Register: off, Login: off, LoginTarget: off, Post: off, Follow: off, Chat: off, Stream: off},
-		Admins:     []string{"admin"},
 	}
 	if tweak != nil {
 		tweak(&cfg)
@@ -50,21 +49,6 @@ func startServer(t *testing.T, tweak func(*server.Config)) string {
 		}
 	})
 	return "http://" + srv.Addr().String()
-}
-
-// streamsServed reports whether the server has the SSE streams the live
-// pages follow.
-func streamsServed(t *testing.T, base string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/starling/v1/streams/firehose", nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode == http.StatusOK
 }
 
 // chatServed reports whether the server has chat rooms.
@@ -171,7 +155,7 @@ func signUp(t *testing.T, ctx context.Context, base, login string) {
 		chromedp.Navigate(base+"/signup"),
 		chromedp.SetValue(chromedp.CSS("#login"), login),
 		chromedp.SetValue(chromedp.CSS("#name"), strings.ToUpper(login[:1])+login[1:]),
-		chromedp.SetValue(chromedp.CSS("#password"), "correct horse battery"),
+		chromedp.SetValue(chromedp.CSS("#password"), testPassword),
 	)
 	submit(t, ctx, "main form button[type=submit]")
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS("ol.timeline")))
@@ -218,3 +202,6 @@ func navigate(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	do(t, ctx, chromedp.Navigate(url))
 }
+
+// testPassword is every test user's password.
+const testPassword = "correct horse battery"

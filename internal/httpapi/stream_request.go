@@ -138,6 +138,28 @@ func (a *API) nativeSpec(r *http.Request, caller session, kind string, listID st
 	return spec, identifier, streamError(err)
 }
 
+// sseResumePoint is where an SSE stream resumes: after the Last-Event-ID
+// header, which a reconnecting EventSource sends; else after the
+// last_event_id query parameter, which a page puts in the stream's URL to
+// say which event it was rendered up to (EventSource cannot set headers on
+// its first request, and keeps the URL when it reconnects, so the header
+// wins); else from now (0).
+func sseResumePoint(r *http.Request, params url.Values) (uint64, error) {
+	after, err := lastEventID(r)
+	if err != nil || after > 0 {
+		return after, err
+	}
+	vs, ok := params["last_event_id"]
+	if !ok {
+		return 0, nil
+	}
+	id, valid := stream.ParseID(vs[0])
+	if len(vs) > 1 || !valid {
+		return 0, errInvalidEventID
+	}
+	return id, nil
+}
+
 var errListNotFoundAnswer = &apiError{http.StatusNotFound, "list_not_found", "no such list"}
 
 // lastEventID reads the Last-Event-ID header: 0 when absent.

@@ -10,7 +10,8 @@ import (
 // Native streams as Server-Sent Events: GET /api/starling/v1/streams/{kind}
 // and /streams/list/{id}. Every event has the id the event log gave it, so
 // a client that reconnects with Last-Event-ID gets the matching events it
-// missed, or an "event: gap" when they are no longer retained.
+// missed, or an "event: gap" when they are no longer retained. A first
+// request may say where to start with ?last_event_id= (sseResumePoint).
 
 var sseFrames = pumpFrames{
 	keepAlive: []byte(": keep-alive\n\n"),
@@ -39,7 +40,7 @@ func (a *API) serveSSE(w http.ResponseWriter, r *http.Request, kind, listID stri
 	if err != nil {
 		return err
 	}
-	after, err := lastEventID(r)
+	after, err := sseResumePoint(r, params)
 	if err != nil {
 		return err
 	}

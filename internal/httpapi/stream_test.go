@@ -239,6 +239,34 @@ func TestSSEResumesWithLastEventID(t *testing.T) {
 	wantErrorFor(t, "bad Last-Event-ID", r, 400, "invalid_last_event_id")
 }
 
+// A page rendered up to an event opens its stream with ?last_event_id=;
+// a reconnecting EventSource keeps that URL and adds the header, which wins.
+func TestSSEResumesFromTheLastEventIDParameter(t *testing.T) {
+	s := newStack(t)
+	alice := s.register("alice")
+	sc := s.anonymous().openStream("GET", "/api/starling/v1/streams/firehose", "", nil)
+	alice.post("rendered", nil)
+	rendered := sc.event()
+	sc.close()
+	missed := alice.post("missed", nil)
+
+	sc2 := s.anonymous().openStream("GET", "/api/starling/v1/streams/firehose?last_event_id="+rendered.id, "", nil)
+	got := sc2.event()
+	if got.event != "status" || !strings.HasPrefix(got.data, fmt.Sprintf(`{"id":%d,`, missed.ID)) {
+		t.Fatalf("first event after ?last_event_id=%s: %+v, want status %d", rendered.id, got, missed.ID)
+	}
+	sc2.close()
+	later := alice.post("later", nil)
+	sc3 := s.anonymous().openStream("GET", "/api/starling/v1/streams/firehose?last_event_id="+rendered.id, "", http.Header{"Last-Event-Id": {got.id}})
+	if got := sc3.event(); got.event != "status" || !strings.HasPrefix(got.data, fmt.Sprintf(`{"id":%d,`, later.ID)) {
+		t.Fatalf("first event with both the parameter and the header: %+v, want status %d (the header wins)", got, later.ID)
+	}
+	for _, bad := range []string{"x1", "0", "-3", "1&last_event_id=2"} {
+		r := s.anonymous().doWith("GET", "/api/starling/v1/streams/firehose?last_event_id="+bad, nil, nil)
+		wantErrorFor(t, "last_event_id="+bad, r, 400, "invalid_last_event_id")
+	}
+}
+
 func idAfter(id, prev string) bool {
 	var a, b uint64
 	fmt.Sscan(id, &a)

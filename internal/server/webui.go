@@ -19,7 +19,8 @@ func newWebUI(svc *social.Service, eng *engine.Engine, api *httpapi.API, admins 
 	}
 	return web.New(web.Config{
 		Service: svc, Browser: api.Browser(), Queue: eng.Queue, Logger: log,
-		IsAdmin: func(c social.Caller) bool { return isAdmin[c.ID] },
+		StreamPosition: eng.EventLog.Last,
+		IsAdmin:        func(c social.Caller) bool { return isAdmin[c.ID] },
 	})
 }
 

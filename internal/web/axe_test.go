@@ -45,6 +45,17 @@ func axeCheck(t *testing.T, tab context.Context, page string) {
 	}
 }
 
+// waitStreaming waits until a page with a live timeline follows its
+// stream and shows no connection note, as a reader of the page sees it
+// (and as its screenshot should).
+func waitStreaming(t *testing.T, tab context.Context) {
+	t.Helper()
+	waitJS(t, tab, `!document.querySelector("ol.timeline[data-stream]") || document.querySelector("ol.timeline").dataset.live === "on"`)
+	if !eval[bool](t, tab, `!document.querySelector("[data-live-note]") || document.querySelector("[data-live-note]").hidden`) {
+		t.Fatalf("a connection note is shown on a live page: %q", eval[string](t, tab, `document.querySelector("[data-live-note]").textContent`))
+	}
+}
+
 func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 	base := startServer(t, nil)
 	browser := newBrowser(t)
@@ -69,6 +80,7 @@ func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 			}
 			for _, p := range pages {
 				navigate(t, tab, base+p)
+				waitStreaming(t, tab)
 				axeCheck(t, tab, scheme+" "+p)
 				if scheme == "dark" && (p == "/home" || strings.HasPrefix(p, "/u/")) {
 					screenshot(t, tab, "dark-"+strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
@@ -77,6 +89,7 @@ func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 			// A phone: 360 pixels wide, nothing wider than the screen.
 			do(t, tab, chromedp.EmulateViewport(360, 740))
 			navigate(t, tab, base+"/home")
+			waitStreaming(t, tab)
 			if w := eval[int](t, tab, `document.documentElement.scrollWidth`); w > 360 {
 				t.Errorf("the home page is %d pixels wide on a 360-pixel screen", w)
 			}

@@ -70,6 +70,7 @@ func TestTwoUsersFollowPostAndDeleteLive(t *testing.T) {
 	composeJS(t, bob, "Hi Ada, Bob here")
 	waitJS(t, ada, timelineHas("Hi Ada, Bob here"))
 	waitJS(t, ada, timelineHas("Hello from Ada"))
+	waitStreaming(t, ada)
 	screenshot(t, ada, "home")
 
 	id := eval[string](t, ada, statusID("Hello from Ada"))

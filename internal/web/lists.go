@@ -111,6 +111,7 @@ func (h *Handler) showList(w http.ResponseWriter, r *http.Request, v viewer, sta
 	if err != nil {
 		return err
 	}
+	pos := h.streamPosition(r.Context())
 	statuses, err := h.svc.ListTimeline(r.Context(), id, social.Page{Count: pageSize, MaxID: maxID})
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func (h *Handler) showList(w http.ResponseWriter, r *http.Request, v viewer, sta
 	idStr := strconv.FormatInt(int64(id), 10)
 	stream := ""
 	if v.SignedIn() {
-		stream = httpapi.Prefix + "/streams/list/" + idStr
+		stream = resumeAt(httpapi.Prefix+"/streams/list/"+idStr, pos)
 	}
 	lv := listView{List: l, Mine: v.SignedIn() && l.UID == v.ID, Members: members, Errors: errs, Values: vals,
 		Timeline: newTimeline(v, "Statuses of the list "+l.Name, statuses, maxID, stream, "/lists/"+idStr)}

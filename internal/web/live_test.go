@@ -1,11 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"starling/internal/ratelimit"
+	"starling/internal/server"
 )
 
 // timelineCount is a JavaScript expression: how many statuses with this
@@ -39,15 +44,7 @@ func TestHomeResumesAfterADroppedConnection(t *testing.T) {
 	id := apiPost(t, base, bob, "While Ada was away")
 	// In Ada's home timeline before the connection is back, so that only a
 	// replay can bring it, not a live delivery.
-	for i := 0; ; i++ {
-		if _, body := apiGet(t, base, adaToken, "/api/starling/v1/timelines/home"); strings.Contains(body, "While Ada was away") {
-			break
-		}
-		if i == 1000 {
-			t.Fatal("the status never reached ada's home timeline")
-		}
-		waitJS(t, ada, `new Promise(r => setTimeout(() => r(true), 10))`)
-	}
+	waitHome(t, ada, base, adaToken, "While Ada was away")
 	proxy.Restore()
 	waitJS(t, ada, timelineHas("While Ada was away"))
 	waitLive(t, ada, "ol.timeline")
@@ -65,9 +62,66 @@ func TestHomeResumesAfterADroppedConnection(t *testing.T) {
 	if got := eval[bool](t, ada, `document.querySelector("[data-live-note]").hidden`); !got {
 		t.Error("the connection note is still shown after resuming")
 	}
-	if got := eval[string](t, ada, fmt.Sprintf(`document.querySelector("ol.timeline .status").dataset.id`)); got != fmt.Sprint(id) {
+	if got := eval[string](t, ada, `document.querySelector("ol.timeline .status").dataset.id`); got != fmt.Sprint(id) {
 		t.Errorf("the newest status on top has id %s, want the missed one, %d", got, id)
 	}
+}
+
+// A status that enters the home timeline after the page was rendered but
+// before its script connected to the stream is not missed: the page opens
+// its stream from the event it was rendered at.
+func TestHomeMissesNothingBetweenRenderingAndConnecting(t *testing.T) {
+	base := startServer(t, nil)
+	proxy, via := newCutProxy(t, base)
+	bob := apiSignUp(t, base, "bob")
+	browser := newBrowser(t)
+	ada := newUser(t, browser, true)
+	signUp(t, ada, via, "ada")
+	follow(t, ada, via, "bob")
+	adaToken := apiToken(t, base, "ada", testPassword)
+	apiPost(t, base, bob, "Rendered with the page")
+	waitHome(t, ada, base, adaToken, "Rendered with the page")
+
+	proxy.Hold("GET /api/starling/v1/streams/home")
+	navigate(t, ada, via+"/home")
+	waitJS(t, ada, timelineHas("Rendered with the page"))
+	for i := 0; len(proxy.Held()) == 0; i++ {
+		if i == 1000 {
+			t.Fatal("the page never opened its stream")
+		}
+		sleep(t, ada)
+	}
+	if held := proxy.Held()[0]; !strings.Contains(held, "last_event_id=") {
+		t.Errorf("the page opened %q, want a stream resuming with last_event_id", held)
+	}
+	apiPost(t, base, bob, "Posted before the stream connected")
+	waitHome(t, ada, base, adaToken, "Posted before the stream connected")
+	proxy.Release()
+	waitJS(t, ada, timelineHas("Posted before the stream connected"))
+	if n := eval[int](t, ada, timelineCount("Rendered with the page")); n != 1 {
+		t.Errorf("the status rendered with the page shows %d times, want 1", n)
+	}
+}
+
+// waitHome waits until a status with this text is in login's home
+// timeline, read through the API.
+func waitHome(t *testing.T, tab context.Context, base, token, text string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if _, body := apiGet(t, base, token, "/api/starling/v1/timelines/home"); strings.Contains(body, text) {
+			return
+		}
+		if i == 1000 {
+			t.Fatalf("%q never reached the home timeline", text)
+		}
+		sleep(t, tab)
+	}
+}
+
+// sleep lets 10 ms pass (in the browser: the test has no clock of its own).
+func sleep(t *testing.T, tab context.Context) {
+	t.Helper()
+	waitJS(t, tab, `new Promise(r => setTimeout(() => r(true), 10))`)
 }
 
 // The public live page shows, signed out, the statuses that match its
@@ -105,5 +159,26 @@ func TestLivePageShowsMatchingStatuses(t *testing.T) {
 	navigate(t, visitor, base+"/live?location=1,2,3")
 	if got := eval[string](t, visitor, `document.getElementById("location-error").textContent`); !strings.Contains(got, "four numbers") {
 		t.Errorf("error next to the location field: got %q", got)
+	}
+}
+
+// A stream the server refuses (here over the stream rate limit) is not
+// retried by EventSource; the page says live updates stopped and offers a
+// reload rather than claiming to reconnect.
+func TestRefusedStreamSaysLiveUpdatesStopped(t *testing.T) {
+	base := startServer(t, func(cfg *server.Config) {
+		cfg.RateLimits.Stream = ratelimit.Limit{Rate: 1, Per: time.Hour, Burst: 1}
+	})
+	browser := newBrowser(t)
+	ada := newUser(t, browser, true)
+	signUp(t, ada, base, "ada") // lands on /home, which spends the one stream
+	waitLive(t, ada, "ol.timeline")
+	navigate(t, ada, base+"/home")
+	waitJS(t, ada, `document.querySelector("[data-live-note]").textContent.startsWith("Live updates stopped.")`)
+	if got := eval[string](t, ada, `document.querySelector("ol.timeline").dataset.live`); got != "off" {
+		t.Errorf("data-live = %q on a refused stream, want off", got)
+	}
+	if got := eval[string](t, ada, `document.querySelector("[data-live-note] a").getAttribute("href")`); got != "/home" {
+		t.Errorf("the reload link goes to %q, want /home", got)
 	}
 }

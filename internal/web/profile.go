@@ -55,6 +55,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, v viewer) 
 	if err != nil {
 		return err
 	}
+	pos := h.streamPosition(r.Context())
 	statuses, err := h.svc.ProfileTimeline(r.Context(), u.Login, social.Page{Count: pageSize, MaxID: maxID})
 	if err != nil {
 		return err
@@ -68,7 +69,7 @@ func (h *Handler) profilePage(w http.ResponseWriter, r *http.Request, v viewer) 
 	// The profile follows its author's statuses (and deletes) live through
 	// the filter stream; the page script skips statuses that only mention
 	// the author.
-	stream := httpapi.Prefix + "/streams/filter?follow=" + url.QueryEscape(u.Login)
+	stream := resumeAt(httpapi.Prefix+"/streams/filter?follow="+url.QueryEscape(u.Login), pos)
 	pv.Timeline = newTimeline(v, "Statuses by @"+u.Login, statuses, maxID, stream, "/u/"+url.PathEscape(u.Login))
 	h.render(w, r, http.StatusOK, "profile", v, u.Name+" (@"+u.Login+")", pv)
 	return nil

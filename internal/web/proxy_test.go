@@ -21,6 +21,9 @@ type cutProxy struct {
 	conns    map[net.Conn]bool
 	lastIDs  int // requests seen carrying a Last-Event-ID header
 	lastSeen string
+	hold     string        // requests whose bytes hold this wait for release
+	release  chan struct{} // closed by Release
+	held     []string      // the request lines held
 }
 
 // newCutProxy forwards to base (http://host:port) and returns the proxy's
@@ -36,6 +39,7 @@ func newCutProxy(t *testing.T, base string) (*cutProxy, string) {
 	wg.Go(func() { p.serve(&wg) })
 	t.Cleanup(func() {
 		ln.Close()
+		p.Release()
 		p.Cut()
 		wg.Wait()
 	})
@@ -95,6 +99,7 @@ func (p *cutProxy) forward(c net.Conn) {
 		n, err := c.Read(buf)
 		if n > 0 {
 			p.sniff(buf[:n])
+			p.maybeHold(buf[:n])
 			if _, werr := s.Write(buf[:n]); werr != nil {
 				break
 			}
@@ -119,6 +124,44 @@ func (p *cutProxy) sniff(b []byte) {
 	p.lastIDs++
 	p.lastSeen = string(line)
 	p.mu.Unlock()
+}
+
+// Hold makes requests containing what (a request line, say) wait, with
+// the connection they came on, until Release.
+func (p *cutProxy) Hold(what string) {
+	p.mu.Lock()
+	p.hold, p.release = what, make(chan struct{})
+	p.mu.Unlock()
+}
+
+// Release sends the held requests on and holds no more.
+func (p *cutProxy) Release() {
+	p.mu.Lock()
+	if p.release != nil {
+		close(p.release)
+	}
+	p.hold, p.release = "", nil
+	p.mu.Unlock()
+}
+
+// Held returns the request lines held so far.
+func (p *cutProxy) Held() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.held...)
+}
+
+func (p *cutProxy) maybeHold(b []byte) {
+	p.mu.Lock()
+	hold, release := p.hold, p.release
+	if hold == "" || !bytes.Contains(b, []byte(hold)) {
+		p.mu.Unlock()
+		return
+	}
+	line, _, _ := bytes.Cut(b, []byte("\r\n"))
+	p.held = append(p.held, string(line))
+	p.mu.Unlock()
+	<-release
 }
 
 // Cut closes every connection and refuses new ones until Restore.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,6 +49,34 @@ func maxIDParam(r *http.Request) (social.StatusID, error) {
 	return social.StatusID(n), nil
 }
 
+// streamPosition reads where the event log is, before a page reads the
+// statuses it shows: the page's stream resumes after that event
+// (resumeAt), so that nothing posted between rendering the page and its
+// script connecting is missed; anything already shown that the stream
+// sends again, the script skips. "" when unknown.
+func (h *Handler) streamPosition(ctx context.Context) string {
+	if h.streamAt == nil {
+		return ""
+	}
+	id, err := h.streamAt(ctx)
+	if err != nil {
+		h.log.WarnContext(ctx, "web: reading the stream position", "err", err)
+		return ""
+	}
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatUint(id, 10)
+}
+
+// resumeAt is stream resuming after the event at pos (see streamPosition).
+func resumeAt(stream, pos string) string {
+	if stream == "" || pos == "" {
+		return stream
+	}
+	return withQuery(stream, "last_event_id", pos)
+}
+
 // newTimeline builds the view of one page of a timeline read with count
 // pageSize below maxID.
 func newTimeline(v viewer, label string, statuses []social.Status, maxID social.StatusID, stream, base string) timelineView {
@@ -92,12 +121,13 @@ func (h *Handler) showHome(w http.ResponseWriter, r *http.Request, v viewer, sta
 	if err != nil {
 		return err
 	}
+	pos := h.streamPosition(r.Context())
 	statuses, err := h.svc.Timeline(r.Context(), social.Timeline{Kind: social.Home, ID: int64(v.ID)}, social.Page{Count: pageSize, MaxID: maxID})
 	if err != nil {
 		return err
 	}
 	form.Max = h.svc.Config().MaxStatusLen
-	tv := newTimeline(v, "Home timeline", statuses, maxID, httpapi.Prefix+"/streams/home", "/home")
+	tv := newTimeline(v, "Home timeline", statuses, maxID, resumeAt(httpapi.Prefix+"/streams/home", pos), "/home")
 	h.render(w, r, status, "home", v, "Home", homeView{Timeline: tv, Compose: form})
 	return nil
 }

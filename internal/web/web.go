@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"html/template"
@@ -33,6 +34,10 @@ type Config struct {
 	Browser *httpapi.Browser
 	// Queue serves the operations page; nil leaves its job parts out.
 	Queue jobs.Queue
+	// StreamPosition returns the id of the newest event in the stream
+	// event log; nil (or a failure) leaves a page's stream starting when
+	// its script connects rather than where the page was rendered.
+	StreamPosition func(ctx context.Context) (uint64, error)
 	// Chat serves the chat pages; nil shows them as unavailable.
 	Chat Chat
 	// IsAdmin reports whether a user may see the operations page; nil
@@ -46,16 +51,17 @@ type Config struct {
 
 // Handler serves the web UI's pages and assets.
 type Handler struct {
-	svc     *social.Service
-	browser *httpapi.Browser
-	queue   jobs.Queue
-	chat    Chat
-	isAdmin func(social.Caller) bool
-	log     *slog.Logger
-	now     func() time.Time
-	mux     *http.ServeMux
-	pages   map[string]*template.Template // by page name; read-only after New
-	static  http.Handler
+	svc      *social.Service
+	browser  *httpapi.Browser
+	queue    jobs.Queue
+	streamAt func(context.Context) (uint64, error)
+	chat     Chat
+	isAdmin  func(social.Caller) bool
+	log      *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+	pages    map[string]*template.Template // by page name; read-only after New
+	static   http.Handler
 }
 
 // New builds the web UI. It panics when a template does not parse: they
@@ -65,7 +71,7 @@ func New(cfg Config) *Handler {
 		panic("web: Config.Service and Config.Browser are required")
 	}
 	h := &Handler{
-		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, chat: cfg.Chat,
+		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, streamAt: cfg.StreamPosition, chat: cfg.Chat,
 		isAdmin: cfg.IsAdmin, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
 	}
 	if h.log == nil {

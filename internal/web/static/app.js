@@ -106,7 +106,21 @@
   }
   var es = new EventSource(list.dataset.stream);
   es.addEventListener("open", function () { say(""); list.dataset.live = "on"; });
-  es.addEventListener("error", function () { list.dataset.live = "off"; say("Reconnecting…"); });
+  // A reload shows everything again from the server.
+  function sayReload(text) {
+    say(text + " ");
+    var a = document.createElement("a");
+    a.href = location.pathname + location.search;
+    a.textContent = "Reload";
+    if (note) note.appendChild(a);
+  }
+  es.addEventListener("error", function () {
+    list.dataset.live = "off";
+    // CLOSED: the server refused the stream (a rate limit, a session
+    // that ended); EventSource does not try again.
+    if (es.readyState === EventSource.CLOSED) sayReload("Live updates stopped.");
+    else say("Reconnecting…");
+  });
   es.addEventListener("status", function (ev) {
     var s = JSON.parse(ev.data);
     if (author && s.login.toLowerCase() !== author) return;
@@ -121,12 +135,6 @@
     var el = document.getElementById("s" + JSON.parse(ev.data).id);
     if (el) el.remove();
   });
-  es.addEventListener("gap", function () {
-    say("Some updates were missed while offline. ");
-    var a = document.createElement("a");
-    a.href = location.pathname + location.search;
-    a.textContent = "Reload";
-    note.appendChild(a);
-  });
+  es.addEventListener("gap", function () { sayReload("Some updates were missed while offline."); });
   es.addEventListener("disconnect", function () { say("Reconnecting…"); });
 })();

@@ -128,3 +128,43 @@ func TestOlderLinkPagesByMaxID(t *testing.T) {
 		t.Fatal("the older page does not show the oldest status, or follows the live stream")
 	}
 }
+
+// Behind TLS the web UI's session is the API's: cookies named with the
+// __Host- prefix, Secure, and only those names count.
+func TestSecureSessionsUseHostPrefixedCookies(t *testing.T) {
+	base := startServer(t, func(cfg *server.Config) { cfg.SecureCookies = true })
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.PostForm(base+"/signup", url.Values{"login": {"ada"}, "password": {testPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var session *http.Cookie
+	for _, c := range res.Cookies() {
+		if strings.Contains(c.Name, "starling_") && !strings.HasPrefix(c.Name, "__Host-") {
+			t.Errorf("cookie %s set without the __Host- prefix", c.Name)
+		}
+		if c.Name == "__Host-starling_session" {
+			session = c
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" {
+		t.Fatalf("sign up: %d, session cookie %+v; want 303 and a Secure HttpOnly __Host-starling_session for /", res.StatusCode, session)
+	}
+	home := func(name string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/home", nil)
+		req.AddCookie(&http.Cookie{Name: name, Value: session.Value})
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := home("__Host-starling_session"); got != http.StatusOK {
+		t.Errorf("/home with the __Host- cookie: got %d, want 200", got)
+	}
+	if got := home("starling_session"); got != http.StatusSeeOther {
+		t.Errorf("/home with the plain cookie name behind TLS: got %d, want 303 to sign in", got)
+	}
+}

@@ -17,9 +17,20 @@ import (
 // returns the client and the CSRF token of the session's pages.
 func formClient(t *testing.T, base, login string) (*http.Client, string) {
 	t.Helper()
+	return sessionForm(t, base, "/signup", login)
+}
+
+// loginForm signs an existing user in through the form.
+func loginForm(t *testing.T, base, login string) (*http.Client, string) {
+	t.Helper()
+	return sessionForm(t, base, "/signin", login)
+}
+
+func sessionForm(t *testing.T, base, path, login string) (*http.Client, string) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.PostForm(base+"/signup", url.Values{"login": {login}, "password": {testPassword}})
+	res, err := c.PostForm(base+path, url.Values{"login": {login}, "password": {testPassword}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +38,7 @@ func formClient(t *testing.T, base, login string) (*http.Client, string) {
 	res.Body.Close()
 	m := regexp.MustCompile(`name="csrf" content="([^"]+)"`).FindSubmatch(body)
 	if res.StatusCode != http.StatusOK || m == nil {
-		t.Fatalf("sign up: %d, no CSRF token in the page", res.StatusCode)
+		t.Fatalf("%s as %s: %d, no CSRF token in the page", path, login, res.StatusCode)
 	}
 	return c, string(m[1])
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,14 @@ import (
 // startServer runs a real Starling server (embedded engine) on a loopback
 // port and returns its base URL.
 func startServer(t *testing.T, tweak func(*server.Config)) string {
+	t.Helper()
+	base, _ := startStoppableServer(t, tweak)
+	return base
+}
+
+// startStoppableServer is startServer with a function that stops the
+// server before the test ends (to start another on its data).
+func startStoppableServer(t *testing.T, tweak func(*server.Config)) (string, func()) {
 	t.Helper()
 	off := ratelimit.Unlimited
 	cfg := server.Config{
@@ -42,13 +51,17 @@ func startServer(t *testing.T, tweak func(*server.Config)) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	return "http://" + srv.Addr().String()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + srv.Addr().String(), stop
 }
 
 // chatServed reports whether the server has chat rooms.

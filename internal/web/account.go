@@ -7,14 +7,14 @@ import (
 )
 
 func (h *Handler) accountRoutes() {
-	h.mux.HandleFunc("GET /signup", h.page(h.signUpPage))
-	h.mux.HandleFunc("POST /signup", h.page(h.signUp))
-	h.mux.HandleFunc("GET /signin", h.page(h.signInPage))
-	h.mux.HandleFunc("POST /signin", h.page(h.signIn))
-	h.mux.HandleFunc("POST /signout", h.signedIn(h.signOut))
-	h.mux.HandleFunc("GET /settings", h.signedIn(h.settingsPage))
-	h.mux.HandleFunc("POST /settings/password", h.signedIn(h.changePassword))
-	h.mux.HandleFunc("POST /settings/signout-everywhere", h.signedIn(h.signOutEverywhere))
+	h.handle("GET /signup", h.page(h.signUpPage))
+	h.handle("POST /signup", h.page(h.signUp))
+	h.handle("GET /signin", h.page(h.signInPage))
+	h.handle("POST /signin", h.page(h.signIn))
+	h.handle("POST /signout", h.signedIn(h.signOut))
+	h.handle("GET /settings", h.signedIn(h.settingsPage))
+	h.handle("POST /settings/password", h.signedIn(h.changePassword))
+	h.handle("POST /settings/signout-everywhere", h.signedIn(h.signOutEverywhere))
 }
 
 // accountForm is a sign-in, sign-up or password form shown again.

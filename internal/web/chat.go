@@ -29,8 +29,8 @@ type ChatMessage struct {
 }
 
 func (h *Handler) chatRoutes() {
-	h.mux.HandleFunc("GET /chat", h.page(h.roomsPage))
-	h.mux.HandleFunc("GET /chat/{room}", h.page(h.roomPage))
+	h.handle("GET /chat", h.page(h.roomsPage))
+	h.handle("GET /chat/{room}", h.page(h.roomPage))
 }
 
 type roomsView struct {

@@ -10,12 +10,12 @@ import (
 
 // The list pages. Renaming is not offered: the Service has no rename.
 func (h *Handler) listRoutes() {
-	h.mux.HandleFunc("GET /lists", h.page(h.listsPage))
-	h.mux.HandleFunc("POST /lists", h.signedIn(h.createList))
-	h.mux.HandleFunc("GET /lists/{id}", h.page(h.listPage))
-	h.mux.HandleFunc("POST /lists/{id}/delete", h.signedIn(h.deleteList))
-	h.mux.HandleFunc("POST /lists/{id}/members", h.signedIn(h.addMember))
-	h.mux.HandleFunc("POST /lists/{id}/members/{login}/remove", h.signedIn(h.removeMember))
+	h.handle("GET /lists", h.page(h.listsPage))
+	h.handle("POST /lists", h.signedIn(h.createList))
+	h.handle("GET /lists/{id}", h.page(h.listPage))
+	h.handle("POST /lists/{id}/delete", h.signedIn(h.deleteList))
+	h.handle("POST /lists/{id}/members", h.signedIn(h.addMember))
+	h.handle("POST /lists/{id}/members/{login}/remove", h.signedIn(h.removeMember))
 }
 
 type listsView struct {

@@ -11,7 +11,7 @@ import (
 )
 
 func (h *Handler) liveRoutes() {
-	h.mux.HandleFunc("GET /live", h.page(h.livePage))
+	h.handle("GET /live", h.page(h.livePage))
 }
 
 type liveView struct {

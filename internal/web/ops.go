@@ -9,9 +9,9 @@ import (
 )
 
 func (h *Handler) opsRoutes() {
-	h.mux.HandleFunc("GET /ops", h.adminOnly(h.opsPage))
-	h.mux.HandleFunc("POST /ops/dead/{id}/retry", h.adminOnly(h.retryDead))
-	h.mux.HandleFunc("POST /ops/dead/{id}/drop", h.adminOnly(h.dropDead))
+	h.handle("GET /ops", h.adminOnly(h.opsPage))
+	h.handle("POST /ops/dead/{id}/retry", h.adminOnly(h.retryDead))
+	h.handle("POST /ops/dead/{id}/drop", h.adminOnly(h.dropDead))
 }
 
 // deadLetters is what retrying and dropping dead jobs needs of the queue;

@@ -12,11 +12,11 @@ import (
 )
 
 func (h *Handler) profileRoutes() {
-	h.mux.HandleFunc("GET /u/{login}", h.page(h.profilePage))
-	h.mux.HandleFunc("POST /u/{login}/follow", h.signedIn(h.follow))
-	h.mux.HandleFunc("POST /u/{login}/unfollow", h.signedIn(h.unfollow))
-	h.mux.HandleFunc("GET /u/{login}/followers", h.page(h.peoplePage(true)))
-	h.mux.HandleFunc("GET /u/{login}/following", h.page(h.peoplePage(false)))
+	h.handle("GET /u/{login}", h.page(h.profilePage))
+	h.handle("POST /u/{login}/follow", h.signedIn(h.follow))
+	h.handle("POST /u/{login}/unfollow", h.signedIn(h.unfollow))
+	h.handle("GET /u/{login}/followers", h.page(h.peoplePage(true)))
+	h.handle("GET /u/{login}/following", h.page(h.peoplePage(false)))
 }
 
 type profileView struct {

@@ -12,10 +12,10 @@ import (
 )
 
 func (h *Handler) timelineRoutes() {
-	h.mux.HandleFunc("GET /home", h.signedIn(h.homePage))
-	h.mux.HandleFunc("POST /compose", h.signedIn(h.compose))
-	h.mux.HandleFunc("GET /s/{id}", h.page(h.statusPage))
-	h.mux.HandleFunc("POST /s/{id}/delete", h.signedIn(h.deleteStatus))
+	h.handle("GET /home", h.signedIn(h.homePage))
+	h.handle("POST /compose", h.signedIn(h.compose))
+	h.handle("GET /s/{id}", h.page(h.statusPage))
+	h.handle("POST /s/{id}/delete", h.signedIn(h.deleteStatus))
 }
 
 // pageSize is how many statuses a timeline page shows.

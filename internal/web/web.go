@@ -61,6 +61,9 @@ type Handler struct {
 	now      func() time.Time
 	mux      *http.ServeMux
 	pages    map[string]*template.Template // by page name; read-only after New
+	// segments are the first path segments of the pages (Owns);
+	// read-only after New.
+	segments map[string]bool
 	static   http.Handler
 }
 
@@ -73,6 +76,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{
 		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, streamAt: cfg.StreamPosition, chat: cfg.Chat,
 		isAdmin: cfg.IsAdmin, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
+		segments: map[string]bool{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -94,8 +98,8 @@ func New(cfg Config) *Handler {
 }
 
 func (h *Handler) routes() {
-	h.mux.HandleFunc("GET /{$}", h.page(h.index))
-	h.mux.Handle("GET /static/", http.HandlerFunc(h.serveStatic))
+	h.handle("GET /{$}", h.page(h.index))
+	h.handle("GET /static/", h.serveStatic)
 	h.accountRoutes()
 	h.timelineRoutes()
 	h.profileRoutes()
@@ -105,18 +109,26 @@ func (h *Handler) routes() {
 	h.opsRoutes()
 }
 
-// Owns reports whether the web UI serves r's path (with any method), so
-// that the server hands every other path to the API.
-func (h *Handler) Owns(r *http.Request) bool {
-	probe := r.Clone(r.Context())
-	probe.Method = http.MethodGet
-	_, pattern := h.mux.Handler(probe)
-	if pattern != "" {
-		return true
-	}
-	probe.Method = http.MethodPost
-	_, pattern = h.mux.Handler(probe)
-	return pattern != ""
+// handle registers a page and the first segment of its path, which Owns
+// checks.
+func (h *Handler) handle(pattern string, f http.HandlerFunc) {
+	_, path, _ := strings.Cut(pattern, " ")
+	h.segments[firstSegment(path)] = true
+	h.mux.HandleFunc(pattern, f)
+}
+
+// Owns reports whether the web UI serves r's path, so that the server
+// hands every other path to the API. It is asked of every request, so it
+// only looks the path's first segment up ("" for /): the web UI's are
+// words of its own (home, u, lists, ...), never the API's (api, statuses,
+// a, healthz, ...).
+func (h *Handler) Owns(r *http.Request) bool { return h.segments[firstSegment(r.URL.Path)] }
+
+// firstSegment is "u" for /u/ada, "" for /.
+func firstSegment(path string) string {
+	path = strings.TrimPrefix(path, "/")
+	seg, _, _ := strings.Cut(path, "/")
+	return strings.TrimSuffix(seg, "{$}")
 }
 
 // maxFormBytes bounds a form body: the longest field is a chat message or

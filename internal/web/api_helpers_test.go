@@ -71,3 +71,16 @@ func apiSignUp(t *testing.T, base, login string) string {
 	}
 	return apiToken(t, base, login, testPassword)
 }
+
+// apiDelete sends DELETE path with a bearer token and returns the status.
+func apiDelete(t *testing.T, base, token, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}

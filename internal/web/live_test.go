@@ -182,3 +182,45 @@ func TestRefusedStreamSaysLiveUpdatesStopped(t *testing.T) {
 		t.Errorf("the reload link goes to %q, want /home", got)
 	}
 }
+
+// A list page and a profile page follow their timelines live: the list
+// its members' statuses, the profile its author's (not statuses that only
+// mention the author), and both drop a deleted one.
+func TestListAndProfileFollowLive(t *testing.T) {
+	base := startServer(t, nil)
+	bob := apiSignUp(t, base, "bob")
+	cy := apiSignUp(t, base, "cy")
+	browser := newBrowser(t)
+	ada, viewer := newUser(t, browser, true), newUser(t, browser, true)
+	signUp(t, ada, base, "ada")
+
+	navigate(t, ada, base+"/lists")
+	do(t, ada, chromedp.SetValue(chromedp.CSS("#name"), "friends"))
+	submit(t, ada, `form[action="/lists"] button`)
+	do(t, ada, chromedp.SetValue(chromedp.CSS("#login"), "bob"))
+	submit(t, ada, `form[action$="/members"] button`)
+	if !eval[bool](t, ada, `Array.from(document.querySelectorAll("#members a")).some(a => a.textContent === "@bob")`) {
+		t.Fatal("bob is not listed as a member after adding him")
+	}
+	waitLive(t, ada, "ol.timeline")
+	navigate(t, viewer, base+"/u/bob")
+	waitLive(t, viewer, "ol.timeline")
+
+	apiPost(t, base, cy, "Hey @bob, look")
+	id := apiPost(t, base, bob, "Bob on a list")
+	waitJS(t, ada, timelineHas("Bob on a list"))
+	waitJS(t, viewer, timelineHas("Bob on a list"))
+	if eval[bool](t, viewer, timelineHas("Hey @bob, look")) {
+		t.Error("bob's profile shows a status by cy that only mentions him")
+	}
+	if eval[bool](t, ada, timelineHas("Hey @bob, look")) {
+		t.Error("the list shows a status by cy, who is not a member")
+	}
+
+	req := fmt.Sprintf("/api/starling/v1/statuses/%d", id)
+	if status := apiDelete(t, base, bob, req); status != 204 {
+		t.Fatalf("deleting through the API: got %d, want 204", status)
+	}
+	waitJS(t, ada, fmt.Sprintf(`document.getElementById("s%d") === null`, id))
+	waitJS(t, viewer, fmt.Sprintf(`document.getElementById("s%d") === null`, id))
+}

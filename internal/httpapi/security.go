@@ -94,7 +94,9 @@ func safeMethod(method string) bool {
 
 // sessionCookie is the tokenSource of browser sessions: the session cookie
 // of the request's kind (cookieNames), with a matching CSRF token on
-// state-changing requests.
+// state-changing requests. Several session cookies with different values
+// (one planted by a sibling site) make the request's identity ambiguous,
+// and it is refused.
 func (a *API) sessionCookie(r *http.Request) (string, bool, error) {
 	token, found, err := a.sessionCookieToken(r)
 	if err != nil || !found {

@@ -74,10 +74,7 @@ func TestMainPagesHaveNoSeriousAccessibilityViolations(t *testing.T) {
 			signUp(t, tab, base, "ada"+scheme)
 			navigate(t, tab, base+"/home")
 			composeJS(t, tab, "A first status")
-			pages := []string{"/home", "/u/ada" + scheme, "/u/ada" + scheme + "/followers", "/lists", "/settings", "/live?track=go"}
-			if chatServed(t, base) {
-				pages = append(pages, "/chat", "/chat/lobby")
-			}
+			pages := []string{"/home", "/u/ada" + scheme, "/u/ada" + scheme + "/followers", "/lists", "/settings", "/live?track=go", "/chat", "/chat/lobby"}
 			for _, p := range pages {
 				navigate(t, tab, base+p)
 				waitStreaming(t, tab)

@@ -15,9 +15,6 @@ func chatHas(text string) string {
 func chatSetup(t *testing.T, js bool) (base string, ada, bob context.Context) {
 	t.Helper()
 	base = startServer(t, nil)
-	if !chatServed(t, base) {
-		t.Skip("this server has no chat rooms; the chat page cannot be tested")
-	}
 	browser := newBrowser(t)
 	ada, bob = newUser(t, browser, js), newUser(t, browser, js)
 	signUp(t, ada, base, "ada")
@@ -55,4 +52,39 @@ func TestTwoUsersChatWithoutJavaScript(t *testing.T) {
 	submit(t, bob, "#messageform button")
 	navigate(t, ada, base+"/chat/garden")
 	waitJS(t, ada, chatHas("Yes, by the roses"))
+}
+
+// A chat page whose connection drops polls again, once it is back, from
+// the newest message it holds: what was said meanwhile arrives, once.
+func TestChatResumesAfterADroppedConnection(t *testing.T) {
+	base := startServer(t, nil)
+	proxy, via := newCutProxy(t, base)
+	browser := newBrowser(t)
+	ada, bob := newUser(t, browser, true), newUser(t, browser, true)
+	signUp(t, ada, base, "ada")
+	signUp(t, bob, via, "bob")
+	navigate(t, ada, base+"/chat/garden")
+	navigate(t, bob, via+"/chat/garden")
+	waitLive(t, ada, "#inbox")
+	waitLive(t, bob, "#inbox")
+	say := func(text string) {
+		t.Helper()
+		do(t, ada, chromedp.SetValue(chromedp.CSS("#body"), text), chromedp.Click(chromedp.CSS("#messageform button")))
+		waitJS(t, ada, chatHas(text))
+	}
+	say("Before the cut")
+	waitJS(t, bob, chatHas("Before the cut"))
+
+	proxy.Cut()
+	waitJS(t, bob, `document.querySelector("#inbox").dataset.live === "off"`)
+	say("While Bob was away")
+	proxy.Restore()
+	waitJS(t, bob, chatHas("While Bob was away"))
+	waitLive(t, bob, "#inbox")
+	for _, text := range []string{"Before the cut", "While Bob was away"} {
+		n := eval[int](t, bob, fmt.Sprintf(`Array.from(document.querySelectorAll("#inbox .body")).filter(e => e.textContent === %s).length`, jsString(text)))
+		if n != 1 {
+			t.Errorf("%q shows %d times in bob's room after resuming, want 1", text, n)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,17 +61,6 @@ func startStoppableServer(t *testing.T, tweak func(*server.Config)) (string, fun
 	}
 	t.Cleanup(stop)
 	return "http://" + srv.Addr().String(), stop
-}
-
-// chatServed reports whether the server has chat rooms.
-func chatServed(t *testing.T, base string) bool {
-	t.Helper()
-	res, err := http.Get(base + "/chat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode == http.StatusOK
 }
 
 // chromium finds the browser: without one the browser tests skip, except

@@ -60,26 +60,38 @@
       err.hidden = false;
     });
   });
+  // Long-polls from the newest message held. A held poll says nothing
+  // until a message comes, so the page counts as live while one is out;
+  // after a failure it asks the server something that answers at once
+  // (GET /a/message/xsrf) to know it is back, then polls again from the
+  // same cursor, so nothing is lost.
   var delay = 500;
+  function down() {
+    inbox.dataset.live = "off";
+    note.textContent = "Reconnecting…";
+    note.hidden = false;
+    setTimeout(reconnect, delay);
+    delay = Math.min(delay * 2, 10000);
+  }
+  function reconnect() {
+    fetch("/a/message/xsrf", { credentials: "same-origin" }).then(function (res) {
+      if (!res.ok) throw new Error("status " + res.status);
+      delay = 500;
+      poll();
+    }).catch(down);
+  }
   function poll() {
+    inbox.dataset.live = "on";
+    note.hidden = true;
     var fields = {};
     if (cursor) fields.cursor = cursor;
     post("/a/message/updates", fields).then(function (res) {
       if (!res.ok) throw new Error("status " + res.status);
       return res.json();
     }).then(function (b) {
-      delay = 500;
-      note.hidden = true;
-      inbox.dataset.live = "on";
       b.messages.forEach(function (m) { show(m); cursor = m.id; });
-      setTimeout(poll, b.messages.length ? 0 : 500);
-    }).catch(function () {
-      inbox.dataset.live = "off";
-      note.textContent = "Reconnecting…";
-      note.hidden = false;
-      delay = Math.min(delay * 2, 10000);
-      setTimeout(poll, delay);
-    });
+      setTimeout(poll, 0);
+    }).catch(down);
   }
   poll();
 })();

@@ -123,7 +123,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		})
 		s.api = api
 		s.http = &http.Server{
-			Handler: withWebUI(api, newWebUI(svc, eng, api, s.rooms, admins, log)),
+			Handler: withWebUI(api, newWebUI(cfg, svc, eng, api, s.rooms, admins, log)),
 			// The rest of a request is read under the API's own
 			// deadline (httpapi.Config.ReadTimeout), which streaming
 			// routes extend; http.Server.ReadTimeout could not be.

@@ -14,7 +14,7 @@ import (
 
 // newWebUI builds the web UI over the API's browser sessions. admins are
 // the ids --admins resolved to at start, as the API checks them.
-func newWebUI(svc *social.Service, eng *engine.Engine, api *httpapi.API, rooms *chat.Rooms, admins []social.UserID, log *slog.Logger) *web.Handler {
+func newWebUI(cfg Config, svc *social.Service, eng *engine.Engine, api *httpapi.API, rooms *chat.Rooms, admins []social.UserID, log *slog.Logger) *web.Handler {
 	isAdmin := make(map[social.UserID]bool, len(admins))
 	for _, id := range admins {
 		isAdmin[id] = true
@@ -22,8 +22,8 @@ func newWebUI(svc *social.Service, eng *engine.Engine, api *httpapi.API, rooms *
 	return web.New(web.Config{
 		Service: svc, Browser: api.Browser(), Queue: eng.Queue, Logger: log,
 		StreamPosition: eng.EventLog.Last,
-		Chat:           chatRooms{rooms},
-		IsAdmin:        func(c social.Caller) bool { return isAdmin[c.ID] },
+		Chat:           chatRooms{rooms}, ChatRequireLogin: cfg.ChatRequireLogin,
+		IsAdmin: func(c social.Caller) bool { return isAdmin[c.ID] },
 	})
 }
 

@@ -81,10 +81,13 @@ func validRoom(name string) bool {
 }
 
 type roomView struct {
-	Room     string
-	Messages []ChatMessage
-	XSRF     string
-	Cursor   string
+	Room string
+	// SignInToPost is set for a signed-out viewer of rooms that refuse
+	// anonymous messages.
+	SignInToPost bool
+	Messages     []ChatMessage
+	XSRF         string
+	Cursor       string
 }
 
 // xsrfCookie is the classic chat protocol's double-submit cookie; the page
@@ -103,7 +106,7 @@ func (h *Handler) roomPage(w http.ResponseWriter, r *http.Request, v viewer) err
 	if err != nil {
 		return err
 	}
-	rv := roomView{Room: room, Messages: msgs, XSRF: h.xsrf(w, r)}
+	rv := roomView{Room: room, Messages: msgs, XSRF: h.xsrf(w, r), SignInToPost: h.chatAuth && !v.SignedIn()}
 	if n := len(msgs); n > 0 {
 		rv.Cursor = msgs[n-1].ID
 	}

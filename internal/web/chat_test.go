@@ -3,9 +3,13 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"starling/internal/server"
 )
 
 func chatHas(text string) string {
@@ -86,5 +90,23 @@ func TestChatResumesAfterADroppedConnection(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%q shows %d times in bob's room after resuming, want 1", text, n)
 		}
+	}
+}
+
+// Rooms that refuse anonymous messages ask the signed-out to sign in
+// instead of offering a form the server would refuse; the signed-in get
+// the form.
+func TestChatAsksToSignInWhenRoomsWantALogin(t *testing.T) {
+	base := startServer(t, func(cfg *server.Config) { cfg.ChatRequireLogin = true })
+	_, body := getPage(t, http.DefaultClient, base+"/chat/garden")
+	if strings.Contains(body, `id="messageform"`) || !strings.Contains(body, `href="/signin?next=/chat/garden"`) {
+		t.Error("a signed-out reader of rooms that want a login gets a message form, or no sign-in link")
+	}
+	ada, _ := formClient(t, base, "ada")
+	if _, body := getPage(t, ada, base+"/chat/garden"); !strings.Contains(body, `id="messageform"`) {
+		t.Error("a signed-in reader gets no message form")
+	}
+	if _, body := getPage(t, http.DefaultClient, startServer(t, nil)+"/chat/garden"); !strings.Contains(body, `id="messageform"`) {
+		t.Error("rooms open to anonymous messages offer the signed-out no form")
 	}
 }

@@ -179,3 +179,15 @@ func TestSecureSessionsUseHostPrefixedCookies(t *testing.T) {
 		t.Errorf("/home with the plain cookie name behind TLS: got %d, want 303 to sign in", got)
 	}
 }
+
+// getPage reads a page with c and returns its status and body.
+func getPage(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}

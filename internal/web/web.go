@@ -40,6 +40,9 @@ type Config struct {
 	StreamPosition func(ctx context.Context) (uint64, error)
 	// Chat serves the chat pages; nil shows them as unavailable.
 	Chat Chat
+	// ChatRequireLogin says the chat rooms refuse anonymous messages: the
+	// chat page asks the signed-out to sign in instead of offering a form.
+	ChatRequireLogin bool
 	// IsAdmin reports whether a user may see the operations page; nil
 	// means nobody.
 	IsAdmin func(c social.Caller) bool
@@ -56,6 +59,7 @@ type Handler struct {
 	queue    jobs.Queue
 	streamAt func(context.Context) (uint64, error)
 	chat     Chat
+	chatAuth bool // Config.ChatRequireLogin
 	isAdmin  func(social.Caller) bool
 	log      *slog.Logger
 	now      func() time.Time
@@ -74,7 +78,7 @@ func New(cfg Config) *Handler {
 		panic("web: Config.Service and Config.Browser are required")
 	}
 	h := &Handler{
-		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, streamAt: cfg.StreamPosition, chat: cfg.Chat,
+		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, streamAt: cfg.StreamPosition, chat: cfg.Chat, chatAuth: cfg.ChatRequireLogin,
 		isAdmin: cfg.IsAdmin, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
 		segments: map[string]bool{},
 	}

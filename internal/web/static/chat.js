@@ -6,14 +6,14 @@
 (function () {
   var inbox = document.getElementById("inbox");
   var form = document.getElementById("messageform");
-  if (!inbox || !form) return;
+  if (!inbox) return;
   var room = inbox.dataset.room;
   var cursor = inbox.dataset.cursor || "";
   var err = document.getElementById("body-error");
   var note = document.querySelector("[data-live-note]");
   function xsrf() {
     var m = document.cookie.match("\\b_xsrf=([^;]*)\\b");
-    return m ? m[1] : form.elements._xsrf.value;
+    return m ? m[1] : form ? form.elements._xsrf.value : "";
   }
   function show(m) {
     if (document.getElementById("m" + m.id)) return;
@@ -45,7 +45,8 @@
     body.set("room", room);
     return fetch(path, { method: "POST", body: body, credentials: "same-origin" });
   }
-  form.addEventListener("submit", function (ev) {
+  // No form: a signed-out reader of a room that wants a login.
+  if (form) form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var input = form.elements.body;
     post("/a/message/new", { body: input.value }).then(function (res) {

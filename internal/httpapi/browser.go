@@ -108,11 +108,23 @@ func (b *Browser) SignOutEverywhere(w http.ResponseWriter, r *http.Request, uid 
 	return nil
 }
 
-// StartRequest puts r under the API's read deadline (see ExtendReadDeadline):
-// a page's form body is read within Config.ReadTimeout of its arrival, as
-// an API request's is.
-func (b *Browser) StartRequest(w http.ResponseWriter) {
-	http.NewResponseController(w).SetReadDeadline(time.Now().Add(b.a.readTimeout)) //nolint:errcheck // recorders cannot; see ServeHTTP
+// Serve answers a web UI request with what every answer of the process
+// gets beside its own headers: an X-Request-Id, the read deadline of
+// Config.ReadTimeout (see ExtendReadDeadline), and, once answered, an access
+// line, the HTTP metrics and a record in the live access log under route
+// (the page's pattern, never its path; "" when no page matched).
+func (b *Browser) Serve(w http.ResponseWriter, r *http.Request, route string, h http.Handler) {
+	a := b.a
+	start := time.Now()
+	rec := &responseRecorder{ResponseWriter: w}
+	id := a.requestID(r)
+	rec.Header()[requestIDHeader] = []string{id}
+	http.NewResponseController(w).SetReadDeadline(start.Add(a.readTimeout)) //nolint:errcheck // recorders cannot; see ServeHTTP
+	if route == "" {
+		route = unmatchedRoute
+	}
+	defer a.finishRequest(r, rec, route, id, start)
+	h.ServeHTTP(rec, r)
 }
 
 // ClearSession tells the browser to drop the session cookies (a session

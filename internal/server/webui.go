@@ -20,7 +20,7 @@ func newWebUI(cfg Config, svc *social.Service, eng *engine.Engine, api *httpapi.
 		isAdmin[id] = true
 	}
 	return web.New(web.Config{
-		Service: svc, Browser: api.Browser(), Queue: eng.Queue, Logger: log,
+		Service: svc, Browser: api.Browser(), Queue: eng.Queue, DeadLetters: eng.DeadLetters, Logger: log,
 		StreamPosition: eng.EventLog.Last,
 		Chat:           chatRooms{rooms}, ChatRequireLogin: cfg.ChatRequireLogin,
 		IsAdmin: func(c social.Caller) bool { return isAdmin[c.ID] },

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"starling/internal/httpapi"
@@ -12,13 +13,6 @@ func (h *Handler) opsRoutes() {
 	h.handle("GET /ops", h.adminOnly(h.opsPage))
 	h.handle("POST /ops/dead/{id}/retry", h.adminOnly(h.retryDead))
 	h.handle("POST /ops/dead/{id}/drop", h.adminOnly(h.dropDead))
-}
-
-// deadLetters is what retrying and dropping dead jobs needs of the queue;
-// a queue without it gets a page without those buttons.
-type deadLetters interface {
-	Revive(ctx context.Context, id string) error
-	Drop(ctx context.Context, id string) error
 }
 
 var errNotAdmin = &pageError{status: http.StatusForbidden, message: "Only administrators may see this page."}
@@ -45,7 +39,7 @@ type opsView struct {
 const maxDeadShown = 100
 
 func (h *Handler) opsPage(w http.ResponseWriter, r *http.Request, v viewer) error {
-	ov := opsView{HasQueue: h.queue != nil, AccessLog: httpapi.Prefix + "/admin/accesslog"}
+	ov := opsView{HasQueue: h.queue != nil, AccessLog: httpapi.Prefix + "/admin/accesslog?format=sse"}
 	switch r.URL.Query().Get("done") {
 	case "retry":
 		ov.Notice = "The job is queued again."
@@ -60,26 +54,29 @@ func (h *Handler) opsPage(w http.ResponseWriter, r *http.Request, v viewer) erro
 		if ov.Dead, err = h.queue.Dead(r.Context(), maxDeadShown); err != nil {
 			return err
 		}
-		_, ov.CanSettle = h.queue.(deadLetters)
+		ov.CanSettle = h.dead != nil
 	}
 	h.render(w, r, http.StatusOK, "ops", v, "Operations", ov)
 	return nil
 }
 
 func (h *Handler) retryDead(w http.ResponseWriter, r *http.Request, v viewer) error {
-	return h.settleDead(w, r, "retry", deadLetters.Revive)
+	return h.settleDead(w, r, "retry", jobs.DeadLetters.Revive)
 }
 
 func (h *Handler) dropDead(w http.ResponseWriter, r *http.Request, v viewer) error {
-	return h.settleDead(w, r, "drop", deadLetters.Drop)
+	return h.settleDead(w, r, "drop", jobs.DeadLetters.Drop)
 }
 
-func (h *Handler) settleDead(w http.ResponseWriter, r *http.Request, what string, act func(deadLetters, context.Context, string) error) error {
-	dl, ok := h.queue.(deadLetters)
-	if !ok {
+func (h *Handler) settleDead(w http.ResponseWriter, r *http.Request, what string, act func(jobs.DeadLetters, context.Context, string) error) error {
+	if h.dead == nil {
 		return errNotFound
 	}
-	if err := act(dl, r.Context(), r.PathValue("id")); err != nil {
+	err := act(h.dead, r.Context(), r.PathValue("id"))
+	if errors.Is(err, jobs.ErrNoDeadJob) {
+		return &pageError{status: http.StatusNotFound, message: "There is no such dead job (it may have been retried or dropped already)."}
+	}
+	if err != nil {
 		return err
 	}
 	return done(w, r, "/ops?done="+what)

@@ -34,6 +34,9 @@ type Config struct {
 	Browser *httpapi.Browser
 	// Queue serves the operations page; nil leaves its job parts out.
 	Queue jobs.Queue
+	// DeadLetters retries and drops dead jobs from the operations page;
+	// nil leaves those buttons out.
+	DeadLetters jobs.DeadLetters
 	// StreamPosition returns the id of the newest event in the stream
 	// event log; nil (or a failure) leaves a page's stream starting when
 	// its script connects rather than where the page was rendered.
@@ -57,6 +60,7 @@ type Handler struct {
 	svc      *social.Service
 	browser  *httpapi.Browser
 	queue    jobs.Queue
+	dead     jobs.DeadLetters
 	streamAt func(context.Context) (uint64, error)
 	chat     Chat
 	chatAuth bool // Config.ChatRequireLogin
@@ -68,6 +72,7 @@ type Handler struct {
 	// segments are the first path segments of the pages (Owns);
 	// read-only after New.
 	segments map[string]bool
+	patterns map[string]bool // the pages' patterns; read-only after New
 	static   http.Handler
 }
 
@@ -78,9 +83,10 @@ func New(cfg Config) *Handler {
 		panic("web: Config.Service and Config.Browser are required")
 	}
 	h := &Handler{
-		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, streamAt: cfg.StreamPosition, chat: cfg.Chat, chatAuth: cfg.ChatRequireLogin,
+		svc: cfg.Service, browser: cfg.Browser, queue: cfg.Queue, dead: cfg.DeadLetters, streamAt: cfg.StreamPosition,
+		chat: cfg.Chat, chatAuth: cfg.ChatRequireLogin,
 		isAdmin: cfg.IsAdmin, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
-		segments: map[string]bool{},
+		segments: map[string]bool{}, patterns: map[string]bool{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -118,6 +124,7 @@ func (h *Handler) routes() {
 func (h *Handler) handle(pattern string, f http.HandlerFunc) {
 	_, path, _ := strings.Cut(pattern, " ")
 	h.segments[firstSegment(path)] = true
+	h.patterns[pattern] = true
 	h.mux.HandleFunc(pattern, f)
 }
 
@@ -139,8 +146,20 @@ func firstSegment(path string) string {
 // a status, far below it.
 const maxFormBytes = 64 << 10
 
+// ServeHTTP answers a page under the API's request bookkeeping (request
+// id, read deadline, access log and metrics by the page's pattern).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.browser.StartRequest(w)
+	// Only the pages' own patterns name a route: ServeMux names the
+	// redirects it would make (of unclean paths, say) by the path, which
+	// a client chooses.
+	_, pattern := h.mux.Handler(r)
+	if !h.patterns[pattern] {
+		pattern = ""
+	}
+	h.browser.Serve(w, r, pattern, http.HandlerFunc(h.serve))
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	httpapi.SetSecurityHeaders(hdr)
 	defer func() {

@@ -25,6 +25,10 @@ func TestWebUIOwnsItsPathsOnly(t *testing.T) {
 		{"GET", "/statuses/firehose.json", false},
 		{"POST", "/a/message/new", false},
 		{"GET", "/api/v1/timelines/home", false},
+		{"GET", "//healthz", false},
+		{"GET", "//home", false},
+		{"GET", "/u//ada", false},
+		{"GET", "/home/../api/starling/v1/me", false},
 	}
 	for _, tc := range cases {
 		req, _ := http.NewRequest(tc.method, base+tc.path, nil)

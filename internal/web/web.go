@@ -133,7 +133,29 @@ func (h *Handler) handle(pattern string, f http.HandlerFunc) {
 // only looks the path's first segment up ("" for /): the web UI's are
 // words of its own (home, u, lists, ...), never the API's (api, statuses,
 // a, healthz, ...).
-func (h *Handler) Owns(r *http.Request) bool { return h.segments[firstSegment(r.URL.Path)] }
+// A path that is not clean (//, /./, /../) is left to the API, which
+// answers it in its error shape rather than with ServeMux's redirect.
+func (h *Handler) Owns(r *http.Request) bool {
+	return cleanPath(r.URL.Path) && h.segments[firstSegment(r.URL.Path)]
+}
+
+// cleanPath reports whether p is rooted and has no empty, "." or ".."
+// segment (a trailing slash aside).
+func cleanPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	rest := strings.TrimSuffix(p[1:], "/")
+	if rest == "" {
+		return true
+	}
+	for seg := range strings.SplitSeq(rest, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
 
 // firstSegment is "u" for /u/ada, "" for /.
 func firstSegment(path string) string {

@@ -83,6 +83,7 @@ func TestMetricsAndProfilesOnlyOnTheAdminListener(t *testing.T) {
 		`starling_store_up 1`,
 		`starling_stream_connections 0`,
 		`starling_stream_too_slow_total 0`,
+		`starling_chat_waiters 0`,
 		`starling_store_ping_seconds`,
 		`starling_status_cache_hits_total`,
 		`starling_timeline_cache_misses_total`,

@@ -107,6 +107,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		})
 		watchStreams(reg, s.hub)
 		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})
+		rooms := s.rooms
+		reg.GaugeFunc("chat_waiters", "Chat clients waiting for the next message of a room (held polls, and SSE and WebSocket readers between messages).",
+			func() float64 { return float64(rooms.Waiters()) })
 		// The access log goes on the engine's bus itself: its records are
 		// no stream events, and are not kept in the event log.
 		s.access = accesslog.New(eng.Bus, cfg.Process, log)

@@ -24,28 +24,9 @@ const (
 // A cursor the history no longer keeps gets "event: gap" and then the
 // room's window. The stream ends when the server stops.
 func (a *API) roomEvents(w http.ResponseWriter, r *http.Request) error {
-	room := r.PathValue("room")
-	if !chat.ValidRoom(room) {
-		return errBadRoom
-	}
-	q, err := query(r, "cursor")
+	room, cursor, err := a.roomFollow(r, r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		return err
-	}
-	cursor := r.Header.Get("Last-Event-ID")
-	if cursor == "" {
-		cursor = q.Get("cursor")
-	}
-	if cursor != "" {
-		if _, err := chat.ParseID(cursor); err != nil {
-			return err
-		}
-	} else {
-		now, err := a.newestID(r.Context(), room)
-		if err != nil {
-			return err
-		}
-		cursor = now
 	}
 	holdDeadlines(w, 0)
 	rc := http.NewResponseController(w)
@@ -119,4 +100,31 @@ func sseWrite(w http.ResponseWriter, rc *http.ResponseController, b []byte) erro
 		return err
 	}
 	return rc.Flush()
+}
+
+// roomFollow reads what the following transports (SSE, WebSocket) start
+// from: the room in the path and the cursor given (resume, a header's
+// value, wins over the cursor parameter), else the room's newest message,
+// so that the client gets what comes from now on.
+func (a *API) roomFollow(r *http.Request, resume string) (room, cursor string, err error) {
+	room = r.PathValue("room")
+	if !chat.ValidRoom(room) {
+		return "", "", errBadRoom
+	}
+	q, err := query(r, "cursor")
+	if err != nil {
+		return "", "", err
+	}
+	cursor = resume
+	if cursor == "" {
+		cursor = q.Get("cursor")
+	}
+	if cursor == "" {
+		cursor, err = a.newestID(r.Context(), room)
+		return room, cursor, err
+	}
+	if _, err := chat.ParseID(cursor); err != nil {
+		return "", "", err
+	}
+	return room, cursor, nil
 }

@@ -30,25 +30,9 @@ const (
 // upgrades are refused (the session cookie would otherwise let any site
 // post as the user).
 func (a *API) roomSocket(w http.ResponseWriter, r *http.Request) error {
-	room := r.PathValue("room")
-	if !chat.ValidRoom(room) {
-		return errBadRoom
-	}
-	q, err := query(r, "cursor")
+	room, cursor, err := a.roomFollow(r, "")
 	if err != nil {
 		return err
-	}
-	cursor := q.Get("cursor")
-	if cursor != "" {
-		if _, err := chat.ParseID(cursor); err != nil {
-			return err
-		}
-	} else {
-		now, err := a.newestID(r.Context(), room)
-		if err != nil {
-			return err
-		}
-		cursor = now
 	}
 	who, err := a.chatAuthor(r, false)
 	if err != nil {

@@ -144,7 +144,16 @@ func waitJS(t *testing.T, ctx context.Context, cond string) {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(c, chromedp.Poll[bool](cond)); err != nil {
+	for {
+		_, err := chromedp.Run(c, chromedp.Poll[bool](cond))
+		if err == nil {
+			return
+		}
+		// A poll begun while a navigation replaced the page's JavaScript
+		// context fails with this; the next one runs in the new page.
+		if c.Err() == nil && strings.Contains(err.Error(), "Cannot find context with specified id") {
+			continue
+		}
 		t.Fatalf("waiting for %s: %v", cond, err)
 	}
 }

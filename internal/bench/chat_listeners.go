@@ -229,8 +229,9 @@ func listenWS(ctx context.Context, lc *listenClient, run *chatRun, w *chatWaiter
 			continue
 		}
 		w.ready.Store(true)
+		stop := context.AfterFunc(ctx, func() { conn.CloseNow() })
 		for {
-			_, data, err := conn.Read(ctx)
+			_, data, err := conn.Read(wsReadContext)
 			if err != nil {
 				break
 			}
@@ -243,9 +244,16 @@ func listenWS(ctx context.Context, lc *listenClient, run *chatRun, w *chatWaiter
 				cursor = f.Data.ID
 			}
 		}
+		stop()
 		conn.CloseNow()
 		if ctx.Err() == nil {
 			w.failed.Add(1)
 		}
 	}
 }
+
+// wsReadContext is the context of a WebSocket waiter's reads. The waiter
+// closes its connection when its own context ends, which ends a read, so
+// the reads need no context that can end: that spares the library a
+// timer and a context registration per message, as a lean client would.
+var wsReadContext = context.Background()

@@ -111,8 +111,10 @@ func (run *streamRun) followWS(ctx context.Context, i int, sc *streamClient, rea
 		return err
 	}
 	ready <- nil
+	stop := context.AfterFunc(ctx, func() { conn.CloseNow() })
+	defer stop()
 	for {
-		_, msg, err := conn.Read(ctx)
+		_, msg, err := conn.Read(wsReadContext)
 		if err != nil {
 			return fmt.Errorf("stream %d: %w", i, err)
 		}

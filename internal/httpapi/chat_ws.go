@@ -39,7 +39,7 @@ func (a *API) roomSocket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	holdDeadlines(w, 0)
-	conn, err := websocket.Accept(w, r, nil)
+	conn, cork, err := acceptWebSocket(w, r)
 	if err != nil {
 		return nil // Accept has answered
 	}
@@ -51,7 +51,7 @@ func (a *API) roomSocket(w http.ResponseWriter, r *http.Request) error {
 		defer cancel()
 		a.wsReadLoop(ctx, conn, r.WithContext(ctx), room, who)
 	})
-	err = a.wsWriteLoop(ctx, conn, room, cursor)
+	err = a.wsWriteLoop(ctx, conn, cork, room, cursor)
 	cancel()
 	if errors.Is(err, chat.ErrClosed) {
 		conn.Close(websocket.StatusGoingAway, "server stopping") //nolint:errcheck // closing anyway
@@ -116,7 +116,7 @@ func (a *API) wsReadLoop(ctx context.Context, conn *websocket.Conn, r *http.Requ
 
 // wsWriteLoop sends the room's messages after cursor until ctx ends, the
 // client stops reading or Rooms closes.
-func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, cursor string) error {
+func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, cork *corkConn, room, cursor string) error {
 	var frame []byte
 	// One timer a ping period, not one a wait (see roomEvents).
 	period := newPeriod(ctx, wsPing)
@@ -136,7 +136,7 @@ func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, curso
 		if err != nil {
 			return err
 		}
-		if err := wsSendBatch(ctx, conn, b, &frame); err != nil {
+		if err := wsSendBatch(ctx, conn, cork, b, &frame); err != nil {
 			return err
 		}
 		if n := len(b.Entries); n > 0 {
@@ -145,10 +145,16 @@ func (a *API) wsWriteLoop(ctx context.Context, conn *websocket.Conn, room, curso
 	}
 }
 
-// wsSendBatch sends a batch's frames, all within one streamWriteTimeout.
-func wsSendBatch(ctx context.Context, conn *websocket.Conn, b chat.Batch, frame *[]byte) error {
-	ctx, cancel := context.WithTimeout(ctx, streamWriteTimeout)
-	defer cancel()
+// wsSendBatch sends a batch's frames, in one write to the connection
+// within one streamWriteTimeout.
+func wsSendBatch(ctx context.Context, conn *websocket.Conn, cork *corkConn, b chat.Batch, frame *[]byte) (err error) {
+	ctx = corkedContext(ctx)
+	cork.Cork(streamWriteTimeout)
+	defer func() {
+		if ferr := cork.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	if b.Gap {
 		if err := conn.Write(ctx, websocket.MessageText, []byte(`{"event":"gap","data":{}}`)); err != nil {
 			return err

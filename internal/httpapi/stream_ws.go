@@ -86,6 +86,7 @@ type wsConn struct {
 	r      *http.Request
 	caller session
 	conn   *websocket.Conn
+	cork   *corkConn
 	sink   *stream.Sink
 	subs   map[string]*stream.Client // touched by the reading goroutine only
 }
@@ -111,14 +112,14 @@ func (a *API) wsStream(w http.ResponseWriter, r *http.Request) error {
 		return streamError(err)
 	}
 	defer sink.Close()
-	conn, err := websocket.Accept(w, r, nil)
+	conn, cork, err := acceptWebSocket(w, r)
 	if err != nil {
 		return nil // Accept has answered
 	}
 	a.websockets.Add(1)
 	defer a.websockets.Done()
 	conn.SetReadLimit(maxWSMessage)
-	c := &wsConn{a: a, r: r, caller: caller, conn: conn, sink: sink, subs: make(map[string]*stream.Client)}
+	c := &wsConn{a: a, r: r, caller: caller, conn: conn, cork: cork, sink: sink, subs: make(map[string]*stream.Client)}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
 	var wg sync.WaitGroup
@@ -184,11 +185,14 @@ func (c *wsConn) subscribe(ctx context.Context, req wsRequest, params url.Values
 		return streamError(err)
 	}
 	c.subs[req.Sub] = client
+	// The answer, the missed events and then the live ones held meanwhile,
+	// written together.
+	c.cork.Cork(c.a.streamWriteTimeout)
+	defer c.cork.Flush() //nolint:errcheck // a failed write ends the read loop's next Read
 	ack := append(append([]byte(`{"type":"subscribed","sub":`), name...), '}')
 	if c.send(ctx, ack) != nil {
 		return nil
 	}
-	// Missed events, then the live ones held meanwhile.
 	if err := client.Start(ctx, func(frame []byte) error { return c.send(ctx, bytes.TrimSuffix(frame, []byte("\n"))) }); err != nil && ctx.Err() == nil {
 		c.a.log.WarnContext(ctx, "httpapi: replaying a stream failed", "err", err)
 	}
@@ -229,9 +233,9 @@ func (c *wsConn) send(ctx context.Context, msg []byte) error {
 	return c.conn.Write(wctx, websocket.MessageText, msg)
 }
 
-// write sends what the hub hands the connection, a message per event,
-// and a ping every keep-alive interval, until the connection or the hub
-// ends it.
+// write sends what the hub hands the connection, a message per event and
+// everything waiting in one write, and a ping every keep-alive interval,
+// until the connection or the hub ends it.
 func (c *wsConn) write(ctx context.Context) {
 	ping := time.NewTicker(c.a.streamKeepAlive)
 	defer ping.Stop()
@@ -251,10 +255,8 @@ func (c *wsConn) write(ctx context.Context) {
 			return
 		}
 		frames, reason := c.sink.Take(spare)
-		for msg := range bytes.SplitSeq(bytes.TrimSuffix(frames, []byte("\n")), []byte("\n")) {
-			if len(msg) > 0 && c.send(ctx, msg) != nil {
-				return
-			}
+		if c.sendAll(ctx, frames) != nil {
+			return
 		}
 		if reason != "" {
 			c.end(ctx, reason)
@@ -265,6 +267,23 @@ func (c *wsConn) write(ctx context.Context) {
 			spare = frames
 		}
 	}
+}
+
+// sendAll writes each line of frames as a message, all of them in one
+// write to the connection, bounded by streamWriteTimeout.
+func (c *wsConn) sendAll(ctx context.Context, frames []byte) error {
+	wctx := corkedContext(ctx)
+	c.cork.Cork(c.a.streamWriteTimeout)
+	for msg := range bytes.SplitSeq(bytes.TrimSuffix(frames, []byte("\n")), []byte("\n")) {
+		if len(msg) == 0 {
+			continue
+		}
+		if err := c.conn.Write(wctx, websocket.MessageText, msg); err != nil {
+			c.cork.Flush() //nolint:errcheck // the first error is the one to report
+			return err
+		}
+	}
+	return c.cork.Flush()
 }
 
 // end sends the disconnect notice and closes the connection.

@@ -44,21 +44,23 @@ func (a *API) roomSocket(w http.ResponseWriter, r *http.Request) error {
 		return nil // Accept has answered
 	}
 	conn.SetReadLimit(wsReadLimit)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	a.detachSocket(r, conn, func(ctx context.Context) {
+		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		a.wsReadLoop(ctx, conn, r.WithContext(ctx), room, who)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer cancel()
+			a.wsReadLoop(ctx, conn, r.WithContext(ctx), room, who)
+		})
+		err := a.wsWriteLoop(ctx, conn, cork, room, cursor)
+		cancel()
+		if errors.Is(err, chat.ErrClosed) {
+			conn.Close(websocket.StatusGoingAway, "server stopping") //nolint:errcheck // closing anyway
+		} else {
+			conn.CloseNow() //nolint:errcheck
+		}
+		wg.Wait()
 	})
-	err = a.wsWriteLoop(ctx, conn, cork, room, cursor)
-	cancel()
-	if errors.Is(err, chat.ErrClosed) {
-		conn.Close(websocket.StatusGoingAway, "server stopping") //nolint:errcheck // closing anyway
-	} else {
-		conn.CloseNow() //nolint:errcheck
-	}
-	wg.Wait()
 	return nil
 }
 

@@ -289,8 +289,9 @@ func (a *API) streaming(h handlerFunc) handlerFunc {
 	}
 }
 
-// WaitStreams waits until the WebSocket streams, which http.Server.Shutdown
-// does not track, have ended, or ctx ends. Close the hub first.
+// WaitStreams waits until the WebSockets (streams and chat rooms), which
+// http.Server.Shutdown does not track, have ended, or ctx ends. Close the
+// hub and the rooms first.
 func (a *API) WaitStreams(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {

@@ -111,16 +111,22 @@ func (a *API) wsStream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return streamError(err)
 	}
-	defer sink.Close()
 	conn, cork, err := acceptWebSocket(w, r)
 	if err != nil {
+		sink.Close()
 		return nil // Accept has answered
 	}
-	a.websockets.Add(1)
-	defer a.websockets.Done()
 	conn.SetReadLimit(maxWSMessage)
 	c := &wsConn{a: a, r: r, caller: caller, conn: conn, cork: cork, sink: sink, subs: make(map[string]*stream.Client)}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	a.detachSocket(r, conn, c.serve)
+	return nil
+}
+
+// serve runs the connection: a goroutine reads the client's messages
+// while this one writes, until either ends it.
+func (c *wsConn) serve(ctx context.Context) {
+	defer c.sink.Close()
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -129,9 +135,8 @@ func (a *API) wsStream(w http.ResponseWriter, r *http.Request) error {
 	})
 	c.write(ctx)
 	cancel()
-	conn.CloseNow()
+	c.conn.CloseNow()
 	wg.Wait()
-	return nil
 }
 
 // read handles the client's messages until the connection ends.

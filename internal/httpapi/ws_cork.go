@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -24,6 +27,10 @@ const (
 	maxCorkedKept = 8 << 10
 )
 
+// wsBufferSize is the size of a WebSocket connection's read and write
+// buffers.
+const wsBufferSize = 512
+
 // acceptWebSocket upgrades the request as websocket.Accept does, over a
 // connection whose writes can be held and sent together.
 func acceptWebSocket(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *corkConn, error) {
@@ -33,6 +40,28 @@ func acceptWebSocket(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *
 		return nil, nil, err
 	}
 	return conn, cw.conn, nil
+}
+
+// detachSocket serves an upgraded WebSocket on a goroutine of its own and
+// lets the handler return. A socket lives for hours; the handler's
+// goroutine would keep its deep stack and net/http's per-request state
+// (buffers, the parsed request) for all that time, several times what
+// the socket needs. The access line and the request metrics end at the
+// upgrade. WaitStreams waits for detached sockets; a panic in one is
+// logged and ends only that socket.
+func (a *API) detachSocket(r *http.Request, conn *websocket.Conn, serve func(ctx context.Context)) {
+	ctx := context.WithoutCancel(r.Context())
+	a.websockets.Add(1)
+	go func() {
+		defer a.websockets.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.ErrorContext(ctx, "httpapi: panic serving a WebSocket", "panic", p, "stack", string(debug.Stack()))
+				conn.CloseNow() //nolint:errcheck // ending it
+			}
+		}()
+		serve(ctx)
+	}()
 }
 
 // corkedContext is the context for the library's writes while the
@@ -64,8 +93,18 @@ func (w *corkWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.conn = &corkConn{Conn: raw}
-	brw.Writer.Reset(w.conn)
-	return w.conn, brw, nil
+	// net/http's 4 KiB buffers are sized for requests and answers; a
+	// socket mostly waits, and what it reads and writes is small (its
+	// batches collect in the corkConn), so it gets smaller ones, and the
+	// large ones go. Bytes the client sent after its request are carried
+	// over into the new read buffer, where the library looks for them.
+	leftover, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(leftover), w.conn), max(wsBufferSize, len(leftover)))
+	if _, err := br.Peek(len(leftover)); err != nil {
+		raw.Close()
+		return nil, nil, err
+	}
+	return w.conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.conn, wsBufferSize)), nil
 }
 
 // corkConn is a connection whose writes, between Cork and Flush, are held

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -109,5 +111,64 @@ func TestCorkFlushReportsAFailedWrite(t *testing.T) {
 	}
 	if len(c.held) != 0 {
 		t.Errorf("got %d bytes held after Flush, want 0", len(c.held))
+	}
+}
+
+// A client that sends its first message right behind the upgrade request,
+// in the same packet, has it read: the bytes net/http had buffered move
+// into the socket's own read buffer.
+func TestWebSocketKeepsBytesSentWithTheUpgrade(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := acceptWebSocket(w, r)
+		if err != nil {
+			t.Errorf("accept: %v", err)
+			return
+		}
+		defer conn.CloseNow()
+		ctx := context.Background()
+		_, msg, err := conn.Read(ctx)
+		if err != nil {
+			t.Errorf("read: %v", err)
+			return
+		}
+		conn.Write(ctx, websocket.MessageText, append([]byte("echo "), msg...)) //nolint:errcheck // the client checks
+		conn.Read(ctx)                                                          //nolint:errcheck // until the client goes
+	}))
+	defer srv.Close()
+	raw, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck
+	upgrade := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	payload := []byte("hello")
+	key := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload)), key[0], key[1], key[2], key[3]}
+	for i, b := range payload {
+		frame = append(frame, b^key[i%4])
+	}
+	if _, err := raw.Write(append([]byte(upgrade), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(raw)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("got %s, want 101", res.Status)
+	}
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(br, head); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, head[1]&0x7f)
+	if _, err := io.ReadFull(br, got); err != nil {
+		t.Fatal(err)
+	}
+	if head[0] != 0x81 || string(got) != "echo hello" {
+		t.Errorf("got frame %#x %q, want 0x81 %q", head[0], got, "echo hello")
 	}
 }

@@ -159,6 +159,8 @@ func stream(ctx context.Context, o Options, so StreamOptions) (Result, error) {
 	logf(o, "stream: %d clients connected in %.1fs; posting %.0f statuses/s for %v", connected.Load(), connectTime.Seconds(), so.Rate, o.Duration)
 
 	stopProgress := progress(ctx, o, "stream", run.rec)
+	serverCPU0, serverCPUErr := processCPU(so.ServerPID)
+	selfCPU0 := selfCPU()
 	start := time.Now()
 	postErrs := run.post(ctx, c, authors)
 	postTime := time.Since(start)
@@ -168,6 +170,8 @@ func stream(ctx context.Context, o Options, so StreamOptions) (Result, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	serverCPU1, _ := processCPU(so.ServerPID)
+	selfCPU1 := selfCPU()
 	stopProgress()
 	stopStreams()
 	wg.Wait()
@@ -189,6 +193,15 @@ func stream(ctx context.Context, o Options, so StreamOptions) (Result, error) {
 	r.Extra["deliveries_duplicated"] = float64(dup)
 	r.Extra["connect_seconds"] = connectTime.Seconds()
 	r.Extra["streams_ended_by_server"] = float64(run.ended.Load())
+	if received > 0 {
+		// As in the chat scenario: CPU per delivery, unlike latency, does
+		// not depend on what else the machine runs. The server's includes
+		// storing the posts; the bench's, posting them.
+		r.Extra["bench_cpu_us_per_delivery"] = float64((selfCPU1 - selfCPU0).Microseconds()) / float64(received)
+		if serverCPUErr == nil {
+			r.Extra["server_cpu_us_per_delivery"] = float64((serverCPU1 - serverCPU0).Microseconds()) / float64(received)
+		}
+	}
 	if rssBefore > 0 && rssAfter > 0 {
 		r.Extra["server_rss_before_mib"] = float64(rssBefore) / 1024
 		r.Extra["server_rss_connected_mib"] = float64(rssAfter) / 1024

@@ -55,9 +55,11 @@ type Engine struct {
 	Queue jobs.Queue
 	// DeadLetters revives and drops the queue's dead jobs (admin tools).
 	DeadLetters jobs.DeadLetters
-	Bus         events.Bus
-	Limiter     ratelimit.Limiter
-	Loader      seed.Loader
+	// JobKinds counts the queue's jobs by kind (metrics, admin tools).
+	JobKinds jobs.KindCounter
+	Bus      events.Bus
+	Limiter  ratelimit.Limiter
+	Loader   seed.Loader
 	// EventLog is the retained log of stream events that every process's
 	// stream hub reads.
 	EventLog stream.Log
@@ -149,7 +151,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		}
 		bus := redis.NewBus(e, redis.BusOptions{})
 		return &Engine{
-			Name: "redis", Store: e, Queue: e, DeadLetters: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
+			Name: "redis", Store: e, Queue: e, DeadLetters: e, JobKinds: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
 			EventLog:   e.EventLog(stream.DefaultRetain),
 			Chat:       e.Chat(0),
 			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
@@ -170,7 +172,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	bus := events.NewMemory(events.MemoryOptions{})
 	return &Engine{
-		Name: "sqlite", Store: db, Queue: db, DeadLetters: db, Bus: bus,
+		Name: "sqlite", Store: db, Queue: db, DeadLetters: db, JobKinds: db, Bus: bus,
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Loader:     db,
 		EventLog:   db.EventLog(stream.DefaultRetain),

@@ -12,11 +12,11 @@ import (
 const queueStatsTimeout = 3 * time.Second
 
 // newMetrics makes the registry of a process and registers what the engine
-// counts: queue counts, bus drops and reconnects, store errors and the
+// counts: queue counts by kind, bus drops and reconnects, store errors and the
 // caches' hits and misses.
 func newMetrics(eng *engine.Engine) *metrics.Registry {
 	reg := metrics.New()
-	reg.WatchQueue(eng.Queue, queueStatsTimeout)
+	reg.WatchQueue(eng.JobKinds, queueStatsTimeout)
 	reg.WatchPing(eng.Store.Ping, queueStatsTimeout)
 	reg.CounterFunc("bus_dropped_events_total", "Events this process's bus subscriptions dropped because their buffers were full.",
 		func() float64 { return float64(eng.Bus.Dropped()) })

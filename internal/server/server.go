@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		reg.CounterFunc("accesslog_dropped_total", "Access records lost on the way to the bus or to a watcher of the live access log.",
 			func() float64 { return float64(s.access.Dropped()) })
 		api := httpapi.New(httpapi.Config{
-			Service: svc, Queue: eng.Queue, DeadLetters: eng.DeadLetters, Admins: admins, Logger: log,
+			Service: svc, Queue: eng.Queue, DeadLetters: eng.DeadLetters, JobKinds: eng.JobKinds, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,

@@ -333,6 +333,7 @@ func (e *Engine) jobStreamKey() string                    { return e.key("jobs")
 func (e *Engine) delayedJobsKey() string                  { return e.key("jobs:delayed") }
 func (e *Engine) jobLeasesKey() string                    { return e.key("jobs:leases") }
 func (e *Engine) deadJobsKey() string                     { return e.key("jobs:dead") }
+func (e *Engine) jobIndexKey() string                     { return e.key("jobs:bykind") }
 func (e *Engine) timelineSizeKey() string                 { return e.key("timelines:size") }
 func (e *Engine) suspendedKey() string                    { return e.key("suspended") }
 

@@ -44,6 +44,10 @@ type Config struct {
 	// deployment: Open refuses a size other than the one the data was
 	// written with.
 	TimelineSize int
+	// ObserveRedisCommand, when set, is told the round trip of each
+	// command the Redis engine sends, by command verb (blocking reads and
+	// client-side cache hits left out); the embedded engine never calls it.
+	ObserveRedisCommand func(command string, d time.Duration)
 }
 
 // Engine is everything an opened engine provides. Close it once its users
@@ -143,7 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		opts := redis.Options{
 			Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout,
 			StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes,
-			TimelineSize: cfg.TimelineSize,
+			TimelineSize: cfg.TimelineSize, ObserveCommand: cfg.ObserveRedisCommand,
 		}
 		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {

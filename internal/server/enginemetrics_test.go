@@ -10,8 +10,8 @@ import (
 )
 
 // On both engines the admin's job counts and the metrics give the queue's
-// jobs by kind.
-func TestJobCountsByKind(t *testing.T) {
+// jobs by kind, and the Redis engine's command round trips are measured.
+func TestJobCountsByKindAndRedisLatency(t *testing.T) {
 	for _, name := range []string{"sqlite", "redis"} {
 		t.Run(name, func(t *testing.T) {
 			cfg := Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: t.TempDir(), Workers: -1}
@@ -58,6 +58,15 @@ func TestJobCountsByKind(t *testing.T) {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)
 				}
+			}
+			const latency = `starling_redis_command_duration_seconds_count{command=`
+			switch {
+			case name == "sqlite" && strings.Contains(metrics, latency):
+				t.Errorf("/metrics of the embedded engine has Redis round trips")
+			case name == "redis" && !strings.Contains(metrics, latency+`"EVALSHA"}`) && !strings.Contains(metrics, latency+`"EVAL"}`):
+				t.Errorf("/metrics of the Redis engine lacks the round trips of its scripts")
+			case name == "redis" && strings.Contains(metrics, latency+`"XREAD"}`):
+				t.Errorf("/metrics times XREAD, which the engine only sends blocking")
 			}
 		})
 	}

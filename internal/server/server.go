@@ -56,12 +56,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	if err := cfg.checkAddresses(); err != nil {
 		return nil, err
 	}
-	eng, err := engine.Open(ctx, cfg.engine(), log)
+	reg := metrics.New()
+	ecfg := cfg.engine()
+	ecfg.ObserveRedisCommand = reg.ObserveRedisCommand
+	eng, err := engine.Open(ctx, ecfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	closeAll := func() { eng.Close() }
-	reg := newMetrics(eng)
+	watchEngine(reg, eng)
 	scfg := cfg.social(eng.Defaults)
 	// Stream events also go into the retained event log, which every
 	// process's stream hub reads; worker-only processes write it too.

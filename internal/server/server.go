@@ -107,6 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.ln = s.conns
 		s.hub = stream.NewHub(stream.HubConfig{
 			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
+			Hidden: func(ctx context.Context, uid int64) bool { return svc.IsSuspended(ctx, social.UserID(uid)) },
 		})
 		watchStreams(reg, s.hub)
 		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})

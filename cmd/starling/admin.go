@@ -24,7 +24,7 @@ import (
 const adminUsage = `Usage: starling admin [--server URL] [--token TOKEN] COMMAND [ARGS]
 
 Commands:
-  stats                 the job queue's counts
+  stats                 the job queue's counts, in total and by kind
   dead [--limit N]      dead jobs, newest first (default 50)
   retry ID              run dead job ID again
   drop ID               delete dead job ID

@@ -44,6 +44,10 @@ type Config struct {
 	// deployment: Open refuses a size other than the one the data was
 	// written with.
 	TimelineSize int
+	// ObserveRedisCommand, when set, is told the round trip of each
+	// command the Redis engine sends, by command verb (blocking reads and
+	// client-side cache hits left out); the embedded engine never calls it.
+	ObserveRedisCommand func(command string, d time.Duration)
 }
 
 // Engine is everything an opened engine provides. Close it once its users
@@ -55,9 +59,11 @@ type Engine struct {
 	Queue jobs.Queue
 	// DeadLetters revives and drops the queue's dead jobs (admin tools).
 	DeadLetters jobs.DeadLetters
-	Bus         events.Bus
-	Limiter     ratelimit.Limiter
-	Loader      seed.Loader
+	// JobKinds counts the queue's jobs by kind (metrics, admin tools).
+	JobKinds jobs.KindCounter
+	Bus      events.Bus
+	Limiter  ratelimit.Limiter
+	Loader   seed.Loader
 	// EventLog is the retained log of stream events that every process's
 	// stream hub reads.
 	EventLog stream.Log
@@ -141,7 +147,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		opts := redis.Options{
 			Prefix: cfg.RedisPrefix, DialTimeout: cfg.RedisTimeout, IOTimeout: cfg.RedisTimeout,
 			StatusCacheBytes: cfg.StatusCacheBytes, TimelineCacheBytes: cfg.TimelineCacheBytes,
-			TimelineSize: cfg.TimelineSize,
+			TimelineSize: cfg.TimelineSize, ObserveCommand: cfg.ObserveRedisCommand,
 		}
 		e, err := redis.Open(ctx, cfg.RedisURL, opts, log)
 		if err != nil {
@@ -149,7 +155,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 		}
 		bus := redis.NewBus(e, redis.BusOptions{})
 		return &Engine{
-			Name: "redis", Store: e, Queue: e, DeadLetters: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
+			Name: "redis", Store: e, Queue: e, DeadLetters: e, JobKinds: e, Bus: bus, Limiter: e.RateLimiter(), Loader: e,
 			EventLog:   e.EventLog(stream.DefaultRetain),
 			Chat:       e.Chat(0),
 			Defaults:   Defaults{Workers: 4, Prefetch: 16, FanoutBatchChunks: 1},
@@ -170,7 +176,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	bus := events.NewMemory(events.MemoryOptions{})
 	return &Engine{
-		Name: "sqlite", Store: db, Queue: db, DeadLetters: db, Bus: bus,
+		Name: "sqlite", Store: db, Queue: db, DeadLetters: db, JobKinds: db, Bus: bus,
 		Limiter:    ratelimit.NewMemory(ratelimit.MemoryOptions{}),
 		Loader:     db,
 		EventLog:   db.EventLog(stream.DefaultRetain),

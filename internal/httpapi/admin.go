@@ -49,7 +49,8 @@ func (a *API) deadJobs(w http.ResponseWriter, r *http.Request, _ session) error 
 }
 
 // jobStats: GET /api/starling/v1/admin/jobs/stats → 200 {ready, delayed, leased,
-// dead}; admins only.
+// dead, kinds: [{kind, ready, delayed, leased, dead, oldest_ready}]}; admins
+// only.
 func (a *API) jobStats(w http.ResponseWriter, r *http.Request, _ session) error {
 	if a.queue == nil {
 		return errNoQueue
@@ -58,7 +59,13 @@ func (a *API) jobStats(w http.ResponseWriter, r *http.Request, _ session) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, presentStats(st))
+	var kinds []jobs.KindStats
+	if a.jobKinds != nil {
+		if kinds, err = a.jobKinds.StatsByKind(r.Context()); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, presentStats(st, kinds))
 	return nil
 }
 

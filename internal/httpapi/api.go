@@ -40,6 +40,9 @@ type Config struct {
 	// DeadLetters revives and drops dead jobs for the admin routes; nil
 	// answers them with 503.
 	DeadLetters jobs.DeadLetters
+	// JobKinds adds the counts by kind to the admin's job counts; nil
+	// leaves them out.
+	JobKinds jobs.KindCounter
 	// Limiter enforces RateLimits; nil turns rate limiting off.
 	Limiter ratelimit.Limiter
 	// RateLimits are the limits of each kind of request; zero fields mean
@@ -78,6 +81,7 @@ type API struct {
 	svc         *social.Service
 	queue       jobs.Queue
 	deadLetters jobs.DeadLetters       // nil: none
+	jobKinds    jobs.KindCounter       // nil: totals only
 	metrics     *metrics.Registry      // nil: none
 	accessLog   *accesslog.Log         // nil: none
 	admins      map[social.UserID]bool // read-only after New
@@ -135,6 +139,7 @@ func New(cfg Config) *API {
 		rooms:           cfg.Rooms,
 		chatLogin:       cfg.ChatRequireLogin,
 		deadLetters:     cfg.DeadLetters,
+		jobKinds:        cfg.JobKinds,
 		metrics:         cfg.Metrics,
 		accessLog:       cfg.AccessLog,
 		patternSet:      map[string]bool{},

@@ -163,13 +163,25 @@ func TestAdminJobs(t *testing.T) {
 		wantError(t, root.do("GET", "/api/starling/v1/admin/jobs/dead?"+q, nil), http.StatusBadRequest, "invalid_limit")
 	}
 
+	type kindStats struct {
+		Kind        string  `json:"kind"`
+		Ready       int64   `json:"ready"`
+		Delayed     int64   `json:"delayed"`
+		Leased      int64   `json:"leased"`
+		Dead        int64   `json:"dead"`
+		OldestReady *string `json:"oldest_ready"`
+	}
 	stats := want[struct {
-		Ready   int64 `json:"ready"`
-		Delayed int64 `json:"delayed"`
-		Leased  int64 `json:"leased"`
-		Dead    int64 `json:"dead"`
+		Ready   int64       `json:"ready"`
+		Delayed int64       `json:"delayed"`
+		Leased  int64       `json:"leased"`
+		Dead    int64       `json:"dead"`
+		Kinds   []kindStats `json:"kinds"`
 	}](t, root.do("GET", "/api/starling/v1/admin/jobs/stats", nil), http.StatusOK)
 	if stats.Dead != 2 || stats.Ready != 0 || stats.Leased != 0 {
 		t.Errorf("stats %+v, want 2 dead and nothing ready or leased", stats)
+	}
+	if k := stats.Kinds; len(k) != 1 || k[0] != (kindStats{Kind: k[0].Kind, Dead: 2}) || k[0].Kind == "" {
+		t.Errorf("stats by kind %+v, want the 2 dead jobs under their kind and nothing else", k)
 	}
 }

@@ -105,7 +105,7 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 	accessCtx, stopAccess := context.WithCancel(ctx)
 	accessDone := make(chan struct{})
 	go func() { defer close(accessDone); access.Run(accessCtx) }()
-	cfg := httpapi.Config{Service: svc, Queue: db, DeadLetters: db, Admins: []social.UserID{admin.ID}, Logger: logger, Hub: hub, AccessLog: access}
+	cfg := httpapi.Config{Service: svc, Queue: db, DeadLetters: db, JobKinds: db, Admins: []social.UserID{admin.ID}, Logger: logger, Hub: hub, AccessLog: access}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -132,14 +132,35 @@ func presentDeadJob(j jobs.DeadJob) deadJobJSON {
 }
 
 type statsJSON struct {
-	Ready   int64 `json:"ready"`
-	Delayed int64 `json:"delayed"`
-	Leased  int64 `json:"leased"`
-	Dead    int64 `json:"dead"`
+	Ready   int64           `json:"ready"`
+	Delayed int64           `json:"delayed"`
+	Leased  int64           `json:"leased"`
+	Dead    int64           `json:"dead"`
+	Kinds   []kindStatsJSON `json:"kinds"`
 }
 
-func presentStats(s jobs.Stats) *statsJSON {
-	return &statsJSON{Ready: s.Ready, Delayed: s.Delayed, Leased: s.Leased, Dead: s.Dead}
+type kindStatsJSON struct {
+	Kind    string `json:"kind"`
+	Ready   int64  `json:"ready"`
+	Delayed int64  `json:"delayed"`
+	Leased  int64  `json:"leased"`
+	Dead    int64  `json:"dead"`
+	// OldestReady is when the longest-waiting ready job became runnable;
+	// null when none is ready.
+	OldestReady *string `json:"oldest_ready"`
+}
+
+func presentStats(s jobs.Stats, kinds []jobs.KindStats) *statsJSON {
+	out := &statsJSON{Ready: s.Ready, Delayed: s.Delayed, Leased: s.Leased, Dead: s.Dead, Kinds: make([]kindStatsJSON, 0, len(kinds))}
+	for _, k := range kinds {
+		row := kindStatsJSON{Kind: k.Kind, Ready: k.Ready, Delayed: k.Delayed, Leased: k.Leased, Dead: k.Dead}
+		if !k.OldestReady.IsZero() {
+			at := formatTime(k.OldestReady)
+			row.OldestReady = &at
+		}
+		out.Kinds = append(out.Kinds, row)
+	}
+	return out
 }
 
 type errorDetail struct {

@@ -28,15 +28,12 @@ type KindStats struct {
 	OldestReady time.Time
 }
 
-// AllKinds is the kind of a KindStats that counts the jobs of every kind
-// together, from a queue that cannot tell them apart cheaply.
-const AllKinds = "all"
-
-// KindCounter is implemented by queues that can tell how long their ready
-// jobs have waited, by kind (the embedded engine) or for all kinds
-// together (Redis, whose only KindStats is of kind AllKinds); metrics use
-// it where it exists and the totals of Stats elsewhere.
+// KindCounter counts a queue's jobs by kind, cheaply enough for every
+// metrics scrape. Both engines' queues implement it beside Queue, and the conformance
+// suite (jobstest) requires it; metrics and the admin tools use it.
 type KindCounter interface {
-	// StatsByKind counts the jobs of each kind that has any.
+	// StatsByKind counts the jobs of each kind that has any, in the states
+	// of Stats and with the same rules: the counts of every kind add up to
+	// Stats' totals.
 	StatsByKind(ctx context.Context) ([]KindStats, error)
 }

@@ -23,6 +23,7 @@ type Registry struct {
 	latency   *prometheus.HistogramVec
 	jobs      *prometheus.CounterVec
 	fanoutLag prometheus.Histogram
+	redis     *prometheus.HistogramVec
 }
 
 // New returns a registry holding the Go runtime's and the process's
@@ -47,10 +48,15 @@ func New() *Registry {
 		Help:    "Time from a status being posted to one chunk of its fan-out reaching its timelines.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 	})
+	r.redis = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Subsystem: "redis", Name: "command_duration_seconds",
+		Help:    "Round trips of the commands this process sent to Redis, by command verb (blocking reads and client-side cache hits left out; a pipeline counts once).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"command"})
 	r.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		r.requests, r.latency, r.jobs, r.fanoutLag,
+		r.requests, r.latency, r.jobs, r.fanoutLag, r.redis,
 	)
 	return r
 }
@@ -96,6 +102,16 @@ func (r *Registry) ObserveFanoutLag(d time.Duration) {
 	r.fanoutLag.Observe(d.Seconds())
 }
 
+// ObserveRedisCommand records the round trip of one command sent to Redis,
+// by its verb; it fits engine.Config.ObserveRedisCommand. The embedded
+// engine sends none, and the histogram then stays empty.
+func (r *Registry) ObserveRedisCommand(command string, d time.Duration) {
+	if r == nil {
+		return
+	}
+	r.redis.WithLabelValues(command).Observe(d.Seconds())
+}
+
 // CounterFunc registers a counter whose value f reads at scrape time (f
 // must be cheap, safe for concurrent use and never decrease).
 func (r *Registry) CounterFunc(name, help string, f func() float64) {
@@ -113,10 +129,10 @@ func (r *Registry) GaugeFunc(name, help string, f func() float64) {
 	r.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, f))
 }
 
-// WatchQueue reports the counts of q's jobs at each scrape. The queue is
-// shared by every process on Redis, so any one process's figures are the
-// deployment's.
-func (r *Registry) WatchQueue(q jobs.Queue, timeout time.Duration) {
+// WatchQueue reports the counts of the queue's jobs by kind at each
+// scrape. The queue is shared by every process on Redis, so any one
+// process's figures are the deployment's.
+func (r *Registry) WatchQueue(q jobs.KindCounter, timeout time.Duration) {
 	if r == nil || q == nil {
 		return
 	}
@@ -125,18 +141,18 @@ func (r *Registry) WatchQueue(q jobs.Queue, timeout time.Duration) {
 
 var (
 	queueJobsDesc = prometheus.NewDesc(Namespace+"_jobs_queued",
-		"Jobs in the queue by state (ready, delayed, leased, dead) and kind; kind is \"all\" where the engine counts only totals.",
+		"Jobs in the queue by state (ready, delayed, leased, dead) and kind.",
 		[]string{"state", "kind"}, nil)
 	queueOldestDesc = prometheus.NewDesc(Namespace+"_jobs_oldest_ready_age_seconds",
-		"How long the longest-waiting ready job has waited, by kind (\"all\" where the engine cannot tell kinds apart; 0 when none is waiting).",
+		"How long the longest-waiting ready job has waited, by kind (0 when none is waiting).",
 		[]string{"kind"}, nil)
 	queueUpDesc = prometheus.NewDesc(Namespace+"_jobs_stats_up",
 		"1 when the queue's counts could be read at this scrape, else 0.", nil, nil)
 )
 
-// queueCollector reads the queue's Stats at every scrape.
+// queueCollector reads the queue's counts by kind at every scrape.
 type queueCollector struct {
-	queue   jobs.Queue
+	queue   jobs.KindCounter
 	timeout time.Duration
 }
 
@@ -149,16 +165,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	var kinds []jobs.KindStats
-	var err error
-	kc, ages := c.queue.(jobs.KindCounter)
-	if ages {
-		kinds, err = kc.StatsByKind(ctx)
-	} else {
-		var st jobs.Stats
-		st, err = c.queue.Stats(ctx)
-		kinds = []jobs.KindStats{{Kind: jobs.AllKinds, Ready: st.Ready, Delayed: st.Delayed, Leased: st.Leased, Dead: st.Dead}}
-	}
+	kinds, err := c.queue.StatsByKind(ctx)
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(queueUpDesc, prometheus.GaugeValue, 0)
 		return
@@ -171,9 +178,6 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 			n     int64
 		}{{"ready", k.Ready}, {"delayed", k.Delayed}, {"leased", k.Leased}, {"dead", k.Dead}} {
 			ch <- prometheus.MustNewConstMetric(queueJobsDesc, prometheus.GaugeValue, float64(s.n), s.state, k.Kind)
-		}
-		if !ages {
-			continue // the queue cannot tell the age
 		}
 		age := 0.0
 		if !k.OldestReady.IsZero() {

@@ -11,12 +11,12 @@ import (
 // queueStatsTimeout bounds the reading of the job counts at a scrape.
 const queueStatsTimeout = 3 * time.Second
 
-// newMetrics makes the registry of a process and registers what the engine
-// counts: queue counts, bus drops and reconnects, store errors and the
-// caches' hits and misses.
-func newMetrics(eng *engine.Engine) *metrics.Registry {
-	reg := metrics.New()
-	reg.WatchQueue(eng.Queue, queueStatsTimeout)
+// watchEngine registers in reg what the engine counts: queue counts by
+// kind, the store's ping, bus drops and reconnects, store errors and the
+// caches' hits and misses. (The Redis command round trips are observed as
+// they happen, through engine.Config.ObserveRedisCommand.)
+func watchEngine(reg *metrics.Registry, eng *engine.Engine) {
+	reg.WatchQueue(eng.JobKinds, queueStatsTimeout)
 	reg.WatchPing(eng.Store.Ping, queueStatsTimeout)
 	reg.CounterFunc("bus_dropped_events_total", "Events this process's bus subscriptions dropped because their buffers were full.",
 		func() float64 { return float64(eng.Bus.Dropped()) })
@@ -35,7 +35,6 @@ func newMetrics(eng *engine.Engine) *metrics.Registry {
 		func(c engine.Counters) uint64 { return c.TimelineCacheHits })
 	counter("timeline_cache_misses_total", "Timeline pages the in-process timeline cache could not answer.",
 		func(c engine.Counters) uint64 { return c.TimelineCacheMisses })
-	return reg
 }
 
 // watchStreams reports the stream hub's connections and deliveries, read

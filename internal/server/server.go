@@ -56,12 +56,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 	if err := cfg.checkAddresses(); err != nil {
 		return nil, err
 	}
-	eng, err := engine.Open(ctx, cfg.engine(), log)
+	reg := metrics.New()
+	ecfg := cfg.engine()
+	ecfg.ObserveRedisCommand = reg.ObserveRedisCommand
+	eng, err := engine.Open(ctx, ecfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	closeAll := func() { eng.Close() }
-	reg := newMetrics(eng)
+	watchEngine(reg, eng)
 	scfg := cfg.social(eng.Defaults)
 	// Stream events also go into the retained event log, which every
 	// process's stream hub reads; worker-only processes write it too.
@@ -104,6 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		s.ln = s.conns
 		s.hub = stream.NewHub(stream.HubConfig{
 			Log: eng.EventLog, BufferBytes: cfg.StreamBufferBytes, MaxConnections: cfg.StreamMaxClients, Logger: log,
+			Hidden: func(ctx context.Context, uid int64) bool { return svc.IsSuspended(ctx, social.UserID(uid)) },
 		})
 		watchStreams(reg, s.hub)
 		s.rooms = chat.NewRooms(chat.Config{History: eng.Chat, Bus: eng.Bus, Logger: log})
@@ -116,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 		reg.CounterFunc("accesslog_dropped_total", "Access records lost on the way to the bus or to a watcher of the live access log.",
 			func() float64 { return float64(s.access.Dropped()) })
 		api := httpapi.New(httpapi.Config{
-			Service: svc, Queue: eng.Queue, DeadLetters: eng.DeadLetters, Admins: admins, Logger: log,
+			Service: svc, Queue: eng.Queue, DeadLetters: eng.DeadLetters, JobKinds: eng.JobKinds, Admins: admins, Logger: log,
 			Limiter: eng.Limiter, RateLimits: cfg.RateLimits,
 			TrustedProxies: cfg.TrustedProxies, SecureCookies: cfg.SecureCookies,
 			ReadTimeout: cfg.ReadTimeout,

@@ -119,6 +119,14 @@ func (s *Service) isSuspended(ctx context.Context, id UserID) bool {
 	return s.suspended(ctx)[id]
 }
 
+// IsSuspended reports whether user id is suspended, from the set this
+// process keeps (read again from the store once it is older than
+// Config.SessionCacheTTL): cheap enough for every stream event. The stream
+// hub uses it to keep a suspended author's statuses out of streams.
+func (s *Service) IsSuspended(ctx context.Context, id UserID) bool {
+	return s.isSuspended(ctx, id)
+}
+
 // withoutSuspended leaves out the statuses of suspended users.
 func (s *Service) withoutSuspended(ctx context.Context, sts []Status) []Status {
 	set := s.suspended(ctx)

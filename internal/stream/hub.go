@@ -24,6 +24,13 @@ type HubConfig struct {
 	// no cap.
 	MaxConnections int
 	Logger         *slog.Logger
+	// Hidden reports whether the statuses of user uid are kept out of
+	// every stream (its author is suspended): the hub then sends none of
+	// their status or timeline events, live or replayed; their deletes
+	// still go out. It is called on the hub's goroutine and by replaying
+	// clients, so it must be cheap and safe for concurrent use. Nil hides
+	// nothing.
+	Hidden func(ctx context.Context, uid int64) bool
 }
 
 // Errors of Connect and Subscribe.
@@ -43,10 +50,11 @@ const (
 // Run reads the log (the process's one subscription); Connect and Subscribe
 // add clients; Close ends every connection with ReasonShutdown.
 type Hub struct {
-	log   Log
-	lg    *slog.Logger
-	limit int
-	max   int
+	log    Log
+	lg     *slog.Logger
+	limit  int
+	max    int
+	hidden func(ctx context.Context, uid int64) bool // nil: none
 
 	mu     sync.RWMutex // guards idx, sinks and closed; held shared while events are dispatched
 	idx    *index
@@ -77,7 +85,7 @@ func NewHub(cfg HubConfig) *Hub {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{
-		log: cfg.Log, lg: lg, limit: cfg.BufferBytes, max: cfg.MaxConnections,
+		log: cfg.Log, lg: lg, limit: cfg.BufferBytes, max: cfg.MaxConnections, hidden: cfg.Hidden,
 		idx: newIndex(), sinks: make(map[*Sink]struct{}),
 		ready: make(chan struct{}), quit: make(chan struct{}),
 	}
@@ -131,19 +139,29 @@ func (h *Hub) Run(ctx context.Context) error {
 		if gap {
 			h.lg.Warn("stream: events dropped from the log before the hub read them", "after", pos, "next", entries[0].ID)
 		}
-		h.dispatch(entries)
+		h.dispatch(ctx, entries)
 	}
 }
 
-// dispatch hands each entry to the clients it matches.
-func (h *Hub) dispatch(entries []Entry) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, e := range entries {
+// dispatch hands each entry to the clients it matches. The entries are
+// decoded, and hidden authors looked up, before the lock is taken, so that
+// a lookup that reads the store never holds up Connect and Subscribe.
+func (h *Hub) dispatch(ctx context.Context, entries []Entry) {
+	evs := make([]*event, len(entries))
+	for i, e := range entries {
 		ev, err := decodeEvent(e)
 		if err != nil {
 			h.lg.Warn("stream: skipping an undecodable event", "err", err)
-		} else {
+			continue
+		}
+		if !h.hides(ctx, ev) {
+			evs[i] = ev
+		}
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for i, e := range entries {
+		if ev := evs[i]; ev != nil {
 			h.stamp++
 			stamp := h.stamp
 			h.idx.candidates(ev, func(c *Client, check bool) {
@@ -160,6 +178,12 @@ func (h *Hub) dispatch(entries []Entry) {
 		}
 		h.pos.Store(e.ID)
 	}
+}
+
+// hides reports whether ev is a status or timeline event of a hidden
+// author.
+func (h *Hub) hides(ctx context.Context, ev *event) bool {
+	return h.hidden != nil && (ev.kind == created || ev.kind == delivered) && h.hidden(ctx, ev.st.UID)
 }
 
 // Close ends every connection with ReasonShutdown, refuses new ones and

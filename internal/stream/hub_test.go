@@ -220,3 +220,38 @@ func TestHubReplaysMissedEventsBeforeLiveOnes(t *testing.T) {
 		t.Fatalf("resumed after 2, got events %v, want 3,4,5,6 in order", ids)
 	}
 }
+
+// TestHubHidesStatusesOfHiddenAuthors: a hidden author's status events
+// reach no live client, while their deletes and everyone else's statuses
+// do.
+func TestHubHidesStatusesOfHiddenAuthors(t *testing.T) {
+	h, log := startHub(t, HubConfig{Hidden: func(_ context.Context, uid int64) bool { return uid == 2 }})
+	s, _ := subscribe(t, h, Spec{Kind: Firehose})
+	defer s.Close()
+	for _, e := range []struct {
+		topic   string
+		id, uid int64
+		message string
+	}{
+		{events.StatusCreated, 1, 2, "hidden"},
+		{events.StatusCreated, 2, 1, "shown"},
+		{events.StatusDeleted, 1, 2, "hidden"},
+	} {
+		data, _ := json.Marshal(map[string]any{"id": e.id, "uid": e.uid, "login": "u", "message": e.message, "posted": time.Unix(0, 0)})
+		if _, err := log.Append(context.Background(), e.topic, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for h.Stats().Position < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub did not reach the end of the log")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	frames, _ := s.Take(nil)
+	lines := strings.Split(strings.TrimSuffix(string(frames), "\r\n"), "\r\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"shown"`) || lines[1] != `{"id":1,"deleted":true}` {
+		t.Fatalf("firehose got %q, want the shown status and the hidden one's delete", lines)
+	}
+}

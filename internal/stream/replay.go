@@ -67,7 +67,7 @@ func (c *Client) replay(ctx context.Context, write func([]byte) error) error {
 			}
 			after = e.ID
 			ev, err := decodeEvent(e)
-			if err != nil || !c.spec.matches(ev) {
+			if err != nil || !c.spec.matches(ev) || c.sink.hub.hides(ctx, ev) {
 				continue
 			}
 			if err := write(append(append([]byte(nil), c.head...), ev.frame(c.format)...)); err != nil {

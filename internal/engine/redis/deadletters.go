@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 
 	"starling/internal/jobs"
@@ -51,7 +53,7 @@ func (e *Engine) Revive(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	code, err := e.runScript(ctx, "reviving a dead job", e.lua.revive, []string{e.deadJobsKey(), e.jobStreamKey(), e.delayedJobsKey()}, args)
+	code, err := e.runScript(ctx, "reviving a dead job", e.lua.revive, []string{e.deadJobsKey(), e.jobStreamKey(), e.delayedJobsKey(), e.jobIndexKey()}, args)
 	if err != nil {
 		return err
 	}
@@ -61,39 +63,56 @@ func (e *Engine) Revive(ctx context.Context, id string) error {
 	return nil
 }
 
-// Drop deletes the dead entry.
+// Drop deletes the dead entry and its index member (lua/drop.lua).
 func (e *Engine) Drop(ctx context.Context, id string) error {
-	entryID, _, err := e.deadEntry(ctx, id)
+	entryID, d, err := e.deadEntry(ctx, id)
 	if err != nil {
 		return err
 	}
-	n, err := e.client.Do(ctx, e.client.B().Xdel().Key(e.deadJobsKey()).Id(entryID).Build()).AsInt64()
+	code, err := e.runScript(ctx, "dropping a dead job", e.lua.dropDead, []string{e.deadJobsKey(), e.jobIndexKey()}, []string{entryID, d.Kind})
 	if err != nil {
-		return e.fail("dropping a dead job", err)
+		return err
 	}
-	if n == 0 {
+	if code != codeDone {
 		return jobs.ErrNoDeadJob
 	}
 	return nil
 }
 
-// StatsByKind cannot count by kind on Redis, whose queue counts only
-// totals cheaply: it answers one KindStats of kind "all" with the totals of
-// Stats and the time the longest-waiting ready job became runnable
-// (lua/oldest_ready.lua).
+// maxKinds bounds the kinds one StatsByKind answers; a deployment has a
+// handful.
+const maxKinds = 100
+
+// StatsByKind counts the jobs of each kind from the jobs index in one
+// read-only script (lua/stats_by_kind.lua), whose cost grows with the
+// number of kinds, not of jobs.
 func (e *Engine) StatsByKind(ctx context.Context) ([]jobs.KindStats, error) {
-	st, err := e.Stats(ctx)
+	const op = "counting jobs by kind"
+	rows, err := e.lua.statsByKind.Exec(ctx, e.client, []string{e.jobIndexKey()}, []string{strconv.Itoa(maxKinds)}).ToArray()
 	if err != nil {
-		return nil, err
+		return nil, e.fail(op, err)
 	}
-	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
-	ms, err := e.lua.oldestReady.Exec(ctx, e.client, keys, []string{consumerGroup}).AsInt64()
-	if err != nil {
-		return nil, e.fail("finding the oldest ready job", err)
+	out := make([]jobs.KindStats, 0, len(rows))
+	for _, row := range rows {
+		f, err := row.ToArray()
+		if err != nil || len(f) != 6 {
+			return nil, fmt.Errorf("redis: %s: malformed row", op)
+		}
+		var k jobs.KindStats
+		var n [5]int64
+		if k.Kind, err = f[0].ToString(); err != nil {
+			return nil, fmt.Errorf("redis: %s: malformed row: %w", op, err)
+		}
+		for i := range n {
+			if n[i], err = f[i+1].AsInt64(); err != nil {
+				return nil, fmt.Errorf("redis: %s: malformed row: %w", op, err)
+			}
+		}
+		k.Ready, k.Delayed, k.Leased, k.Dead = n[0], n[1], n[2], n[3]
+		if n[4] > 0 && k.Ready > 0 {
+			k.OldestReady = time.UnixMilli(n[4])
+		}
+		out = append(out, k)
 	}
-	k := jobs.KindStats{Kind: jobs.AllKinds, Ready: st.Ready, Delayed: st.Delayed, Leased: st.Leased, Dead: st.Dead}
-	if ms > 0 && st.Ready > 0 {
-		k.OldestReady = time.UnixMilli(ms)
-	}
-	return []jobs.KindStats{k}, nil
+	return out, nil
 }

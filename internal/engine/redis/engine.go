@@ -65,6 +65,9 @@ type Options struct {
 	// a deployment: the first Open records it in timelines:size, and an
 	// Open with another size fails (see recordTimelineSize).
 	TimelineSize int
+	// ObserveCommand, when set, is told the round trip of every command
+	// sent to Redis, by verb (see observedClient for what is left out).
+	ObserveCommand func(command string, d time.Duration)
 }
 
 // DefaultStatusCacheBytes is the status cache's size when
@@ -188,6 +191,7 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
 	}
+	client = observed(client, opts.ObserveCommand)
 	e := &Engine{client: client, reads: client, opts: opts, log: log, lua: loadedScripts, trimSlack: addSlack}
 	if err := e.checkServer(ctx); err != nil {
 		client.Close()
@@ -230,6 +234,7 @@ func Open(ctx context.Context, rawURL string, opts Options, log *slog.Logger) (*
 			client.Close()
 			return nil, fmt.Errorf("redis: connecting to %s: %w: %w", strings.Join(copt.InitAddress, ","), social.ErrUnavailable, err)
 		}
+		e.reads = observed(e.reads, opts.ObserveCommand)
 	}
 	e.catchUp.roundTrip = func(ctx context.Context) error {
 		return e.reads.Do(ctx, e.reads.B().Ping().Build()).Error()
@@ -333,6 +338,7 @@ func (e *Engine) jobStreamKey() string                    { return e.key("jobs")
 func (e *Engine) delayedJobsKey() string                  { return e.key("jobs:delayed") }
 func (e *Engine) jobLeasesKey() string                    { return e.key("jobs:leases") }
 func (e *Engine) deadJobsKey() string                     { return e.key("jobs:dead") }
+func (e *Engine) jobIndexKey() string                     { return e.key("jobs:bykind") }
 func (e *Engine) timelineSizeKey() string                 { return e.key("timelines:size") }
 func (e *Engine) suspendedKey() string                    { return e.key("suspended") }
 

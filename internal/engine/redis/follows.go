@@ -31,7 +31,7 @@ func (e *Engine) Unfollow(ctx context.Context, a, b social.UserID, refill jobs.N
 	if a == b {
 		return false, social.ErrFollowSelf
 	}
-	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b), e.jobStreamKey(), e.delayedJobsKey(), e.unfollowedKey(b)}
+	keys := []string{e.userKey(a), e.userKey(b), e.followingKey(a), e.followersKey(b), e.homeKey(a), e.profileKey(b), e.jobStreamKey(), e.delayedJobsKey(), e.unfollowedKey(b), e.jobIndexKey()}
 	ttl := strconv.FormatInt(social.RecentUnfollowTTL.Milliseconds(), 10)
 	args, err := appendJobs([]string{id10(a), id10(b), strconv.Itoa(e.opts.TimelineSize), ttl}, refill)
 	if err != nil {

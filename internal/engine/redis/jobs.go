@@ -17,7 +17,8 @@ import (
 // stream, read through one consumer group; jobs:delayed holds jobs whose
 // time has not come, scored by run time; jobs:leases scores each delivered
 // entry by the time its lease runs out; jobs:dead is a stream of buried
-// jobs.
+// jobs; jobs:bykind indexes all of them by kind, state and time, so that
+// the jobs of a kind are counted without walking the queue (lua/prelude.lua).
 
 const (
 	// defaultLease is used when a Claim names no lease.
@@ -49,6 +50,10 @@ func appendJobs(args []string, js ...jobs.NewJob) ([]string, error) {
 		if len(j.Kind) < 1 || len(j.Kind) > maxKindLen {
 			return nil, fmt.Errorf("redis: job kind must be 1–%d bytes, got %d", maxKindLen, len(j.Kind))
 		}
+		if strings.IndexByte(j.Kind, 0) >= 0 {
+			// The jobs index separates a member's parts with NUL.
+			return nil, fmt.Errorf("redis: job kind %q holds a NUL byte", j.Kind)
+		}
 		runAt := "0"
 		if !j.RunAt.IsZero() {
 			runAt = ms(j.RunAt)
@@ -67,7 +72,7 @@ func (e *Engine) Enqueue(ctx context.Context, js ...jobs.NewJob) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.runScript(ctx, "enqueueing jobs", e.lua.enqueue, []string{e.jobStreamKey(), e.delayedJobsKey()}, args)
+	_, err = e.runScript(ctx, "enqueueing jobs", e.lua.enqueue, []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobIndexKey()}, args)
 	return err
 }
 
@@ -116,7 +121,7 @@ func (e *Engine) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
 // stream's last entry id, to block from.
 func (e *Engine) claimOnce(ctx context.Context, consumer string, limit int, lease time.Duration) (got []jobs.Job, wake time.Duration, last string, err error) {
 	const op = "claiming jobs"
-	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
+	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey(), e.jobIndexKey()}
 	args := []string{consumerGroup, consumer, strconv.Itoa(limit), strconv.FormatInt(max(lease.Milliseconds(), 1), 10), strconv.Itoa(dueMoveBatch)}
 	reply, err := e.lua.claim.Exec(ctx, e.client, keys, args).ToArray()
 	if err != nil {
@@ -248,7 +253,7 @@ func (e *Engine) Complete(ctx context.Context, job jobs.Job, next ...jobs.NewJob
 	if err != nil {
 		return err
 	}
-	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
+	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey(), e.jobIndexKey()}
 	return e.settle(ctx, "completing a job", e.lua.complete, keys, job, args...)
 }
 
@@ -276,7 +281,7 @@ func (e *Engine) CompleteMany(ctx context.Context, cs []jobs.Completion) ([]erro
 		return results, nil
 	}
 	args[1] = strconv.Itoa(n)
-	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
+	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey(), e.jobIndexKey()}
 	codes, err := e.lua.completeMany.Exec(ctx, e.client, keys, args).AsIntSlice()
 	if err != nil {
 		return nil, e.fail(op, err)
@@ -305,14 +310,14 @@ func (e *Engine) Retry(ctx context.Context, job jobs.Job, at time.Time, reason s
 	if !at.IsZero() {
 		runAt = ms(at)
 	}
-	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey()}
+	keys := []string{e.jobStreamKey(), e.delayedJobsKey(), e.jobLeasesKey(), e.jobIndexKey()}
 	return e.settle(ctx, "retrying a job", e.lua.retry, keys, job, runAt)
 }
 
 // Bury moves the entry to the jobs:dead stream with the reason and the
 // time (lua/bury.lua).
 func (e *Engine) Bury(ctx context.Context, job jobs.Job, reason string) error {
-	keys := []string{e.jobStreamKey(), e.jobLeasesKey(), e.deadJobsKey()}
+	keys := []string{e.jobStreamKey(), e.jobLeasesKey(), e.deadJobsKey(), e.jobIndexKey()}
 	return e.settle(ctx, "burying a job", e.lua.bury, keys, job, reason)
 }
 

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,5 +174,33 @@ func TestJobLayout(t *testing.T) {
 	}
 	if m := zmembers(t, e, e.jobLeasesKey()); len(m) != 0 {
 		t.Errorf("leases after settling: got %v, want none", m)
+	}
+	// The index holds one member per job: kind, state, time and id,
+	// separated by NUL.
+	if got := keyType(t, e, e.jobIndexKey()); got != "zset" {
+		t.Errorf("TYPE %s: got %s, want zset", e.jobIndexKey(), got)
+	}
+	var states []string
+	for _, m := range zmembers(t, e, e.jobIndexKey()) {
+		parts := strings.Split(m, "\x00")
+		if len(parts) != 4 || len(parts[2]) != 16 {
+			t.Fatalf("index member %q: want kind, state, 16-digit ms and id", m)
+		}
+		states = append(states, parts[0]+" "+parts[1])
+	}
+	if want := []string{"later d", "now x"}; !slices.Equal(states, want) {
+		t.Errorf("index after burying one job: got %q, want %q", states, want)
+	}
+}
+
+// TestKindWithNULRefused: the index separates a member's parts with NUL.
+func TestKindWithNULRefused(t *testing.T) {
+	t.Parallel()
+	e := openTest(t)
+	if err := e.Enqueue(t.Context(), jobs.NewJob{Kind: "a\x00b"}); err == nil {
+		t.Fatal("Enqueue of a kind holding NUL: got nil error")
+	}
+	if st, err := e.Stats(t.Context()); err != nil || st != (jobs.Stats{}) {
+		t.Fatalf("Stats after the refused enqueue: %+v, %v; want none", st, err)
 	}
 }

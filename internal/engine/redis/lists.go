@@ -162,7 +162,7 @@ func (e *Engine) AddListMember(ctx context.Context, id social.ListID, uid social
 // RemoveListMember runs lua/remove_list_member.lua, AddListMember's
 // inverse, which enqueues refill when the purge leaves the list short.
 func (e *Engine) RemoveListMember(ctx context.Context, id social.ListID, uid social.UserID, refill jobs.NewJob) (bool, error) {
-	keys := []string{e.listKey(id), e.listMembersKey(id), e.listsWithKey(uid), e.listTimelineKey(id), e.profileKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
+	keys := []string{e.listKey(id), e.listMembersKey(id), e.listsWithKey(uid), e.listTimelineKey(id), e.profileKey(uid), e.jobStreamKey(), e.delayedJobsKey(), e.jobIndexKey()}
 	args, err := appendJobs([]string{id10(id), id10(uid), strconv.Itoa(e.opts.TimelineSize)}, refill)
 	if err != nil {
 		return false, err

@@ -1,8 +1,6 @@
 package redis
 
 import (
-	"time"
-
 	"context"
 	"log/slog"
 	"os"
@@ -90,30 +88,4 @@ func TestDeadLettersConformance(t *testing.T) {
 	jobstest.RunDeadLetters(t, func(t *testing.T) jobstest.DeadLetterQueue {
 		return openTest(t)
 	})
-}
-
-// Redis counts jobs only in total, but tells when the longest-waiting
-// ready job became runnable.
-func TestStatsByKindTellsTheOldestReady(t *testing.T) {
-	t.Parallel()
-	e := openTest(t)
-	before := time.Now().Add(-time.Second)
-	if err := e.Enqueue(t.Context(), jobs.NewJob{Kind: "a"}, jobs.NewJob{Kind: "b", RunAt: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.StatsByKind(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Kind != jobs.AllKinds || got[0].Ready != 1 || got[0].Delayed != 1 ||
-		got[0].OldestReady.Before(before) || got[0].OldestReady.After(time.Now().Add(time.Second)) {
-		t.Fatalf("StatsByKind: %+v, want one of kind all: 1 ready since about now, 1 delayed", got)
-	}
-	if _, err := e.Claim(t.Context(), jobs.Claim{Consumer: "c", Max: 10, Lease: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	got, err = e.StatsByKind(t.Context())
-	if err != nil || len(got) != 1 || got[0].Ready != 0 || got[0].Leased != 1 || !got[0].OldestReady.IsZero() {
-		t.Fatalf("StatsByKind after the claim: %+v, %v; want 1 leased and no oldest ready", got, err)
-	}
 }

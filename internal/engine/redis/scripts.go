@@ -37,7 +37,8 @@ type scripts struct {
 	bury                *rueidis.Lua
 	stats               *rueidis.Lua
 	revive              *rueidis.Lua
-	oldestReady         *rueidis.Lua
+	dropDead            *rueidis.Lua
+	statsByKind         *rueidis.Lua
 }
 
 // loadedScripts is built once: the texts are constant and a *rueidis.Lua is
@@ -71,7 +72,8 @@ func mustLoadScripts() *scripts {
 		bury:                write("bury"),
 		stats:               read("stats"),
 		revive:              write("revive"),
-		oldestReady:         read("oldest_ready"),
+		dropDead:            write("drop"),
+		statsByKind:         read("stats_by_kind"),
 	}
 }
 

@@ -42,7 +42,7 @@ func (e *Engine) CreateStatus(ctx context.Context, s social.NewStatus, fanout fu
 		lat = strconv.FormatFloat(s.Location.Lat, 'g', -1, 64)
 		lon = strconv.FormatFloat(s.Location.Lon, 'g', -1, 64)
 	}
-	keys := []string{e.userKey(s.UID), e.statusKey(id), e.profileKey(s.UID), e.homeKey(s.UID), e.jobStreamKey(), e.delayedJobsKey()}
+	keys := []string{e.userKey(s.UID), e.statusKey(id), e.profileKey(s.UID), e.homeKey(s.UID), e.jobStreamKey(), e.delayedJobsKey(), e.jobIndexKey()}
 	args := []string{id10(id), strconv.Itoa(e.opts.TimelineSize), id10(s.UID), s.Message, ms(s.Posted), lat, lon}
 	args, err = appendJobs(args, fanout(st))
 	if err != nil {
@@ -254,7 +254,7 @@ func (e *Engine) DeleteStatus(ctx context.Context, uid social.UserID, id social.
 	if st.UID != uid {
 		return social.Status{}, social.ErrForbidden
 	}
-	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey()}
+	keys := []string{e.statusKey(id), e.userKey(uid), e.profileKey(uid), e.homeKey(uid), e.jobStreamKey(), e.delayedJobsKey(), e.jobIndexKey()}
 	args, err := appendJobs([]string{id10(id), id10(uid), strconv.Itoa(e.opts.TimelineSize)}, cleanup(st))
 	if err != nil {
 		return social.Status{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"starling/internal/jobs"
@@ -67,7 +68,8 @@ func (db *DB) Drop(ctx context.Context, id string) error {
 	})
 }
 
-// StatsByKind counts the jobs of each kind in one read.
+// StatsByKind counts the jobs of each kind in one read, in the order of
+// the kinds' names.
 func (db *DB) StatsByKind(ctx context.Context) ([]jobs.KindStats, error) {
 	rows, err := db.readRows(ctx, qJobStatsByKind, millis(time.Now()))
 	if err != nil {
@@ -102,6 +104,7 @@ func (db *DB) StatsByKind(ctx context.Context) ([]jobs.KindStats, error) {
 	if err := rows.Err(); err != nil {
 		return nil, db.fail("job stats by kind", err)
 	}
+	slices.Sort(order)
 	for _, kind := range order {
 		out = append(out, *byKind[kind])
 	}

@@ -101,11 +101,44 @@ func stats(t *testing.T, q jobs.Queue) jobs.Stats {
 	return s
 }
 
+// wantStats checks the queue's totals, and that its counts by kind add up
+// to them: every call of it across the suite checks that each way of
+// moving a job keeps the counts by kind in step.
 func wantStats(t *testing.T, q jobs.Queue, want jobs.Stats) {
 	t.Helper()
 	if got := stats(t, q); got != want {
 		t.Fatalf("Stats: got %+v, want %+v", got, want)
 	}
+	var sum jobs.Stats
+	for _, k := range statsByKind(t, q) {
+		sum.Ready += k.Ready
+		sum.Delayed += k.Delayed
+		sum.Leased += k.Leased
+		sum.Dead += k.Dead
+	}
+	if sum != want {
+		t.Fatalf("StatsByKind adds up to %+v, want the totals %+v", sum, want)
+	}
+}
+
+// statsByKind reads the counts by kind, failing the test when the queue
+// cannot tell them: every engine must.
+func statsByKind(t *testing.T, q jobs.Queue) []jobs.KindStats {
+	t.Helper()
+	kc, ok := q.(jobs.KindCounter)
+	if !ok {
+		t.Fatalf("%T does not implement jobs.KindCounter", q)
+	}
+	ks, err := kc.StatsByKind(t.Context())
+	if err != nil {
+		t.Fatalf("StatsByKind: %v", err)
+	}
+	for _, k := range ks {
+		if k.Ready+k.Delayed+k.Leased+k.Dead == 0 {
+			t.Fatalf("StatsByKind: kind %q has no jobs but is listed: %+v", k.Kind, ks)
+		}
+	}
+	return ks
 }
 
 func dead(t *testing.T, q jobs.Queue, limit int) []jobs.DeadJob {

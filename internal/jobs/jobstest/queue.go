@@ -34,6 +34,7 @@ func Run(t *testing.T, newQueue func(t *testing.T) jobs.Queue) {
 		{"DelayedJobs", testDelayedJobs},
 		{"BuryAndDead", testBuryAndDead},
 		{"Stats", testStats},
+		{"StatsByKind", testStatsByKind},
 		{"ClaimWaitsForEnqueue", testClaimWaits},
 		{"ClaimWaitTimesOutEmpty", testClaimWaitEmpty},
 		{"ClaimWaitEndsWithContext", testClaimWaitContext},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type memJob struct {
 	job      jobs.Job
 	runAt    time.Time
 	leaseEnd time.Time // zero when not leased
+	enqueued time.Time
 	seq      int
 }
 
@@ -36,7 +38,10 @@ type memQueue struct {
 	arrived chan struct{}  // closed and replaced when a job is enqueued
 }
 
-var _ jobs.Queue = (*memQueue)(nil)
+var (
+	_ jobs.Queue       = (*memQueue)(nil)
+	_ jobs.KindCounter = (*memQueue)(nil)
+)
 
 func newMemQueue() *memQueue {
 	return &memQueue{jobs: map[string]*memJob{}, arrived: make(chan struct{})}
@@ -53,7 +58,7 @@ func (q *memQueue) add(js []jobs.NewJob) {
 	for _, nj := range js {
 		q.nextID++
 		id := strconv.Itoa(q.nextID)
-		q.jobs[id] = &memJob{job: jobs.Job{ID: id, Kind: nj.Kind, Payload: slices.Clone(nj.Payload)}, runAt: nj.RunAt, seq: q.nextID}
+		q.jobs[id] = &memJob{job: jobs.Job{ID: id, Kind: nj.Kind, Payload: slices.Clone(nj.Payload)}, runAt: nj.RunAt, seq: q.nextID, enqueued: time.Now()}
 	}
 	if len(js) > 0 {
 		close(q.arrived)
@@ -178,13 +183,56 @@ func (q *memQueue) Stats(ctx context.Context) (jobs.Stats, error) {
 	s := jobs.Stats{Dead: int64(len(q.dead))}
 	for _, j := range q.jobs {
 		switch {
-		case !j.leaseEnd.IsZero():
+		case j.leaseEnd.After(now):
 			s.Leased++
-		case j.runAt.After(now):
+		case j.leaseEnd.IsZero() && j.runAt.After(now):
 			s.Delayed++
 		default:
 			s.Ready++
 		}
 	}
 	return s, nil
+}
+
+func (q *memQueue) StatsByKind(ctx context.Context) ([]jobs.KindStats, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	byKind := map[string]*jobs.KindStats{}
+	of := func(kind string) *jobs.KindStats {
+		if byKind[kind] == nil {
+			byKind[kind] = &jobs.KindStats{Kind: kind}
+		}
+		return byKind[kind]
+	}
+	for _, d := range q.dead {
+		of(d.Kind).Dead++
+	}
+	for _, j := range q.jobs {
+		k := of(j.job.Kind)
+		since := j.runAt
+		switch {
+		case !j.leaseEnd.IsZero() && j.leaseEnd.After(now):
+			k.Leased++
+			continue
+		case !j.leaseEnd.IsZero():
+			since = j.leaseEnd
+		case j.runAt.After(now):
+			k.Delayed++
+			continue
+		}
+		k.Ready++
+		if since.IsZero() {
+			since = j.enqueued
+		}
+		if k.OldestReady.IsZero() || since.Before(k.OldestReady) {
+			k.OldestReady = since
+		}
+	}
+	out := make([]jobs.KindStats, 0, len(byKind))
+	for _, k := range byKind {
+		out = append(out, *k)
+	}
+	slices.SortFunc(out, func(a, b jobs.KindStats) int { return strings.Compare(a.Kind, b.Kind) })
+	return out, nil
 }

@@ -1,4 +1,4 @@
--- KEYS: jobs stream, jobs delayed, jobs leases
+-- KEYS: jobs stream, jobs delayed, jobs leases, jobs index
 -- ARGV: group, consumer, max, lease ms, how many due delayed jobs to move
 --
 -- Returns {jobs, wake, last} where jobs is a list of {entry id, delivery
@@ -11,25 +11,34 @@
 -- recording each lease's deadline are one step: no entry is ever delivered
 -- without a deadline that lets another consumer reclaim it, and each
 -- claimer's own lease length is honoured by every other claimer.
-local stream, delayed, leases = KEYS[1], KEYS[2], KEYS[3]
+local stream, delayed, leases, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, consumer, max, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local now = now_ms()
 local deadline = now + lease
 
-for _, m in ipairs(redis.call('ZRANGE', delayed, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[5]))) do
+local due = redis.call('ZRANGE', delayed, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[5]), 'WITHSCORES')
+for i = 1, #due, 2 do
+  local m = due[i]
   local jid, kind, payload, attempts = cmsgpack.unpack(m)
-  enqueue_job(stream, delayed, now, jid, kind, payload, 0, attempts)
+  redis.call('ZREM', index, index_member(kind, 'd', due[i + 1], jid))
+  enqueue_job(stream, delayed, index, now, jid, kind, payload, 0, attempts)
   redis.call('ZREM', delayed, m)
 end
 
 local out = {}
-for _, id in ipairs(redis.call('ZRANGE', leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, max)) do
+local expired = redis.call('ZRANGE', leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, max, 'WITHSCORES')
+for i = 1, #expired, 2 do
+  local id = expired[i]
   local claimed = redis.call('XCLAIM', stream, group, consumer, 0, id)
   if #claimed == 0 or not claimed[1] then
-    -- Settled or deleted meanwhile: the lease record is all that is left.
+    -- Deleted behind the engine's back: the lease record is all that is
+    -- left, and without the entry its kind is unknown.
     redis.call('ZREM', leases, id)
   else
     local p = redis.call('XPENDING', stream, group, id, id, 1)
+    local kind = field(claimed[1][2], 'kind')
+    redis.call('ZREM', index, index_member(kind, 'l', expired[i + 1], id))
+    redis.call('ZADD', index, 0, index_member(kind, 'l', deadline, id))
     redis.call('ZADD', leases, deadline, id)
     out[#out + 1] = {id, p[1][4], claimed[1][2]}
   end
@@ -48,6 +57,9 @@ if #out < max then
   end
   if r then
     for _, e in ipairs(r[1][2]) do
+      local kind = field(e[2], 'kind')
+      redis.call('ZREM', index, index_member(kind, 'r', entry_ms(e[1]), e[1]))
+      redis.call('ZADD', index, 0, index_member(kind, 'l', deadline, e[1]))
       redis.call('ZADD', leases, deadline, e[1])
       out[#out + 1] = {e[1], 1, e[2]}
     end

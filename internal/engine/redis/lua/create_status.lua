@@ -1,4 +1,5 @@
--- KEYS: user:<uid>, status:<id>, profile:<uid>, home:<uid>, jobs stream, jobs delayed
+-- KEYS: user:<uid>, status:<id>, profile:<uid>, home:<uid>, jobs stream, jobs delayed,
+--       jobs index
 -- ARGV: id, h, uid, message, posted ms, lat, lon ('' when none), jobs...
 --
 -- The status, the author's counter and timelines and the fan-out job are
@@ -22,5 +23,5 @@ end
 redis.call('HINCRBY', KEYS[1], 'posts', 1)
 redis.call('ZADD', KEYS[3], id, id)
 add_capped(KEYS[4], id, h)
-enqueue_jobs(KEYS[5], KEYS[6], 8)
+enqueue_jobs(KEYS[5], KEYS[6], KEYS[7], 8)
 return login

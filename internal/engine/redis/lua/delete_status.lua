@@ -1,4 +1,5 @@
--- KEYS: status:<id>, user:<uid>, profile:<uid>, home:<uid>, jobs stream, jobs delayed
+-- KEYS: status:<id>, user:<uid>, profile:<uid>, home:<uid>, jobs stream, jobs delayed,
+--       jobs index
 -- ARGV: id, uid, h, jobs...
 --
 -- The author check, the removal from every read path of the author and the
@@ -18,5 +19,5 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 -- only by lazy trimming moves up into view.
 trim(KEYS[4], tonumber(ARGV[3]))
 redis.call('ZREM', KEYS[4], ARGV[1])
-enqueue_jobs(KEYS[5], KEYS[6], 4)
+enqueue_jobs(KEYS[5], KEYS[6], KEYS[7], 4)
 return DONE

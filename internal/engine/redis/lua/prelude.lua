@@ -122,17 +122,46 @@ end
 -- A job lives as a stream entry (runnable) or as a member of the delayed
 -- sorted set scored by its run time in ms. attempts counts the claims of
 -- earlier entries of the same job, so that it survives a retry.
-local function enqueue_job(stream, delayed, now, jid, kind, payload, run_at, attempts)
+--
+-- The jobs index (jobs:bykind) shadows every job by kind, so that the jobs
+-- of one kind are counted, and its oldest found, without walking the
+-- queue: a sorted set whose scores are all 0 and whose members,
+-- kind NUL state NUL ms NUL id, sort by kind, then state, then time. The
+-- states: r (in the stream, not yet delivered; ms from the entry id),
+-- d (delayed; ms = run time, id = job id), l (leased; ms = lease deadline)
+-- and x (dead; ms and id from the jobs:dead entry). Kinds never hold a NUL.
+local function index_member(kind, state, ms, id)
+  return kind .. '\0' .. state .. '\0' .. string.format('%016d', tonumber(ms)) .. '\0' .. id
+end
+
+-- entry_ms is the time in the id of a stream entry.
+local function entry_ms(id)
+  return tonumber(string.match(id, '^(%d+)'))
+end
+
+-- field finds name in a flat field, value, ... list (a stream entry's).
+local function field(kv, name)
+  for i = 1, #kv, 2 do
+    if kv[i] == name then
+      return kv[i + 1]
+    end
+  end
+  return nil
+end
+
+local function enqueue_job(stream, delayed, index, now, jid, kind, payload, run_at, attempts)
   if tonumber(run_at) > now then
     redis.call('ZADD', delayed, run_at, cmsgpack.pack(jid, kind, payload, attempts))
+    redis.call('ZADD', index, 0, index_member(kind, 'd', run_at, jid))
   else
-    redis.call('XADD', stream, '*', 'jid', jid, 'kind', kind, 'payload', payload, 'attempts', attempts)
+    local id = redis.call('XADD', stream, '*', 'jid', jid, 'kind', kind, 'payload', payload, 'attempts', attempts)
+    redis.call('ZADD', index, 0, index_member(kind, 'r', entry_ms(id), id))
   end
 end
 
 -- enqueue_jobs reads ARGV[from] = n and then n groups of (jid, kind,
 -- payload, run_at ms), as engine.go's jobArgs writes them.
-local function enqueue_jobs(stream, delayed, from)
+local function enqueue_jobs(stream, delayed, index, from)
   local n = tonumber(ARGV[from])
   if n == 0 then
     return
@@ -140,8 +169,18 @@ local function enqueue_jobs(stream, delayed, from)
   local now = now_ms()
   for i = 0, n - 1 do
     local at = from + 1 + i * 4
-    enqueue_job(stream, delayed, now, ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], 0)
+    enqueue_job(stream, delayed, index, now, ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], 0)
   end
+end
+
+-- unlease drops the lease record of stream entry id and its index member;
+-- kind is nil when the entry is gone, and then only the record can go.
+local function unlease(leases, index, id, kind)
+  local deadline = redis.call('ZSCORE', leases, id)
+  if deadline and kind then
+    redis.call('ZREM', index, index_member(kind, 'l', deadline, id))
+  end
+  redis.call('ZREM', leases, id)
 end
 
 -- lease_held reports whether stream entry id is still pending for consumer

@@ -1,5 +1,5 @@
 -- KEYS: list:<id>, list:in:<id>, list:out:<uid>, list:statuses:<id>,
---       profile:<uid>, jobs stream, jobs delayed
+--       profile:<uid>, jobs stream, jobs delayed, jobs index
 -- ARGV: id, uid, h, jobs...
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return NO_LIST
@@ -15,6 +15,6 @@ redis.call('HSET', KEYS[1], 'members', redis.call('ZCARD', KEYS[2]))
 trim(KEYS[4], tonumber(ARGV[3]))
 purge(KEYS[4], KEYS[5])
 if needs_refill(KEYS[4], tonumber(ARGV[3])) then
-  enqueue_jobs(KEYS[6], KEYS[7], 4)
+  enqueue_jobs(KEYS[6], KEYS[7], KEYS[8], 4)
 end
 return DONE

@@ -1,4 +1,4 @@
--- KEYS: jobs stream, jobs delayed, jobs leases
+-- KEYS: jobs stream, jobs delayed, jobs leases, jobs index
 -- ARGV: group, entry id, consumer, delivery count, run at ms
 --
 -- The job leaves the stream and re-enters it (or the delayed set) as a new
@@ -10,9 +10,9 @@ end
 local f = entry_fields(stream, id)
 redis.call('XACK', stream, ARGV[1], id)
 redis.call('XDEL', stream, id)
-redis.call('ZREM', KEYS[3], id)
+unlease(KEYS[3], KEYS[4], id, f and f.kind)
 if f then
   local attempts = tonumber(f.attempts or 0) + tonumber(ARGV[4])
-  enqueue_job(stream, KEYS[2], now_ms(), f.jid, f.kind, f.payload, ARGV[5], attempts)
+  enqueue_job(stream, KEYS[2], KEYS[4], now_ms(), f.jid, f.kind, f.payload, ARGV[5], attempts)
 end
 return DONE

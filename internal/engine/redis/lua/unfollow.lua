@@ -1,5 +1,5 @@
 -- KEYS: user:a, user:b, following:a, followers:b, home:a, profile:b,
---       jobs stream, jobs delayed, unfollowed:b
+--       jobs stream, jobs delayed, unfollowed:b, jobs index
 -- ARGV: a, b, h, mark ttl ms, jobs...
 --
 -- Follow's inverse; the refill job is enqueued in the same step as the
@@ -25,6 +25,6 @@ redis.call('ZADD', KEYS[9], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. (now - ttl))
 redis.call('PEXPIRE', KEYS[9], ttl)
 if needs_refill(KEYS[5], tonumber(ARGV[3])) then
-  enqueue_jobs(KEYS[7], KEYS[8], 5)
+  enqueue_jobs(KEYS[7], KEYS[8], KEYS[10], 5)
 end
 return DONE

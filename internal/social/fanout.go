@@ -124,7 +124,7 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 type applyFunc func(ctx context.Context, ds []Delivery) error
 
 func (s *Service) deliver(ctx context.Context, ds []Delivery) error {
-	if err := s.store.Deliver(ctx, ds); err != nil {
+	if _, err := s.store.Deliver(ctx, ds); err != nil {
 		return err
 	}
 	s.publishTimelines(ctx, events.TimelineDelivered, ds)

@@ -114,7 +114,13 @@ type TimelineStore interface {
 	// unfollowed the delivery's Author within RecentUnfollowTTL, and has not
 	// followed again, is skipped: a fan-out planned before an unfollow never
 	// puts the author's status back after the unfollow's purge.
-	Deliver(ctx context.Context, ds []Delivery) error
+	//
+	// Deliver returns what it skipped for those two reasons (Skipped), in
+	// no particular order, an entry perhaps repeated when deliveries of one
+	// status overlap; nil, without allocating, when it skipped nothing,
+	// the common case. It may leave out other timelines without saying so
+	// (a list deleted meanwhile).
+	Deliver(ctx context.Context, ds []Delivery) ([]Skipped, error)
 	// RemoveFromTimelines removes status id from each home or list timeline
 	// in tls. Unlike Deliver it takes one status a call: the purge of a
 	// deleted status is one status's chunks, which cleanup jobs rarely

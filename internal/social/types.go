@@ -130,6 +130,16 @@ type Delivery struct {
 	Posted time.Time
 }
 
+// Skipped is a part of a delivery that Store.Deliver left out: the home of
+// user Home, who recently unfollowed the status's author, or, when Home is
+// zero, every timeline of the delivery, since status Status no longer
+// exists. Live streams follow what was written, so the event of a delivery
+// leaves these out.
+type Skipped struct {
+	Status StatusID
+	Home   UserID
+}
+
 // HomeOf returns user uid's home timeline.
 func HomeOf(uid UserID) Timeline { return Timeline{Home, int64(uid)} }
 

@@ -144,7 +144,7 @@ func BenchmarkAddToTimelines(b *testing.B) {
 	// table Redis keeps beside each sorted set, which then doubles, has
 	// moved to its new size (a step per access) after some hundreds.
 	for _, id := range fakeStatuses(b, e, 800) {
-		if err := e.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
+		if _, err := e.Deliver(ctx, []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -159,7 +159,7 @@ func BenchmarkAddToTimelines(b *testing.B) {
 			ids = fakeStatuses(b, e, 1000)
 			b.StartTimer()
 		}
-		if err := e.Deliver(ctx, []social.Delivery{{Status: ids[0], Timelines: tls}}); err != nil {
+		if _, err := e.Deliver(ctx, []social.Delivery{{Status: ids[0], Timelines: tls}}); err != nil {
 			b.Fatal(err)
 		}
 		ids = ids[1:]

@@ -55,7 +55,7 @@ func mustFollow(t *testing.T, e *Engine, a, b social.User) {
 // job does for one status.
 func deliverOne(t testing.TB, e *Engine, id social.StatusID, tls ...social.Timeline) {
 	t.Helper()
-	if err := e.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
+	if _, err := e.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
 		t.Fatalf("Deliver(status %d to %v): %v", id, tls, err)
 	}
 }

@@ -178,14 +178,16 @@ func (e *Engine) readHead(ctx context.Context, key string, capped bool) ([]socia
 // status still exists first, so a delivery that runs after a delete does
 // nothing. It trims lazily (see trimCheckOdds): the homes whose size this
 // call checks come first in their group, the others after them; list
-// timelines are few and always checked.
-func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery) error {
+// timelines are few and always checked. The script also returns what it
+// skipped (a missing status, a recent unfollower's home): nothing, and no
+// extra work, in the common case.
+func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery) ([]social.Skipped, error) {
 	h := e.opts.TimelineSize
 	authors := make(map[social.StatusID]social.UserID, len(ds))
 	for _, d := range ds {
 		for _, tl := range d.Timelines {
 			if tl.Kind != social.Home && tl.Kind != social.ListTimeline {
-				return fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
+				return nil, fmt.Errorf("redis: cannot fan out into a %s timeline", tl.Kind)
 			}
 		}
 		authors[d.Status] = d.Author
@@ -193,7 +195,7 @@ func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery) error {
 	if len(ds) == 1 {
 		// One status (a chunk of a large fan-out): one group as it is.
 		if len(ds[0].Timelines) == 0 {
-			return nil
+			return nil, nil
 		}
 		return e.deliverGroups(ctx, h, authors, []deliveryGroup{{ids: []social.StatusID{ds[0].Status}, tls: ds[0].Timelines}})
 	}
@@ -212,7 +214,7 @@ func (e *Engine) Deliver(ctx context.Context, ds []social.Delivery) error {
 		}
 	}
 	if len(order) == 0 {
-		return nil
+		return nil, nil
 	}
 	// Timelines that get the same statuses form a group.
 	var groups []deliveryGroup
@@ -243,8 +245,9 @@ type deliveryGroup struct {
 }
 
 // deliverGroups runs lua/add_to_timelines.lua over groups; authors names
-// the author of each status, whose recent unfollowers the script skips.
-func (e *Engine) deliverGroups(ctx context.Context, h int, authors map[social.StatusID]social.UserID, groups []deliveryGroup) error {
+// the author of each status, whose recent unfollowers the script skips. It
+// returns what the script skipped.
+func (e *Engine) deliverGroups(ctx context.Context, h int, authors map[social.StatusID]social.UserID, groups []deliveryGroup) ([]social.Skipped, error) {
 	nkeys, nargs := 0, 2
 	for _, g := range groups {
 		nkeys += 2*len(g.ids) + 2*len(g.tls)
@@ -256,8 +259,22 @@ func (e *Engine) deliverGroups(ctx context.Context, h int, authors map[social.St
 	for _, g := range groups {
 		keys, args = e.appendGroup(keys, args, authors, g.ids, g.tls)
 	}
-	_, err := e.runScript(ctx, "adding to timelines", e.lua.addToTimelines, keys, args)
-	return err
+	reply, err := e.lua.addToTimelines.Exec(ctx, e.client, keys, args).ToMessage()
+	if err != nil {
+		return nil, e.fail("adding to timelines", err)
+	}
+	if reply.IsInt64() {
+		return nil, nil // DONE: nothing skipped
+	}
+	pairs, err := reply.AsIntSlice()
+	if err != nil || len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("redis: adding to timelines: unexpected reply %v: %w", reply, err)
+	}
+	skipped := make([]social.Skipped, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		skipped = append(skipped, social.Skipped{Status: social.StatusID(pairs[i]), Home: social.UserID(pairs[i+1])})
+	}
+	return skipped, nil
 }
 
 // appendGroup appends the keys and arguments of one group of

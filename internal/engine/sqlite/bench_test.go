@@ -126,7 +126,7 @@ func BenchmarkAddToTimelines(b *testing.B) {
 			b.ResetTimer()
 			cpu := processCPU()
 			for range b.N {
-				if err := db.Deliver(ctx, []social.Delivery{{Status: next, Timelines: tls}}); err != nil {
+				if _, err := db.Deliver(ctx, []social.Delivery{{Status: next, Timelines: tls}}); err != nil {
 					b.Fatalf("Deliver: %v", err)
 				}
 				next++

@@ -81,7 +81,7 @@ func TestDeliverMatchesEagerTrimming(t *testing.T) {
 			// order a concurrent worker gives.
 			slices.Reverse(ds)
 		}
-		if err := db.Deliver(ctx, ds); err != nil {
+		if _, err := db.Deliver(ctx, ds); err != nil {
 			t.Fatalf("step %d: Deliver: %v", step, err)
 		}
 		for _, d := range ds {

@@ -101,7 +101,7 @@ func follow(t testing.TB, db *DB, a, b social.User) {
 // job does for one status.
 func deliverOne(t testing.TB, db *DB, id social.StatusID, tls ...social.Timeline) {
 	t.Helper()
-	if err := db.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
+	if _, err := db.Deliver(t.Context(), []social.Delivery{{Status: id, Timelines: tls}}); err != nil {
 		t.Fatalf("Deliver(status %d to %v): %v", id, tls, err)
 	}
 }

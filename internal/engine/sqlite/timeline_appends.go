@@ -18,8 +18,9 @@ import (
 // appended first and the timelines that reached flushAt pending ids are
 // flushed once at the end, whatever number of deliveries made them due: a
 // timeline may then make a block of more than flushAt ids, which reads and
-// trims take as they come.
-func (db *DB) Deliver(ctx context.Context, ds []social.Delivery) error {
+// trims take as they come. It returns the homes and missing statuses that
+// deliverable skipped.
+func (db *DB) Deliver(ctx context.Context, ds []social.Delivery) ([]social.Skipped, error) {
 	h := db.opts.TimelineSize
 	type split struct {
 		status, author int64
@@ -29,21 +30,22 @@ func (db *DB) Deliver(ctx context.Context, ds []social.Delivery) error {
 	for _, d := range ds {
 		homes, lists, err := splitTimelines(d.Timelines)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(homes)+len(lists) > 0 {
 			work = append(work, split{int64(d.Status), int64(d.Author), homes, lists})
 		}
 	}
 	if len(work) == 0 {
-		return nil
+		return nil, nil
 	}
-	return db.write(ctx, "add to timelines", func(tx *wtx) error {
+	var c deliveryCheck
+	err := db.write(ctx, "add to timelines", func(tx *wtx) error {
 		var a appends
-		marks := unfollowMarks{}
+		c = deliveryCheck{marks: unfollowMarks{}}
 		if len(work) == 1 {
 			w := work[0]
-			homes, ok, err := tx.deliverable(marks, w.status, w.author, w.homes)
+			homes, ok, err := tx.deliverable(&c, w.status, w.author, w.homes)
 			if err != nil || !ok {
 				return err
 			}
@@ -58,7 +60,7 @@ func (db *DB) Deliver(ctx context.Context, ds []social.Delivery) error {
 		homes := newOwnerIDs()
 		lists := newOwnerIDs()
 		for _, w := range work {
-			to, ok, err := tx.deliverable(marks, w.status, w.author, w.homes)
+			to, ok, err := tx.deliverable(&c, w.status, w.author, w.homes)
 			if err != nil {
 				return err
 			}
@@ -75,6 +77,10 @@ func (db *DB) Deliver(ctx context.Context, ds []social.Delivery) error {
 		}
 		return a.finish(tx)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return c.skipped, nil
 }
 
 // ownerIDs collects the ids a Deliver puts into each timeline of a kind,
@@ -396,23 +402,32 @@ func (tx *wtx) trim(kind int, owner, keep int64) error {
 // (a nil set: nobody, the common case).
 type unfollowMarks map[int64]map[int64]bool
 
+// deliveryCheck is what deliverable keeps over one Deliver: the marks it
+// read and what it skipped (nil when nothing, the common case).
+type deliveryCheck struct {
+	marks   unfollowMarks
+	skipped []social.Skipped
+}
+
 // deliverable reports whether status sid still exists and returns the homes
 // it may go to: homes without those who unfollowed its author within
 // social.RecentUnfollowTTL and have not followed again. The delivery was
 // planned from the followers of its time; an unfollow since has purged the
 // author from that home, and the status must not come back. author is zero
 // for deliveries planned before authors were recorded; they are not
-// filtered.
-func (tx *wtx) deliverable(marks unfollowMarks, sid, author int64, homes []int64) ([]int64, bool, error) {
+// filtered. A missing status and the homes left out are added to
+// c.skipped.
+func (tx *wtx) deliverable(c *deliveryCheck, sid, author int64, homes []int64) ([]int64, bool, error) {
 	var uid int64
 	err := tx.queryRow(qStatusAuthor, sid).Scan(&uid)
 	if errors.Is(err, sql.ErrNoRows) {
+		c.skipped = append(c.skipped, social.Skipped{Status: social.StatusID(sid)})
 		return nil, false, nil
 	}
 	if err != nil || author == 0 || len(homes) == 0 {
 		return homes, err == nil, err
 	}
-	gone, ok := marks[author]
+	gone, ok := c.marks[author]
 	if !ok {
 		rows, err := tx.query(qUnfollowedBy, author)
 		if err != nil {
@@ -428,10 +443,16 @@ func (tx *wtx) deliverable(marks unfollowMarks, sid, author int64, homes []int64
 				gone[id] = true
 			}
 		}
-		marks[author] = gone
+		c.marks[author] = gone
 	}
 	if gone == nil {
 		return homes, true, nil
 	}
-	return slices.DeleteFunc(slices.Clone(homes), func(uid int64) bool { return gone[uid] }), true, nil
+	return slices.DeleteFunc(slices.Clone(homes), func(uid int64) bool {
+		if !gone[uid] {
+			return false
+		}
+		c.skipped = append(c.skipped, social.Skipped{Status: social.StatusID(sid), Home: social.UserID(uid)})
+		return true
+	}), true, nil
 }

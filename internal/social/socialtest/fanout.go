@@ -1,6 +1,7 @@
 package socialtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -117,9 +118,11 @@ func testFanoutTwice(t *testing.T, newEngine Engine) {
 	e.drain()
 	// The atomic step of a delivery, applied twice.
 	for range 2 {
-		if err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Timelines: a.timelines()}}); err != nil {
+		skipped, err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Author: a.star.ID, Timelines: a.timelines()}})
+		if err != nil {
 			t.Fatalf("store.Deliver: %v", err)
 		}
+		wantNoneSkipped(t, "a delivery to followers", skipped)
 	}
 	e.wantEverywhere(a, s, 1, "after delivering twice by hand")
 
@@ -193,10 +196,12 @@ func testFanoutAfterDelete(t *testing.T, newEngine Engine) {
 	e.drain() // the fan-out, late
 	e.wantEverywhere(a, s, 0, "after a fan-out that ran after the delete")
 	wantIDs(t, "star's home", e.raw(social.HomeOf(a.star.ID)), nil)
-	if err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Timelines: a.timelines()}}); err != nil {
+	skipped, err := e.store.Deliver(e.ctx, []social.Delivery{{Status: s, Timelines: a.timelines()}})
+	if err != nil {
 		t.Fatalf("store.Deliver of a deleted status: %v", err)
 	}
 	e.wantEverywhere(a, s, 0, "after delivering a deleted status by hand")
+	wantSkipped(t, "a delivery of a deleted status", skipped, []social.Skipped{{Status: s}})
 }
 
 // testWorkerDies has a worker claim the fan-out of a status and vanish
@@ -295,9 +300,11 @@ func testDeliverMany(t *testing.T, newEngine Engine) {
 		{Status: s3},
 	}
 	for range 2 {
-		if err := e.store.Deliver(e.ctx, ds); err != nil {
+		skipped, err := e.store.Deliver(e.ctx, ds)
+		if err != nil {
 			t.Fatalf("store.Deliver: %v", err)
 		}
+		wantSkipped(t, "deliveries of several statuses, one deleted", skipped, []social.Skipped{{Status: gone}})
 		e.wantEverywhere(a, s1, 1, "after delivering several statuses at once")
 		e.wantEverywhere(a, s2, 1, "a status delivered in two parts of one call")
 		e.wantEverywhere(a, gone, 0, "a deleted status delivered with others")
@@ -306,8 +313,8 @@ func testDeliverMany(t *testing.T, newEngine Engine) {
 		}
 		wantIDs(t, "timeline of a deleted list", e.raw(social.ListOf(doomedList.ID)), nil)
 	}
-	if err := e.store.Deliver(e.ctx, nil); err != nil {
-		t.Fatalf("store.Deliver of nothing: %v", err)
+	if skipped, err := e.store.Deliver(e.ctx, nil); err != nil || skipped != nil {
+		t.Fatalf("store.Deliver of nothing: got %v, %v; want nil, nil", skipped, err)
 	}
 }
 
@@ -398,8 +405,9 @@ func (q *claimBudget) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, erro
 // testNoDeliveryAfterUnfollow interleaves a fan-out with an unfollow: the
 // delivery was planned while a fan still followed the star, and runs after
 // the fan unfollowed. The status must not come back into the fan's home
-// after the unfollow's purge; everyone else still gets it, and following
-// again lets later statuses through.
+// after the unfollow's purge, and Deliver reports that home as skipped;
+// everyone else still gets it, and following again lets later statuses
+// through with nothing skipped.
 func testNoDeliveryAfterUnfollow(t *testing.T, newEngine Engine) {
 	e := newEnv(t, newEngine)
 	a := e.audience()
@@ -411,9 +419,11 @@ func testNoDeliveryAfterUnfollow(t *testing.T, newEngine Engine) {
 
 	e.unfollow(gone, a.star)
 	for range 2 {
-		if err := e.store.Deliver(e.ctx, planned); err != nil {
+		skipped, err := e.store.Deliver(e.ctx, planned)
+		if err != nil {
 			t.Fatalf("store.Deliver planned before the unfollow: %v", err)
 		}
+		wantSkipped(t, "a delivery planned before the unfollow", skipped, []social.Skipped{{Status: s, Home: gone.ID}})
 		if got := count(e.raw(social.HomeOf(gone.ID)), s); got != 0 {
 			t.Fatalf("a delivery planned before the unfollow put status %d back into the unfollower's home: %v", s, e.raw(social.HomeOf(gone.ID)))
 		}
@@ -431,9 +441,54 @@ func testNoDeliveryAfterUnfollow(t *testing.T, newEngine Engine) {
 		t.Fatalf("the late fan-out put status %d into the unfollower's home", s)
 	}
 
-	// Following again lifts the mark: new statuses arrive as before.
-	e.follow(gone, a.star)
-	s2 := e.post(a.star, "after following again").ID
+	// Several statuses in one call, as batched fan-out jobs deliver them:
+	// another author's status to the same home is not skipped.
+	other := e.register("other")
+	e.follow(gone, other)
+	s2 := e.post(other, "from someone still followed").ID
 	e.drain()
-	e.wantEverywhere(a, s2, 1, "after the unfollower followed again")
+	batch := append(slices.Clone(planned), social.Delivery{Status: s2, Author: other.ID, Timelines: []social.Timeline{social.HomeOf(gone.ID), social.HomeOf(stays.ID)}})
+	skipped, err := e.store.Deliver(e.ctx, batch)
+	if err != nil {
+		t.Fatalf("store.Deliver of a batch planned before the unfollow: %v", err)
+	}
+	wantSkipped(t, "a batch with a delivery planned before the unfollow", skipped, []social.Skipped{{Status: s, Home: gone.ID}})
+	if got := count(e.raw(social.HomeOf(gone.ID)), s); got != 0 {
+		t.Fatalf("a batch planned before the unfollow put status %d back into the unfollower's home", s)
+	}
+
+	// Following again lifts the mark: nothing is skipped any more, and new
+	// statuses arrive as before.
+	e.follow(gone, a.star)
+	skipped, err = e.store.Deliver(e.ctx, planned)
+	if err != nil {
+		t.Fatalf("store.Deliver after following again: %v", err)
+	}
+	wantNoneSkipped(t, "a delivery after the unfollower followed again", skipped)
+	s3 := e.post(a.star, "after following again").ID
+	e.drain()
+	e.wantEverywhere(a, s3, 1, "after the unfollower followed again")
+}
+
+// wantSkipped checks what a Deliver reported skipped, in any order and
+// with repeats merged, against want.
+func wantSkipped(t *testing.T, what string, got, want []social.Skipped) {
+	t.Helper()
+	order := func(x, y social.Skipped) int {
+		return cmp.Or(cmp.Compare(x.Status, y.Status), cmp.Compare(x.Home, y.Home))
+	}
+	got = slices.Compact(slices.SortedFunc(slices.Values(got), order))
+	want = slices.SortedFunc(slices.Values(want), order)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: Deliver skipped %v, want %v", what, got, want)
+	}
+}
+
+// wantNoneSkipped checks that a Deliver reported nothing skipped, with a
+// nil slice: the common case allocates nothing for it.
+func wantNoneSkipped(t *testing.T, what string, got []social.Skipped) {
+	t.Helper()
+	if got != nil {
+		t.Fatalf("%s: Deliver skipped %v, want nil", what, got)
+	}
 }

@@ -312,15 +312,18 @@ func (m *memEngine) exists(tl social.Timeline) bool {
 	return m.users[social.UserID(tl.ID)] != nil
 }
 
-func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery) error {
+func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery) ([]social.Skipped, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var skipped []social.Skipped
 	for _, d := range ds {
 		if _, ok := m.statuses[d.Status]; !ok {
+			skipped = append(skipped, social.Skipped{Status: d.Status})
 			continue
 		}
 		for _, tl := range d.Timelines {
 			if _, gone := m.unfollowed[d.Author][social.UserID(tl.ID)]; gone && tl.Kind == social.Home {
+				skipped = append(skipped, social.Skipped{Status: d.Status, Home: social.UserID(tl.ID)})
 				continue
 			}
 			if m.exists(tl) {
@@ -328,7 +331,7 @@ func (m *memEngine) Deliver(ctx context.Context, ds []social.Delivery) error {
 			}
 		}
 	}
-	return nil
+	return skipped, nil
 }
 
 func (m *memEngine) RemoveFromTimelines(ctx context.Context, id social.StatusID, tls []social.Timeline) error {

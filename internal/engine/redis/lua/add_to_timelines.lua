@@ -14,6 +14,10 @@
 -- status's author since the delivery was planned (unfollowed:<author>,
 -- written by unfollow.lua, empty in the common case) does not get it.
 --
+-- Returns DONE when it skipped nothing, the common case; else a flat array
+-- of (status id, uid) pairs: a home it left out, or uid 0 for a status that
+-- no longer exists (Deliver reports them as social.Skipped).
+--
 -- Timelines are trimmed lazily (timelines.go explains how and why): most
 -- homes get a bare ZADD. h is the deployment's timeline size, fixed when the
 -- deployment was first opened.
@@ -46,6 +50,13 @@ local function add_except(tl, pairs, skip, checked)
   end
 end
 
+local skipped = nil -- the (status id, uid) pairs left out; nil when none
+local function skip_pair(id, uid)
+  skipped = skipped or {}
+  skipped[#skipped + 1] = id
+  skipped[#skipped + 1] = uid
+end
+
 local k, a = 1, 3 -- the first key and argument of the group at hand
 while a <= #ARGV do
   local nids = tonumber(ARGV[a])
@@ -63,6 +74,8 @@ while a <= #ARGV do
         gone[uid] = gone[uid] or {}
         gone[uid][id] = true
       end
+    else
+      skip_pair(ARGV[a + 1 + i], '0')
     end
   end
   local nchecked, nhomes, nlists = tonumber(ARGV[a + 1 + nids]), tonumber(ARGV[a + 2 + nids]), tonumber(ARGV[a + 3 + nids])
@@ -70,8 +83,14 @@ while a <= #ARGV do
   local last = first + nhomes + 2 * nlists - 1
   if gone then
     for i = first, first + nhomes - 1 do
-      local skip = gone[string.match(KEYS[i], '(%d+)$')]
+      local uid = string.match(KEYS[i], '(%d+)$')
+      local skip = gone[uid]
       if skip then
+        for j = 1, nids do
+          if skip[ARGV[a + j]] then
+            skip_pair(ARGV[a + j], uid)
+          end
+        end
         add_except(KEYS[i], pairs, skip, i < first + nchecked)
       elseif #pairs > 0 then
         add_all(KEYS[i], pairs, i < first + nchecked)
@@ -100,4 +119,4 @@ while a <= #ARGV do
   end
   k, a = last + 1, a + 4 + nids
 end
-return DONE
+return skipped or DONE

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -31,23 +30,11 @@ type running struct {
 
 func startRedisServer(t *testing.T, url, prefix string) *running {
 	t.Helper()
-	cfg := Config{
+	return startRunning(t, Config{
 		Addr: "127.0.0.1:0", RedisURL: url, RedisPrefix: prefix,
 		Password:   social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 		RateLimits: ratelimit.Policies{Post: ratelimit.Unlimited, Stream: ratelimit.Unlimited},
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), true)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	r := &running{srv: srv, base: "http://" + srv.Addr().String(), stop: stop, done: make(chan error, 1)}
-	go func() { r.done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-r.done
 	})
-	return r
 }
 
 func (r *running) call(t *testing.T, method, path, token string, body any) []byte {

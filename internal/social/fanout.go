@@ -124,10 +124,11 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 type applyFunc func(ctx context.Context, ds []Delivery) error
 
 func (s *Service) deliver(ctx context.Context, ds []Delivery) error {
-	if _, err := s.store.Deliver(ctx, ds); err != nil {
+	skipped, err := s.store.Deliver(ctx, ds)
+	if err != nil {
 		return err
 	}
-	s.publishTimelines(ctx, events.TimelineDelivered, ds)
+	s.publishTimelines(ctx, events.TimelineDelivered, ds, skipped)
 	if s.cfg.FanoutLag != nil {
 		now := s.now()
 		for _, d := range ds {
@@ -145,7 +146,7 @@ func (s *Service) purge(ctx context.Context, ds []Delivery) error {
 			return err
 		}
 	}
-	s.publishTimelines(ctx, events.TimelinePurged, ds)
+	s.publishTimelines(ctx, events.TimelinePurged, ds, nil)
 	return nil
 }
 

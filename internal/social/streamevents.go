@@ -17,18 +17,32 @@ type TimelineEvent struct {
 }
 
 // publishTimelines publishes, for each delivery, which timelines it wrote
-// (topic events.TimelineDelivered) or purged (events.TimelinePurged).
-// Delivered statuses are read back for their content; one deleted
-// meanwhile, or by a user suspended meanwhile, is skipped.
-func (s *Service) publishTimelines(ctx context.Context, topic string, ds []Delivery) {
+// (topic events.TimelineDelivered) or purged (events.TimelinePurged):
+// those of the delivery less what the store skipped (Store.Deliver), and
+// nothing for a delivery left with no timeline. Delivered statuses are
+// read back for their content; one deleted meanwhile, or by a user
+// suspended meanwhile, is skipped.
+func (s *Service) publishTimelines(ctx context.Context, topic string, ds []Delivery, skipped []Skipped) {
 	if s.bus == nil || len(ds) == 0 {
 		return
 	}
+	var left map[Skipped]bool // nil, the common case: nothing was skipped
+	if len(skipped) > 0 {
+		left = make(map[Skipped]bool, len(skipped))
+		for _, sk := range skipped {
+			left[sk] = true
+		}
+	}
 	content := make(map[StatusID]Status)
 	if topic == events.TimelineDelivered {
-		ids := make([]StatusID, len(ds))
-		for i, d := range ds {
-			ids[i] = d.Status
+		ids := make([]StatusID, 0, len(ds))
+		for _, d := range ds {
+			if !left[Skipped{Status: d.Status}] {
+				ids = append(ids, d.Status)
+			}
+		}
+		if len(ids) == 0 {
+			return
 		}
 		sts, err := s.store.Statuses(ctx, ids)
 		if err != nil {
@@ -51,10 +65,15 @@ func (s *Service) publishTimelines(ctx context.Context, topic string, ds []Deliv
 		for _, tl := range d.Timelines {
 			switch tl.Kind {
 			case Home:
-				ev.Homes = append(ev.Homes, tl.ID)
+				if !left[Skipped{Status: d.Status, Home: UserID(tl.ID)}] {
+					ev.Homes = append(ev.Homes, tl.ID)
+				}
 			case ListTimeline:
 				ev.Lists = append(ev.Lists, tl.ID)
 			}
+		}
+		if len(ev.Homes)+len(ev.Lists) == 0 {
+			continue // nothing was written
 		}
 		s.publish(ctx, topic, ev)
 	}

@@ -26,6 +26,7 @@ var fanoutTests = []suiteTest{
 	{"FanoutOfManyPostsBatched", testFanoutBatched},
 	{"FanoutPlannedInSteps", testFanoutPlannedInSteps},
 	{"NoDeliveryAfterUnfollow", testNoDeliveryAfterUnfollow},
+	{"DeliveredEventsLeaveOutUnfollowers", testDeliveredEventsLeaveOutUnfollowers},
 }
 
 // fans is more than two chunks of followers, so that every fan-out is

@@ -267,8 +267,11 @@ func (e *Engine) deliverGroups(ctx context.Context, h int, authors map[social.St
 		return nil, nil // DONE: nothing skipped
 	}
 	pairs, err := reply.AsIntSlice()
-	if err != nil || len(pairs)%2 != 0 {
-		return nil, fmt.Errorf("redis: adding to timelines: unexpected reply %v: %w", reply, err)
+	if err != nil {
+		return nil, fmt.Errorf("redis: adding to timelines: reading what was skipped: %w", err)
+	}
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("redis: adding to timelines: %d values skipped, want (status, uid) pairs", len(pairs))
 	}
 	skipped := make([]social.Skipped, 0, len(pairs)/2)
 	for i := 0; i < len(pairs); i += 2 {

@@ -8,6 +8,9 @@
 // in-memory windows when the events bus says a room changed) is owned by
 // Run; Close releases every waiting call. A waiting call holds no state in
 // Rooms besides a counter: it selects on a channel the room closes when it
-// changes, so a caller that gives up leaves nothing behind. Entries handed
-// out are shared and must not be modified.
+// changes, so a caller that gives up leaves nothing behind. A Hold, for
+// waiters without a goroutine of their own, is registered in its room until
+// it is woken (by one short-lived goroutine per room, after the room's next
+// change) or released. Entries handed out are shared and must not be
+// modified.
 package chat

@@ -95,6 +95,13 @@ type room struct {
 	state atomic.Pointer[roomState]
 
 	dirty atomic.Bool // queued for the syncer
+
+	// heldMu guards held and wakerStop: the Holds registered in the
+	// room (hold.go), and the channel that stops its waker goroutine, nil
+	// when none runs.
+	heldMu    sync.Mutex
+	held      map[*Hold]struct{}
+	wakerStop chan struct{}
 }
 
 // roomState is a room's window at one moment; it never changes.
@@ -240,7 +247,8 @@ func (rs *Rooms) Wait(ctx context.Context, name, cursor string) (Batch, error) {
 	}
 }
 
-// Waiters returns the number of calls waiting in Wait.
+// Waiters returns the number of calls waiting in Wait and of Holds
+// registered.
 func (rs *Rooms) Waiters() int64 { return rs.waiters.Load() }
 
 // List returns at most limit rooms, the most recently active first, with

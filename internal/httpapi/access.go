@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
@@ -54,22 +55,29 @@ func validRequestID(s string) bool {
 // the HTTP metrics and the live access log. It names the route by its
 // pattern, never the path, which may hold logins or tokens.
 func (a *API) finishRequest(r *http.Request, rec *responseRecorder, route, id string, start time.Time) {
-	d := time.Since(start)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK // a handler that wrote nothing answered 200
 	}
+	a.reportRequest(r.Context(), r.Method, route, id, status, rec.written, start)
+}
+
+// reportRequest is finishRequest for an answer of status and size bytes,
+// also called by held polls (chat_held.go), which answer after their
+// handler has returned.
+func (a *API) reportRequest(ctx context.Context, method, route, id string, status int, bytes int64, start time.Time) {
+	d := time.Since(start)
 	a.metrics.ObserveRequest(route, status, d)
 	if a.accessLog != nil {
 		a.accessLog.Add(accesslog.Record{
-			Time: start, RequestID: id, Method: r.Method, Route: route, Status: status,
-			DurationMS: float64(d.Microseconds()) / 1000, Bytes: rec.written,
+			Time: start, RequestID: id, Method: method, Route: route, Status: status,
+			DurationMS: float64(d.Microseconds()) / 1000, Bytes: bytes,
 		})
 	}
-	if a.log.Enabled(r.Context(), slog.LevelInfo) {
-		a.log.LogAttrs(r.Context(), slog.LevelInfo, "access",
-			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
-			slog.Duration("duration", d), slog.Int64("bytes", rec.written), slog.String("request_id", id))
+	if a.log.Enabled(ctx, slog.LevelInfo) {
+		a.log.LogAttrs(ctx, slog.LevelInfo, "access",
+			slog.String("method", method), slog.String("route", route), slog.Int("status", status),
+			slog.Duration("duration", d), slog.Int64("bytes", bytes), slog.String("request_id", id))
 	}
 }
 

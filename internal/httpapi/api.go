@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"starling/internal/accesslog"
@@ -111,6 +112,11 @@ type API struct {
 	// websockets counts the WebSocket connections being served, which
 	// http.Server.Shutdown does not wait for (they are hijacked).
 	websockets sync.WaitGroup
+	// heldPolls counts the long polls held off their handlers
+	// (chat_held.go), hijacked too; heldNow those that hold their
+	// connection now.
+	heldPolls sync.WaitGroup
+	heldNow   atomic.Int64
 }
 
 // New returns an API over cfg.Service.
@@ -256,6 +262,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := a.requestID(r)
 	h[requestIDHeader] = []string{id}
 	route := a.route(r)
+	rec.route, rec.start = route, start
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -267,7 +274,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				a.writeError(rec, r, errInternal)
 			}
 		}
-		a.finishRequest(r, rec, route, id, start)
+		if !rec.held {
+			a.finishRequest(r, rec, route, id, start)
+		} // else the held poll reports it when it answers
 	}()
 
 	// Every read of the request, its body included, ends by the deadline
@@ -350,6 +359,12 @@ type responseRecorder struct {
 	status      int
 	written     int64
 	wroteHeader bool
+	// held is set when a long poll took the connection over to answer
+	// later (chat_held.go), which then reports the request itself, by
+	// its route and start.
+	held  bool
+	route string
+	start time.Time
 }
 
 func (rw *responseRecorder) WriteHeader(status int) {

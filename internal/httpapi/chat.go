@@ -158,7 +158,13 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 // writeMessages sends {"messages": [...]} and, when withCursor, the cursor
 // to send next time: the newest message's id, or cursor when there is none.
 func writeMessages(w http.ResponseWriter, entries []*chat.Entry, withCursor bool, cursor string) {
-	n := 32 + len(cursor)
+	writeRaw(w, http.StatusOK, messagesJSON(entries, withCursor, cursor, 0))
+}
+
+// messagesJSON is writeMessages' body, without the final newline, with
+// spare bytes of capacity after it.
+func messagesJSON(entries []*chat.Entry, withCursor bool, cursor string, spare int) []byte {
+	n := 32 + len(cursor) + spare
 	for _, e := range entries {
 		n += len(e.JSON()) + 1
 	}
@@ -172,8 +178,7 @@ func writeMessages(w http.ResponseWriter, entries []*chat.Entry, withCursor bool
 		b = append(b, `,"cursor":`...)
 		b = strconv.AppendQuote(b, cursor)
 	}
-	b = append(b, '}')
-	writeRaw(w, http.StatusOK, b)
+	return append(b, '}')
 }
 
 // holdDeadlines gives a request that is held open (a long poll, a stream),

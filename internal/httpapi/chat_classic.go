@@ -181,10 +181,21 @@ func (a *API) classicUpdates(w http.ResponseWriter, r *http.Request) error {
 	if _, err := chat.ParseID(cursor); err != nil {
 		cursor = "" // unknown: the whole window
 	}
+	b, err := a.rooms.Read(r.Context(), room, cursor)
+	if err != nil {
+		return err
+	}
+	if len(b.Entries) > 0 || b.Gap {
+		writeMessages(w, b.Entries, false, "")
+		return nil
+	}
+	if a.holdPoll(w, r, pollAnswer{room: room, cursor: cursor}, classicHold) {
+		return nil
+	}
 	holdDeadlines(w, classicHold+holdSlack)
 	ctx, cancel := context.WithTimeout(r.Context(), classicHold)
 	defer cancel()
-	b, err := a.rooms.Wait(ctx, room, cursor)
+	b, err = a.rooms.Wait(ctx, room, cursor)
 	if err != nil {
 		if waitEnded(r.Context(), err) {
 			writeMessages(w, nil, false, "")

@@ -54,10 +54,21 @@ func (a *API) roomMessages(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	d := time.Duration(wait) * time.Second
+	b, err := a.rooms.Read(r.Context(), room, cursor)
+	if err != nil {
+		return err
+	}
+	if len(b.Entries) > 0 || b.Gap {
+		writeMessages(w, b.Entries, true, cursor)
+		return nil
+	}
+	if a.holdPoll(w, r, pollAnswer{room: room, cursor: cursor, withCursor: true}, d) {
+		return nil
+	}
 	holdDeadlines(w, d+holdSlack)
 	ctx, cancel := context.WithTimeout(r.Context(), d)
 	defer cancel()
-	b, err := a.rooms.Wait(ctx, room, cursor)
+	b, err = a.rooms.Wait(ctx, room, cursor)
 	if err != nil {
 		if waitEnded(r.Context(), err) {
 			writeMessages(w, nil, true, cursor)

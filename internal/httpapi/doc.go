@@ -37,7 +37,10 @@
 //
 // Concurrency: an API is safe for concurrent use once New returns; its
 // mutable state is in the Limiter and the Hub, both safe for concurrent
-// use, and a WaitGroup of the WebSocket streams being served. Each stream
-// is written by the goroutine of its request (a WebSocket also has one
-// reading goroutine).
+// use, and WaitGroups of the WebSocket streams being served and of the long
+// polls held off their handlers. Each stream is written by the goroutine of
+// its request (a WebSocket also has one reading goroutine); a held poll
+// (chat_held.go) has one goroutine of its own, which answers and hands its
+// connection back to the http.Server through Listener, whose pump goroutine
+// is ended by its Close.
 package httpapi

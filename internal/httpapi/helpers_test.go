@@ -114,7 +114,9 @@ func newStreamStack(t *testing.T, configureHub func(*stream.HubConfig), configur
 	// Small socket buffers, so that a stream client that stops reading
 	// fills them, and the hub's buffer behind them, after a few dozen
 	// statuses rather than megabytes.
-	srv.Listener = smallBufferListener{srv.Listener}
+	srv.Listener = httpapi.Listener(smallBufferListener{srv.Listener})
+	// As the server is set up: held long polls leave their handlers.
+	srv.Config.ConnContext = httpapi.ConnContext
 	srv.Start()
 	hubCtx, stopHub := context.WithCancel(ctx)
 	hubDone := make(chan struct{})

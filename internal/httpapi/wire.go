@@ -19,22 +19,13 @@ import (
 // them into the API's error shape on their way out.
 
 // Listener returns ln with every connection it accepts answering net/http's
-// own errors as JSON. Serve the API's http.Server on it.
-func Listener(ln net.Listener) net.Listener { return jsonErrorListener{ln} }
+// own errors as JSON, and able to take back the connections of held long
+// polls (listener.go). Serve the API's http.Server on it, with ConnContext as
+// the server's ConnContext.
+func Listener(ln net.Listener) net.Listener { return newListener(ln) }
 
-type jsonErrorListener struct{ net.Listener }
-
-func (l jsonErrorListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &jsonErrorConn{Conn: c}, nil
-}
-
-// jsonErrorConn is a connection whose writes of a net/http error answer
-// are replaced by the same answer in JSON.
-type jsonErrorConn struct{ net.Conn }
+// serverConn's writes of a net/http error answer are replaced by the same
+// answer in JSON.
 
 // netHTTPError matches the whole of an answer net/http writes itself (see
 // conn.serve in net/http/server.go): a status line, exactly these two
@@ -48,7 +39,7 @@ var netHTTPError = regexp.MustCompile(`\AHTTP/1\.1 ([0-9]{3}) ([^\r\n]*)\r\nCont
 // that longer writes, which are never one, skip the match.
 const maxNetHTTPError = 512
 
-func (c *jsonErrorConn) Write(b []byte) (int, error) {
+func (c *serverConn) Write(b []byte) (int, error) {
 	if len(b) > maxNetHTTPError || !bytes.HasPrefix(b, []byte("HTTP/1.1 ")) {
 		return c.Conn.Write(b)
 	}
@@ -65,7 +56,7 @@ func (c *jsonErrorConn) Write(b []byte) (int, error) {
 
 // CloseWrite half-closes the connection when it can: net/http does so after
 // a 431, so that the client reads the answer before the connection ends.
-func (c *jsonErrorConn) CloseWrite() error {
+func (c *serverConn) CloseWrite() error {
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}

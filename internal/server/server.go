@@ -142,6 +142,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, listen bool) (*Serve
 			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			// "OPTIONS *" goes to the API too, which answers it in JSON.
 			DisableGeneralOptionsHandler: true,
+			// Held long polls find their connection through it, and hand
+			// it back through httpapi.Listener (see Run).
+			ConnContext: httpapi.ConnContext,
 		}
 		// Streams never go idle by themselves: shutting down ends each with
 		// a final disconnect message, after which Shutdown finds them done.
@@ -223,7 +226,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.http != nil {
 		s.log.Info("starling: serving", "addr", s.ln.Addr().String(), "engine", s.engine.Name)
 		// The listener turns the answers net/http writes itself (431 for
-		// oversized headers, 400 for unparsable requests) into JSON.
+		// oversized headers, 400 for unparsable requests) into JSON, and
+		// takes back the connections of held long polls.
 		go func() { errc <- s.http.Serve(httpapi.Listener(s.ln)) }()
 	} else {
 		s.log.Info("starling: running workers only", "engine", s.engine.Name)
@@ -245,6 +249,7 @@ func (s *Server) Run(ctx context.Context) error {
 			err = errors.Join(err, serr)
 		}
 		s.api.WaitStreams(shutdownCtx)
+		s.api.WaitHeldPolls(shutdownCtx)
 		cancel()
 	}
 	if s.rooms != nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"starling/internal/httpapi"
 )
 
 // Thousands of clients that hang up while their long poll is held, and
@@ -132,5 +134,11 @@ func TestChatShutdownEndsHeldPolls(t *testing.T) {
 	}
 	for range 3 {
 		<-results
+	}
+	// Shutdown does not track the held polls' hijacked connections: the
+	// server waits for them itself.
+	s.api.WaitHeldPolls(ctx)
+	if n := httpapi.HeldPolls(s.api); n != 0 {
+		t.Fatalf("%d polls still hold their connection after the shutdown", n)
 	}
 }

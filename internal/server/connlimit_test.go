@@ -3,14 +3,18 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"starling/internal/ratelimit"
 )
 
 // patience bounds every wait of these tests: a guard against hanging,
@@ -130,5 +134,64 @@ func TestConnectionsCappedOverall(t *testing.T) {
 	}
 	if healthy(t, dialFrom(t, srv, "127.0.0.4")) {
 		t.Fatal("a connection over the overall cap was served")
+	}
+}
+
+// A connection whose long poll was held off its handler, answered and
+// handed back to the http.Server keeps its one place under the caps, and
+// gives it back when it closes.
+func TestHeldPollConnectionCountsOnce(t *testing.T) {
+	srv := startServer(t, Config{MaxConnsPerIP: 2, MaxConns: 100, RateLimits: ratelimit.Policies{Chat: ratelimit.Unlimited}})
+	poller := dialFrom(t, srv, "127.0.0.1")
+	poster := dialFrom(t, srv, "127.0.0.1")
+	br := bufio.NewReader(poller)
+	post := func(body string) string {
+		t.Helper()
+		poster.SetDeadline(time.Now().Add(patience))
+		req := "POST /api/starling/v1/rooms/lobby/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := io.WriteString(poster, req); err != nil {
+			t.Fatalf("posting: %v", err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(poster), nil)
+		if err != nil {
+			t.Fatalf("posting: %v", err)
+		}
+		defer resp.Body.Close()
+		var m struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m.ID
+	}
+	cursor := post(`{"body":"first"}`)
+	for round := range 3 {
+		poller.SetDeadline(time.Now().Add(patience))
+		io.WriteString(poller, "GET /api/starling/v1/rooms/lobby/messages?wait=60&cursor="+cursor+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		for deadline := time.Now().Add(patience); srv.rooms.Waiters() != 1; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the poll was never held", round)
+			}
+		}
+		cursor = post(`{"body":"next"}`)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("round %d: held poll: %v", round, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if open, _ := srv.conns.counts(); open != 2 {
+			t.Fatalf("round %d: %d connections counted open, want 2", round, open)
+		}
+	}
+	if healthy(t, dialFrom(t, srv, "127.0.0.1")) {
+		t.Fatal("a third connection from the address was served")
+	}
+	poller.Close()
+	for deadline := time.Now().Add(patience); ; time.Sleep(10 * time.Millisecond) {
+		if open, _ := srv.conns.counts(); open == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the held poll's connection never gave its place back")
+		}
 	}
 }

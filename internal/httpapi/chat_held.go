@@ -108,10 +108,13 @@ func (a *API) holdPoll(w http.ResponseWriter, r *http.Request, pa pollAnswer, wa
 			idle = srv.ReadTimeout
 		}
 	}
+	// Copies: the request's strings share memory with its whole request
+	// line or body, which should go.
+	pa.room, pa.cursor = strings.Clone(pa.room), strings.Clone(pa.cursor)
 	p := &heldPoll{
 		a: a, pollAnswer: pa, idle: idle,
 		is11: r.ProtoAtLeast(1, 1), wants10KeepAlive: wantsHTTP10KeepAlive(r), wantsClose: r.Close || hasToken(r.Header.Get("Connection"), "close"),
-		method: r.Method, route: rec.route, id: h.Get(requestIDHeader), start: rec.start,
+		method: strings.Clone(r.Method), route: rec.route, id: h.Get(requestIDHeader), start: rec.start,
 	}
 	p.head, p.clAt = renderHead(h)
 	hj, ok := rec.ResponseWriter.(http.Hijacker)
@@ -422,9 +425,15 @@ func (p *heldPoll) keepAlive() {
 			until = time.Now().Add(p.idle)
 		}
 		p.conn.SetReadDeadline(until) //nolint:errcheck // a broken conn fails the Read
-		n, err := p.conn.Read(p.one[:])
-		if n == 1 {
-			p.conn.pending = append(p.conn.pending, p.one[0])
+		// What arrives first is most often the whole next request: read
+		// it at once, so that net/http finds it without reading again.
+		buf := nextRequestBuffers.Get().(*[]byte)
+		n, err := p.conn.Read(*buf)
+		if n > 0 {
+			p.conn.pending = append(p.conn.pending, (*buf)[:n]...)
+		}
+		nextRequestBuffers.Put(buf)
+		if n > 0 {
 			break
 		}
 		var ne net.Error
@@ -441,6 +450,13 @@ func (p *heldPoll) keepAlive() {
 	defer cancel()
 	p.conn.ln.giveBack(ctx, p.conn)
 }
+
+// nextRequestBuffers hold what a kept-alive connection's next request
+// sends first, while a held poll waits for it.
+var nextRequestBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 1024)
+	return &b
+}}
 
 // WaitHeldPolls waits until the held polls, which http.Server.Shutdown does
 // not track (their connections are hijacked), have answered and let their

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -181,21 +180,10 @@ func (a *API) classicUpdates(w http.ResponseWriter, r *http.Request) error {
 	if _, err := chat.ParseID(cursor); err != nil {
 		cursor = "" // unknown: the whole window
 	}
-	b, err := a.rooms.Read(r.Context(), room, cursor)
-	if err != nil {
-		return err
-	}
-	if len(b.Entries) > 0 || b.Gap {
-		writeMessages(w, b.Entries, false, "")
+	b, held, err := a.waitOrHold(w, r, pollAnswer{room: room, cursor: cursor}, classicHold)
+	if held {
 		return nil
 	}
-	if a.holdPoll(w, r, pollAnswer{room: room, cursor: cursor}, classicHold) {
-		return nil
-	}
-	holdDeadlines(w, classicHold+holdSlack)
-	ctx, cancel := context.WithTimeout(r.Context(), classicHold)
-	defer cancel()
-	b, err = a.rooms.Wait(ctx, room, cursor)
 	if err != nil {
 		if waitEnded(r.Context(), err) {
 			writeMessages(w, nil, false, "")

@@ -82,6 +82,46 @@ type heldPoll struct {
 	blind atomic.Pointer[chan struct{}]
 }
 
+// holdAfter is how long a long poll waits in its handler before it is held
+// off it. Most polls of a busy room are answered within it, and taking a
+// connection over and handing it back costs more CPU than net/http's own
+// keep-alive loop (the hijacked connection's buffers are left to the
+// garbage collector and new ones allocated); the polls that wait longer,
+// those of quiet rooms, are the ones whose memory counts.
+const holdAfter = 250 * time.Millisecond
+
+// waitOrHold waits up to d for the messages after pa.cursor: in the handler
+// for holdAfter, then, when the poll can be held (holdPoll), off it; held
+// reports that it was, and the poll answers by itself. Otherwise the
+// handler answers b, or err (which may be the end of the wait, see
+// waitEnded).
+func (a *API) waitOrHold(w http.ResponseWriter, r *http.Request, pa pollAnswer, d time.Duration) (b chat.Batch, held bool, err error) {
+	holdDeadlines(w, d+holdSlack)
+	if d > holdAfter && holdable(r) {
+		ctx, cancel := context.WithTimeout(r.Context(), holdAfter)
+		b, err = a.rooms.Wait(ctx, pa.room, pa.cursor)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || r.Context().Err() != nil {
+			return b, false, err
+		}
+		d -= holdAfter
+		if a.holdPoll(w, r, pa, d) {
+			return chat.Batch{}, true, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	defer cancel()
+	b, err = a.rooms.Wait(ctx, pa.room, pa.cursor)
+	return b, false, err
+}
+
+// holdable is holdPoll's first check, made before waiting: whether r came
+// over HTTP/1.x on a connection of the API's listener.
+func holdable(r *http.Request) bool {
+	_, ok := r.Context().Value(serverConnKey{}).(*serverConn)
+	return ok && r.ProtoMajor == 1 && r.Method != http.MethodHead
+}
+
 // holdPoll takes over w's connection to wait for the messages after
 // pa.cursor for up to wait, and reports whether it did; when it did not,
 // the handler waits itself.

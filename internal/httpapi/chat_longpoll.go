@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -53,22 +52,11 @@ func (a *API) roomMessages(w http.ResponseWriter, r *http.Request) error {
 		writeMessages(w, b.Entries, true, cursor)
 		return nil
 	}
-	d := time.Duration(wait) * time.Second
-	b, err := a.rooms.Read(r.Context(), room, cursor)
-	if err != nil {
-		return err
-	}
-	if len(b.Entries) > 0 || b.Gap {
-		writeMessages(w, b.Entries, true, cursor)
+	pa := pollAnswer{room: room, cursor: cursor, withCursor: true}
+	b, held, err := a.waitOrHold(w, r, pa, time.Duration(wait)*time.Second)
+	if held {
 		return nil
 	}
-	if a.holdPoll(w, r, pollAnswer{room: room, cursor: cursor, withCursor: true}, d) {
-		return nil
-	}
-	holdDeadlines(w, d+holdSlack)
-	ctx, cancel := context.WithTimeout(r.Context(), d)
-	defer cancel()
-	b, err = a.rooms.Wait(ctx, room, cursor)
 	if err != nil {
 		if waitEnded(r.Context(), err) {
 			writeMessages(w, nil, true, cursor)

@@ -83,12 +83,15 @@ type heldPoll struct {
 }
 
 // holdAfter is how long a long poll waits in its handler before it is held
-// off it. Most polls of a busy room are answered within it, and taking a
-// connection over and handing it back costs more CPU than net/http's own
-// keep-alive loop (the hijacked connection's buffers are left to the
-// garbage collector and new ones allocated); the polls that wait longer,
-// those of quiet rooms, are the ones whose memory counts.
-const holdAfter = 250 * time.Millisecond
+// off it. Taking a connection over and handing it back costs more CPU than
+// net/http's own keep-alive loop (the hijacked connection's buffers are
+// left to the garbage collector and new ones allocated), which shows when
+// messages come every few milliseconds and polls cycle that fast; those
+// polls are answered within holdAfter and never leave. It is short so that
+// polls that sit leave at once, and do not pile up in net/http first: the
+// memory the process grows into while they do is not given back to the
+// system soon.
+const holdAfter = 50 * time.Millisecond
 
 // waitOrHold waits up to d for the messages after pa.cursor: in the handler
 // for holdAfter, then, when the poll can be held (holdPoll), off it; held

@@ -26,15 +26,14 @@ var errListenerClosed = errors.New("httpapi: listener closed")
 // listener is Listener's net.Listener.
 //
 // Concurrency: Accept is called by one goroutine (http.Server.Serve); the
-// pump goroutine, owned by the listener and ended by Close, accepts from the
-// listener below; giveBack, park and unpark are called by held polls.
+// pump goroutine, started by newListener and ended by Close, accepts from
+// the listener below; giveBack, park and unpark are called by held polls.
 type listener struct {
 	net.Listener
 	accepted chan acceptResult // from the pump
 	back     chan *serverConn  // connections taken back
 	done     chan struct{}     // closed by Close
 	once     sync.Once
-	pumpOnce sync.Once
 
 	// closing is set by Close, before the parked connections are kicked.
 	closing atomic.Bool
@@ -55,18 +54,19 @@ type acceptResult struct {
 }
 
 func newListener(ln net.Listener) *listener {
-	return &listener{
+	l := &listener{
 		Listener: ln,
 		accepted: make(chan acceptResult),
 		back:     make(chan *serverConn),
 		done:     make(chan struct{}),
 		parked:   make(map[*serverConn]kicker),
 	}
+	go l.pump()
+	return l
 }
 
 // Accept returns the next new connection or connection taken back.
 func (l *listener) Accept() (net.Conn, error) {
-	l.pumpOnce.Do(func() { go l.pump() })
 	select {
 	case c := <-l.back:
 		return c, nil

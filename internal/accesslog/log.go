@@ -1,12 +1,14 @@
 package accesslog
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"starling/internal/events"
 )
@@ -24,6 +26,14 @@ const (
 	pendingSize = 1024
 	// watchBuffer bounds the records waiting for one watcher.
 	watchBuffer = 256
+	// maxBatch bounds the records published in one event.
+	maxBatch = 256
+	// batchWindow is how long the first record of a batch waits for
+	// others before the batch goes out: a busy process publishes an event
+	// every batchWindow, not one a request (on Redis, one PUBLISH each,
+	// delivered to every process), and the other processes' watchers see
+	// its requests at most this late.
+	batchWindow = 10 * time.Millisecond
 )
 
 // Log publishes this process's access records and keeps those of every
@@ -67,45 +77,78 @@ func (l *Log) Add(r Record) {
 // watcher.
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 
-// Run subscribes to the records of every process and publishes this one's
-// until ctx ends.
+// Run subscribes to the records of every process and publishes this one's,
+// in batches, until ctx ends.
 func (l *Log) Run(ctx context.Context) error {
 	unsubscribe, err := l.bus.Subscribe(Topic+".*", l.receive)
 	if err != nil {
 		return err
 	}
 	defer unsubscribe()
+	batch := make([]Record, 0, maxBatch)
+	window := time.NewTimer(batchWindow)
+	window.Stop()
+	defer window.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if len(batch) > 0 { // the last few milliseconds' records, if the bus still takes them
+				pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+				l.publish(pctx, batch)
+				cancel()
+			}
 			return nil
 		case r := <-l.pending:
-			// This process's records are kept as they are; the bus
-			// brings back only the others' to decode (receive).
+			// This process's records are kept at once, as they are;
+			// the bus brings back only the others' (receive).
 			l.keep(r)
-			data, err := json.Marshal(r)
-			if err != nil {
-				continue // a Record always encodes
+			batch = append(batch, r)
+			if len(batch) == 1 {
+				window.Reset(batchWindow)
 			}
-			if err := l.bus.Publish(ctx, events.Event{Topic: l.topic, Data: data}); err != nil && ctx.Err() == nil {
-				l.dropped.Add(1)
-				l.log.DebugContext(ctx, "accesslog: publishing a record failed", "err", err)
+			if len(batch) < maxBatch {
+				continue
 			}
+			window.Stop()
+		case <-window.C:
 		}
+		l.publish(ctx, batch)
+		batch = batch[:0]
 	}
 }
 
-// receive keeps a record another process published. The records of this
-// process, which come back too, were kept when they were published.
+// publish sends a batch of this process's records to the other processes.
+func (l *Log) publish(ctx context.Context, batch []Record) {
+	data, err := json.Marshal(batch)
+	if err != nil {
+		return // a Record always encodes
+	}
+	if err := l.bus.Publish(ctx, events.Event{Topic: l.topic, Data: data}); err != nil && ctx.Err() == nil {
+		l.dropped.Add(uint64(len(batch)))
+		l.log.DebugContext(ctx, "accesslog: publishing records failed", "records", len(batch), "err", err)
+	}
+}
+
+// receive keeps the records another process published: a batch (a JSON
+// array), or one record (an object), as processes of earlier versions
+// publish. The records of this process, which come back too, were kept
+// when they were added.
 func (l *Log) receive(e events.Event) {
 	if e.Topic == l.topic {
 		return
 	}
-	var r Record
-	if err := json.Unmarshal(e.Data, &r); err != nil {
+	var batch []Record
+	if bytes.HasPrefix(e.Data, []byte("{")) {
+		batch = make([]Record, 1)
+		if err := json.Unmarshal(e.Data, &batch[0]); err != nil {
+			return
+		}
+	} else if err := json.Unmarshal(e.Data, &batch); err != nil {
 		return
 	}
-	l.keep(r)
+	for _, r := range batch {
+		l.keep(r)
+	}
 }
 
 // keep puts a record into the ring and hands it to the watchers.

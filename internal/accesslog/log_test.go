@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,5 +122,37 @@ func TestRecordsOfEveryProcess(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("process b saw none of process a's records within %v", patience)
 		}
+	}
+}
+
+// A process that answers many requests publishes them in batches, fewer
+// events than records, and another process gets every record, in order.
+func TestPublishesInBatches(t *testing.T) {
+	bus := events.NewMemory(events.MemoryOptions{Buffer: 4096})
+	t.Cleanup(func() { bus.Close() })
+	var published atomic.Int64
+	unsubscribe, err := bus.Subscribe(accesslog.Topic+".*", func(events.Event) { published.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unsubscribe()
+	a, b := startLog(t, bus, "a"), startLog(t, bus, "b")
+	_, w := b.Watch()
+	defer w.Close()
+	const n = 500
+	for i := range n {
+		a.Add(record("a", i))
+	}
+	for i := range n {
+		if got, want := next(t, w).RequestID, fmt.Sprintf("a-%d", i); got != want {
+			t.Fatalf("record %d: got %s, want %s", i, got, want)
+		}
+	}
+	// The counting subscription runs on a goroutine of its own.
+	for deadline := time.Now().Add(patience); published.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if got := published.Load(); got < 1 || got >= n {
+		t.Errorf("%d records went out in %d events, want at least 1 and fewer than %d", n, got, n)
 	}
 }

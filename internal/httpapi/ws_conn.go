@@ -14,16 +14,19 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The WebSocket library flushes its buffer to the connection after every
-// message, one system call each. A client that is sent several messages at
-// once (a batch of chat messages, the events a stream client fell behind
-// on, a replay) should get them in one write, as the event-stream
-// transports do; corkConn gives the WebSocket handlers that.
+// The connection under the WebSocket handlers (streams and chat rooms):
+// upgraded, it leaves the HTTP handler (detachSocket), and its writes can
+// be batched. The WebSocket library flushes its buffer to the connection
+// after every message, one system call each; a client that is sent several
+// messages at once (a batch of chat messages, the events a stream client
+// fell behind on, a replay) should get them in one write, as the
+// event-stream transports do, and corkConn gives it that.
 
-// maxCorked is how many bytes a corked connection holds before it writes
-// them out anyway, and the most it keeps allocated between batches.
 const (
-	maxCorked     = 64 << 10
+	// maxCorked is how many bytes a corked connection holds before it
+	// writes them out anyway.
+	maxCorked = 64 << 10
+	// maxCorkedKept is the most it keeps allocated between batches.
 	maxCorkedKept = 8 << 10
 )
 

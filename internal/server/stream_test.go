@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,12 +19,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
-// running is a server started on a free loopback port.
+// running is a server started on a free loopback port, with its base URL.
 type running struct {
-	srv  *Server
+	runningServer
 	base string
-	stop context.CancelFunc
-	done chan error
 }
 
 func startRedisServer(t *testing.T, url, prefix string) *running {
@@ -136,13 +133,13 @@ func TestStreamsAcrossProcesses(t *testing.T) {
 		}
 	}
 
-	b.stop()
+	stopped := make(chan struct{})
+	go func() {
+		b.stop() // reports an error of Run
+		close(stopped)
+	}()
 	select {
-	case err := <-b.done:
-		b.done <- err
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+	case <-stopped:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the server did not stop")
 	}

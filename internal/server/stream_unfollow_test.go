@@ -2,12 +2,10 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"starling/internal/jobs"
 	"starling/internal/ratelimit"
 	"starling/internal/social"
+	"starling/internal/social/socialtest"
 )
 
 // A fan-out planned while a user followed the author, delivered after they
@@ -88,53 +87,23 @@ func TestHomeStreamSkipsAStatusDeliveredAfterAnUnfollow(t *testing.T) {
 // startRunning starts a server of cfg on a free loopback port.
 func startRunning(t *testing.T, cfg Config) *running {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), true)
-	if err != nil {
-		stop()
-		t.Fatalf("server.New: %v", err)
-	}
-	r := &running{srv: srv, base: "http://" + srv.Addr().String(), stop: stop, done: make(chan error, 1)}
-	go func() { r.done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-r.done
-	})
-	return r
+	rs := startServerIn(t, cfg)
+	return &running{runningServer: rs, base: "http://" + rs.Addr().String()}
 }
 
 // runJobs runs the server's jobs on the test's goroutine: n of them, or
 // every runnable one when n is zero.
 func (r *running) runJobs(t *testing.T, n int) {
 	t.Helper()
-	q := r.srv.engine.Queue
+	q := r.engine.Queue
 	if n > 0 {
-		q = &claimBudget{Queue: q, left: n}
+		q = socialtest.ClaimAtMost(q, n)
 	}
 	runner := jobs.NewRunner(q, jobs.RunnerConfig{Consumer: "test", Lease: time.Minute}, slog.New(slog.DiscardHandler))
-	r.srv.service.RegisterJobs(runner)
+	r.service.RegisterJobs(runner)
 	if err := runner.Drain(t.Context()); err != nil {
 		t.Fatalf("running jobs: %v", err)
 	}
-}
-
-// claimBudget is a queue that hands out at most left jobs in all.
-type claimBudget struct {
-	jobs.Queue
-	mu   sync.Mutex // guards left
-	left int
-}
-
-func (q *claimBudget) Claim(ctx context.Context, c jobs.Claim) ([]jobs.Job, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	c.Max = min(max(c.Max, 1), q.left)
-	if c.Max == 0 {
-		return nil, nil
-	}
-	got, err := q.Queue.Claim(ctx, c)
-	q.left -= len(got)
-	return got, err
 }
 
 // nextStatus reads an SSE stream up to its next status event and returns

@@ -383,8 +383,11 @@ func testFanoutPlannedInSteps(t *testing.T, newEngine Engine) {
 	e.wantEverywhere(a, s, 1, "after the chain of planning jobs")
 }
 
-// claimBudget is a queue that hands out at most left jobs in all, so that a
-// Runner's Drain runs just that many.
+// ClaimAtMost returns q handing out at most n jobs in all, so that a
+// Runner's Drain over it runs just that many.
+func ClaimAtMost(q jobs.Queue, n int) jobs.Queue { return &claimBudget{Queue: q, left: n} }
+
+// claimBudget is ClaimAtMost's queue.
 type claimBudget struct {
 	jobs.Queue
 	mu   sync.Mutex // guards left

@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"starling/internal/engine/redis/redistest"
 	"starling/internal/ratelimit"
+	"starling/internal/social"
 )
 
 // patience bounds every wait of these tests: a guard against hanging,
@@ -27,6 +29,19 @@ func startServer(t *testing.T, cfg Config) *Server {
 	cfg.DataDir = t.TempDir()
 	cfg.Workers = -1
 	return startServerIn(t, cfg).Server
+}
+
+// onEngine returns cfg on a fresh store of the named engine ("sqlite" or
+// "redis"), with passwords cheap to hash.
+func onEngine(t *testing.T, name string, cfg Config) Config {
+	t.Helper()
+	cfg.Password = social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1}
+	if name == "redis" {
+		cfg.RedisURL, cfg.RedisPrefix = redistest.Shared(t), redistest.Prefix(t)
+	} else {
+		cfg.DataDir = t.TempDir()
+	}
+	return cfg
 }
 
 // runningServer is a Server running until stop, or the end of the test.

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"starling/internal/engine/redis/redistest"
 )
 
 // On both engines the admin's job counts and the metrics give the queue's
@@ -14,11 +12,7 @@ import (
 func TestJobCountsByKindAndRedisLatency(t *testing.T) {
 	for _, name := range []string{"sqlite", "redis"} {
 		t.Run(name, func(t *testing.T) {
-			cfg := Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DataDir: t.TempDir(), Workers: -1}
-			cfg.Password.Time, cfg.Password.MemoryKiB, cfg.Password.Threads = 1, 64, 1
-			if name == "redis" {
-				cfg.RedisURL, cfg.RedisPrefix = redistest.Shared(t), redistest.Prefix(t)
-			}
+			cfg := onEngine(t, name, Config{Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Workers: -1})
 			srv := startServerIn(t, cfg)
 			boss := registerAndLogin(t, srv, "boss")
 			srv.stop()

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"starling/internal/engine/redis/redistest"
 	"starling/internal/jobs"
 	"starling/internal/ratelimit"
-	"starling/internal/social"
 	"starling/internal/social/socialtest"
 )
 
@@ -29,15 +27,9 @@ func TestHomeStreamSkipsAStatusDeliveredAfterAnUnfollow(t *testing.T) {
 				// The two followers' homes make one chunk, the list another:
 				// the plan is delivery jobs, not a delivery of its own.
 				FanoutChunk: 2,
-				Password:    social.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1},
 				RateLimits:  ratelimit.Policies{Post: ratelimit.Unlimited, Stream: ratelimit.Unlimited},
 			}
-			if engine == "redis" {
-				cfg.RedisURL, cfg.RedisPrefix = redistest.Shared(t), redistest.Prefix(t)
-			} else {
-				cfg.DataDir = t.TempDir()
-			}
-			r := startRunning(t, cfg)
+			r := startRunning(t, onEngine(t, engine, cfg))
 			token := func(login string) string {
 				r.call(t, "POST", "/api/starling/v1/users", "", map[string]string{"login": login, "name": login, "password": "password-" + login})
 				var tok struct{ Token string }

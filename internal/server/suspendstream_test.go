@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"starling/internal/engine/redis/redistest"
 )
 
 // A suspended user's statuses leave public streams: a client resuming
@@ -17,11 +15,7 @@ import (
 func TestSuspendedAuthorLeavesStreamReplay(t *testing.T) {
 	for _, name := range []string{"sqlite", "redis"} {
 		t.Run(name, func(t *testing.T) {
-			cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir()}
-			cfg.Password.Time, cfg.Password.MemoryKiB, cfg.Password.Threads = 1, 64, 1
-			if name == "redis" {
-				cfg.RedisURL, cfg.RedisPrefix = redistest.Shared(t), redistest.Prefix(t)
-			}
+			cfg := onEngine(t, name, Config{Addr: "127.0.0.1:0"})
 			srv := startServerIn(t, cfg)
 			boss := registerAndLogin(t, srv, "boss")
 			srv.stop()
